@@ -1,0 +1,198 @@
+# Artemis in C -- one Makefile for the server, the SDK, the sidecar and the tests.
+#
+#   make            build everything into build/
+#   make run        install missing packages, build, start the server on 127.0.0.1:8080
+#   make test       install missing packages, build, run every test plain and under ASan+UBSan
+#   make fuzz       build the libFuzzer targets (clang) and run each one briefly
+#   make bench      run the benchmarks in bench/
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Every library comes from pkg-config; `deps` installs the Debian packages pkg-config
+# does not find. Object files live under $(BUILD); a sanitizer build uses its own tree.
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+DESTDIR    ?=
+
+BUILD     ?= build
+SANITIZER ?=
+WERROR    ?= 1
+CC        ?= cc
+PYTHON    ?= /usr/bin/python3
+
+VMAJ := $(shell awk '/define ARTEMIS_VERSION_MAJOR/{print $$3}' include/artemis/version.h)
+VMIN := $(shell awk '/define ARTEMIS_VERSION_MINOR/{print $$3}' include/artemis/version.h)
+VPAT := $(shell awk '/define ARTEMIS_VERSION_PATCH/{print $$3}' include/artemis/version.h)
+VERSION := $(VMAJ).$(VMIN).$(VPAT)
+
+# pkg-config name -> Debian package; `deps` installs only what pkg-config misses.
+PKG_MAP := libevent:libevent-dev libevent_pthreads:libevent-dev jansson:libjansson-dev \
+           libcurl:libcurl4-openssl-dev libwebsockets:libwebsockets-dev \
+           libsystemd:libsystemd-dev cmocka:libcmocka-dev zlib:zlib1g-dev \
+           sqlite3:libsqlite3-dev libpq:libpq-dev openssl:libssl-dev
+# tool -> Debian package
+TOOL_MAP := pkg-config:pkg-config $(PYTHON):python3 clang:clang clang-format:clang-format
+
+SERVER_PKGS := libevent jansson zlib libsystemd openssl
+SDK_PKGS    := jansson
+TEST_PKGS   := cmocka
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(SERVER_PKGS) $(TEST_PKGS) 2>/dev/null)
+SERVER_LIBS = $(shell pkg-config --libs $(SERVER_PKGS) 2>/dev/null)
+SDK_LIBS    = $(shell pkg-config --libs $(SDK_PKGS) 2>/dev/null)
+TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wold-style-definition -Wwrite-strings -Wformat=2 -Wundef -Wpointer-arith \
+        -Wcast-align -Wvla -Wimplicit-fallthrough -Wdouble-promotion
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+OPT := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+ifneq ($(SANITIZER),)
+OPT := -O1 -g -fsanitize=$(SANITIZER) -fno-sanitize-recover=all -fno-omit-frame-pointer
+SANLD := -fsanitize=$(SANITIZER)
+endif
+
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -Iinclude -Isdk -Iserver \
+             $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+LDFLAGS_ALL = $(SANLD) -Wl,-z,relro,-z,now $(LDFLAGS)
+
+SDK_SRC    := $(wildcard sdk/*.c)
+SERVER_SRC := $(wildcard server/*.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+
+SDK_OBJ    := $(SDK_SRC:%.c=$(BUILD)/obj/%.o)
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o)
+SERVER_LIBOBJ := $(filter-out $(BUILD)/obj/server/main.o,$(SERVER_OBJ))
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+LIBA   := $(BUILD)/lib/libartemis.a
+SERVER := $(BUILD)/bin/artemis-server
+
+.PHONY: all deps run test check check-unit check-integration test-asan fuzz fuzz-smoke bench \
+        install uninstall format format-check clean
+
+all: $(SERVER) $(LIBA) $(UNIT_BIN)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(LIBA): $(SDK_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(SERVER): $(SERVER_OBJ) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $(SERVER_OBJ) $(LIBA) $(SERVER_LIBS) -lm
+
+$(BUILD)/tests/%: tests/unit/%.c $(SERVER_LIBOBJ) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/support $(LDFLAGS_ALL) -o $@ $< $(SERVER_LIBOBJ) $(LIBA) \
+	    $(SERVER_LIBS) $(TEST_LIBS) -lm
+
+# ---- dependencies --------------------------------------------------------------------------
+
+deps:
+	@missing=""; \
+	for m in $(PKG_MAP); do p=$${m%%:*}; d=$${m#*:}; \
+	    pkg-config --exists $$p 2>/dev/null || missing="$$missing $$d"; done; \
+	for m in $(TOOL_MAP); do t=$${m%%:*}; d=$${m#*:}; \
+	    command -v $$t >/dev/null 2>&1 || missing="$$missing $$d"; done; \
+	if ! echo 'int main(void){return 0;}' | clang -x c -fsanitize=fuzzer - -o /dev/null \
+	        >/dev/null 2>&1; then missing="$$missing libclang-rt-14-dev"; fi; \
+	missing=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); \
+	if [ -n "$$(echo $$missing | tr -d ' ')" ]; then \
+	    echo "deps: installing$$missing"; \
+	    if [ "$$(id -u)" != 0 ]; then echo "deps: run as root to install:$$missing" >&2; exit 1; fi; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; }; \
+	else echo "deps: all present"; fi
+
+# ---- run and test --------------------------------------------------------------------------
+
+run: deps
+	$(MAKE) $(SERVER)
+	$(SERVER) --listen=127.0.0.1:8080
+
+check-unit: $(UNIT_BIN)
+	@pass=0; fail=0; for t in $(UNIT_BIN); do \
+	    if $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; done; \
+	echo "unit ($(BUILD)): $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
+
+check-integration: $(SERVER)
+	ARTEMIS_SERVER=$(SERVER) $(PYTHON) tests/integration/run.py
+
+check: check-unit check-integration
+
+test-asan:
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    $(MAKE) BUILD=build/asan SANITIZER=address,undefined check
+
+test: deps
+	$(MAKE) all
+	$(MAKE) check
+	$(MAKE) test-asan
+	$(MAKE) fuzz-smoke
+
+# ---- fuzzing (clang + libFuzzer) -----------------------------------------------------------
+
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+              -Iinclude -Isdk -Iserver $(PKG_CFLAGS)
+FUZZ_LIBSRC := $(SDK_SRC) $(filter-out server/main.c,$(SERVER_SRC))
+
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBSRC)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIBSRC) $(SERVER_LIBS) -lm
+
+fuzz: $(FUZZ_BIN)
+
+# A bounded run of every target over its seed corpus: enough to catch regressions in CI.
+fuzz-smoke: $(FUZZ_BIN)
+	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus/$$n; \
+	    cp -n tests/fuzz/corpus/$$n/* build/fuzz/corpus/$$n/ 2>/dev/null || true; \
+	    echo "fuzz: $$n"; \
+	    $$f -runs=30000 -max_len=8192 -timeout=10 build/fuzz/corpus/$$n >build/fuzz/$$n.log 2>&1 \
+	        || { tail -40 build/fuzz/$$n.log; exit 1; }; \
+	    grep -E '^Done' build/fuzz/$$n.log; done
+
+bench: $(SERVER)
+	$(PYTHON) bench/run.py
+
+# ---- install -------------------------------------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	install -m 755 $(SERVER) $(DESTDIR)$(BINDIR)/artemis-server
+	install -m 644 server/artemis-server.service $(DESTDIR)$(SYSTEMDUNITDIR)/
+	install -m 644 server/artemis-server.socket $(DESTDIR)$(SYSTEMDUNITDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/artemis-server \
+	      $(DESTDIR)$(SYSTEMDUNITDIR)/artemis-server.service \
+	      $(DESTDIR)$(SYSTEMDUNITDIR)/artemis-server.socket
+
+# ---- style ---------------------------------------------------------------------------------
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	clang-format --dry-run -Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf build
+
+-include $(SDK_OBJ:.o=.d) $(SERVER_OBJ:.o=.d)
