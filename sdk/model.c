@@ -1,0 +1,137 @@
+/*
+ * Instance packing, identity keys and descriptions; see model.h.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+const char *const artemisi_field_names[ARTEMISI_F_COUNT] = {
+    "groupId",  "healthCheckUrl", "instanceId", "ip",  "machineName", "protocol",
+    "regionId", "serviceId",      "status",     "url", "zoneId",
+};
+
+static size_t strsize(const char *s)
+{
+    return s ? strlen(s) + 1 : 0;
+}
+
+artemisi_instance_t *artemisi_instance_pack(const artemisi_instance_t *src)
+{
+    size_t total = sizeof(artemisi_instance_t);
+    total += (size_t)src->n_meta * 2 * sizeof(char *);
+    for (int i = 0; i < ARTEMISI_F_COUNT; i++)
+        total += strsize(src->f[i]);
+    for (uint32_t i = 0; i < src->n_meta * 2; i++)
+        total += strsize(src->meta[i]);
+
+    artemisi_instance_t *dst = malloc(total);
+    if (!dst)
+        return NULL;
+    memset(dst, 0, sizeof(*dst));
+    char *p = (char *)(dst + 1);
+    const char **meta = (const char **)(void *)p;
+    p += (size_t)src->n_meta * 2 * sizeof(char *);
+    for (int i = 0; i < ARTEMISI_F_COUNT; i++) {
+        if (src->f[i]) {
+            size_t n = strlen(src->f[i]) + 1;
+            memcpy(p, src->f[i], n);
+            dst->f[i] = p;
+            p += n;
+        }
+    }
+    for (uint32_t i = 0; i < src->n_meta * 2; i++) {
+        const char *s = src->meta[i] ? src->meta[i] : "";
+        size_t n = strlen(s) + 1;
+        memcpy(p, s, n);
+        meta[i] = p;
+        p += n;
+    }
+    dst->meta = src->n_meta ? meta : NULL;
+    dst->n_meta = src->n_meta;
+    dst->port = src->port;
+    dst->meta_null = src->meta_null;
+    dst->packed = 1;
+    dst->refs = 1;
+    return dst;
+}
+
+artemisi_instance_t *artemisi_instance_ref(artemisi_instance_t *inst)
+{
+    if (inst && inst->packed)
+        inst->refs++;
+    return inst;
+}
+
+void artemisi_instance_unref(artemisi_instance_t *inst)
+{
+    if (inst && inst->packed && --inst->refs == 0)
+        free(inst);
+}
+
+size_t artemisi_instance_size(const artemisi_instance_t *inst)
+{
+    size_t total = sizeof(*inst) + (size_t)inst->n_meta * 2 * sizeof(char *);
+    for (int i = 0; i < ARTEMISI_F_COUNT; i++)
+        total += strsize(inst->f[i]);
+    for (uint32_t i = 0; i < inst->n_meta * 2; i++)
+        total += strsize(inst->meta[i]);
+    return total;
+}
+
+const char *artemisi_instance_meta(const artemisi_instance_t *inst, const char *key)
+{
+    for (uint32_t i = 0; i < inst->n_meta; i++)
+        if (strcmp(inst->meta[2 * i], key) == 0)
+            return inst->meta[2 * i + 1];
+    return NULL;
+}
+
+int artemisi_blank(const char *s)
+{
+    if (!s)
+        return 1;
+    for (; *s; s++)
+        if (!isspace((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+int artemisi_buf_append_lower(artemisi_buf_t *out, const char *s)
+{
+    size_t n = strlen(s);
+    if (artemisi_buf_reserve(out, n) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        out->data[out->len + i] = (char)tolower((unsigned char)s[i]);
+    out->len += n;
+    out->data[out->len] = '\0';
+    return 0;
+}
+
+static int append_lower_or_null(artemisi_buf_t *out, const char *s)
+{
+    return artemisi_buf_append_lower(out, s ? s : "null");
+}
+
+int artemisi_instance_key(const artemisi_instance_t *inst, artemisi_buf_t *out)
+{
+    if (append_lower_or_null(out, ARTEMISI_INST(inst, REGION_ID)) || artemisi_buf_appendc(out, '.') ||
+        append_lower_or_null(out, ARTEMISI_INST(inst, SERVICE_ID)) ||
+        artemisi_buf_appendc(out, '.') || append_lower_or_null(out, ARTEMISI_INST(inst, INSTANCE_ID)))
+        return -1;
+    return 0;
+}
+
+int artemisi_instance_describe(const artemisi_instance_t *inst, artemisi_buf_t *out)
+{
+    if (append_lower_or_null(out, ARTEMISI_INST(inst, REGION_ID)) || artemisi_buf_appendc(out, '/') ||
+        append_lower_or_null(out, ARTEMISI_INST(inst, ZONE_ID)) || artemisi_buf_appendc(out, '/') ||
+        append_lower_or_null(out, ARTEMISI_INST(inst, SERVICE_ID)) || artemisi_buf_appendc(out, '/'))
+        return -1;
+    if (!artemisi_blank(ARTEMISI_INST(inst, GROUP_ID)) &&
+        (append_lower_or_null(out, ARTEMISI_INST(inst, GROUP_ID)) || artemisi_buf_appendc(out, '/')))
+        return -1;
+    return append_lower_or_null(out, ARTEMISI_INST(inst, INSTANCE_ID));
+}
