@@ -1,0 +1,557 @@
+/*
+ * Registry, leases and the expiry wheel; see registry.h for the design.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "log.h"
+#include "registry.h"
+
+srv_registry_t *srv_registry_new(const srv_registry_config_t *cfg, uint64_t seed0, uint64_t seed1,
+                                 int64_t now_wall, int64_t now_mono)
+{
+    srv_registry_t *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->cfg = *cfg;
+    if (r->cfg.tick_ms <= 0)
+        r->cfg.tick_ms = 100;
+    artemisi_dict_init(&r->leases, seed0, seed1);
+    artemisi_dict_init(&r->services, seed1, seed0);
+    if (srv_changelog_init(&r->log, cfg->changelog_capacity) != 0) {
+        free(r);
+        return NULL;
+    }
+    /* Versions are boot-time based so a version from before a restart is never mistaken
+     * for one of this process: base = boot wall ms * 1000, plus the change sequence. */
+    r->version_base = (uint64_t)now_wall * 1000;
+    r->wheel_tick = now_mono / r->cfg.tick_ms;
+    return r;
+}
+
+static void service_free(srv_service_t *s)
+{
+    free(s->leases);
+    artemisi_buf_free(&s->json);
+    free(s->id);
+    free(s);
+}
+
+static void lease_free(srv_lease_t *l)
+{
+    artemisi_instance_unref(l->inst);
+    free(l);
+}
+
+void srv_registry_free(srv_registry_t *r)
+{
+    if (!r)
+        return;
+    size_t it = 0;
+    artemisi_dict_entry_t *e;
+    while ((e = artemisi_dict_next(&r->leases, &it)))
+        lease_free(e->value);
+    it = 0;
+    while ((e = artemisi_dict_next(&r->services, &it)))
+        service_free(e->value);
+    artemisi_dict_free(&r->leases);
+    artemisi_dict_free(&r->services);
+    srv_changelog_free(&r->log);
+    artemisi_buf_free(&r->all_json);
+    free(r);
+}
+
+void srv_registry_set_ttl(srv_registry_t *r, int64_t ttl_ms, int64_t legacy_ttl_ms)
+{
+    r->cfg.ttl_ms = ttl_ms;
+    r->cfg.legacy_ttl_ms = legacy_ttl_ms;
+}
+
+void srv_registry_set_change_cb(srv_registry_t *r, srv_change_cb cb, void *ctx)
+{
+    r->on_change = cb;
+    r->on_change_ctx = ctx;
+}
+
+const char *srv_instance_check(const artemisi_instance_t *d)
+{
+    if (artemisi_blank(ARTEMISI_INST(d, SERVICE_ID)))
+        return "argument instance.serviceId is null or whitespace";
+    if (artemisi_blank(ARTEMISI_INST(d, INSTANCE_ID)))
+        return "argument instance.instanceId is null or whitespace";
+    if (artemisi_blank(ARTEMISI_INST(d, URL)))
+        return "argument instance.url is null or whitespace";
+    return NULL;
+}
+
+/* ---- lists: wheel slots and the expired list share the lease's next/prev ---------------- */
+
+static void list_unlink(srv_registry_t *r, srv_lease_t *l)
+{
+    srv_lease_t **head = l->where == 1 ? &r->wheel[l->slot] : &r->expired_head;
+    if (l->where == 0)
+        return;
+    if (l->prev)
+        l->prev->next = l->next;
+    else
+        *head = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+    if (l->where == 2)
+        r->n_expired--;
+    l->next = l->prev = NULL;
+    l->where = 0;
+}
+
+static void list_push(srv_lease_t **head, srv_lease_t *l)
+{
+    l->prev = NULL;
+    l->next = *head;
+    if (*head)
+        (*head)->prev = l;
+    *head = l;
+}
+
+static int64_t lease_ttl(const srv_registry_t *r, const srv_lease_t *l)
+{
+    return l->legacy ? r->cfg.legacy_ttl_ms : r->cfg.ttl_ms;
+}
+
+static void wheel_schedule(srv_registry_t *r, srv_lease_t *l)
+{
+    int64_t deadline = l->renewal_mono + lease_ttl(r, l);
+    /* Expired means now > deadline, so the first tick that can see it is the one after. */
+    int64_t tick = deadline / r->cfg.tick_ms + 1;
+    if (tick <= r->wheel_tick)
+        tick = r->wheel_tick + 1;
+    l->slot = (uint16_t)(tick % SRV_WHEEL_SLOTS);
+    l->where = 1;
+    list_push(&r->wheel[l->slot], l);
+}
+
+/* ---- services ------------------------------------------------------------------------------ */
+
+static srv_service_t *service_get_or_create(srv_registry_t *r, const char *id)
+{
+    srv_service_t *s = artemisi_dict_get(&r->services, id);
+    if (s)
+        return s;
+    s = calloc(1, sizeof(*s));
+    if (!s || !(s->id = strdup(id))) {
+        free(s);
+        return NULL;
+    }
+    int failed;
+    artemisi_dict_put(&r->services, s->id, s, &failed);
+    if (failed) {
+        service_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void service_touch(srv_registry_t *r, srv_service_t *s)
+{
+    s->json_valid = 0;
+    r->all_valid = 0;
+}
+
+static int service_add(srv_registry_t *r, srv_service_t *s, srv_lease_t *l)
+{
+    if (s->n == s->cap) {
+        uint32_t ncap = s->cap ? s->cap * 2 : 4;
+        srv_lease_t **nl = realloc(s->leases, ncap * sizeof(*nl));
+        if (!nl)
+            return -1;
+        s->leases = nl;
+        s->cap = ncap;
+    }
+    l->svc = s;
+    l->svc_pos = s->n;
+    s->leases[s->n++] = l;
+    service_touch(r, s);
+    return 0;
+}
+
+static void service_remove(srv_registry_t *r, srv_lease_t *l)
+{
+    srv_service_t *s = l->svc;
+    if (!s)
+        return;
+    /* Swap-remove keeps removal O(1); instance order is unspecified on the wire. */
+    srv_lease_t *last = s->leases[--s->n];
+    s->leases[l->svc_pos] = last;
+    last->svc_pos = l->svc_pos;
+    l->svc = NULL;
+    service_touch(r, s);
+    if (s->n == 0) {
+        artemisi_dict_del(&r->services, s->id);
+        service_free(s);
+    }
+}
+
+static void emit(srv_registry_t *r, srv_change_type_t type, artemisi_instance_t *inst,
+                 int64_t now_wall)
+{
+    uint64_t seq = srv_changelog_append(&r->log, type, inst, now_wall);
+    if (r->on_change)
+        r->on_change(r->on_change_ctx, srv_changelog_get(&r->log, seq));
+}
+
+/* Remove a lease completely and announce the delete. */
+static void lease_remove(srv_registry_t *r, srv_lease_t *l, int64_t now_wall)
+{
+    list_unlink(r, l);
+    artemisi_dict_del(&r->leases, l->key);
+    service_remove(r, l);
+    if (l->legacy)
+        r->n_legacy--;
+    emit(r, SRV_CHANGE_DELETE, l->inst, now_wall);
+    lease_free(l);
+}
+
+/* ---- operations --------------------------------------------------------------------------- */
+
+static srv_lease_t *find_lease(const srv_registry_t *r, const artemisi_instance_t *d)
+{
+    char small[512];
+    artemisi_buf_t key = ARTEMISI_BUF_INIT;
+    if (artemisi_instance_key(d, &key) != 0)
+        return NULL;
+    srv_lease_t *l = NULL;
+    if (key.len < sizeof(small)) {
+        memcpy(small, key.data, key.len + 1);
+        l = artemisi_dict_get(&r->leases, small);
+    } else {
+        l = artemisi_dict_get(&r->leases, key.data);
+    }
+    artemisi_buf_free(&key);
+    return l;
+}
+
+int srv_registry_register(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_mono,
+                          int64_t now_wall)
+{
+    artemisi_buf_t key = ARTEMISI_BUF_INIT;
+    if (artemisi_instance_key(draft, &key) != 0)
+        return -1;
+    srv_lease_t *l = malloc(sizeof(*l) + key.len + 1);
+    artemisi_instance_t *inst = artemisi_instance_pack(draft);
+    if (!l || !inst) {
+        free(l);
+        artemisi_instance_unref(inst);
+        artemisi_buf_free(&key);
+        return -1;
+    }
+    memset(l, 0, sizeof(*l));
+    memcpy(l->key, key.data, key.len + 1);
+    artemisi_buf_free(&key);
+    l->inst = inst;
+    l->creation_mono = l->renewal_mono = now_mono;
+    l->creation_wall = l->renewal_wall = now_wall;
+    l->legacy = !artemisi_blank(artemisi_instance_meta(inst, "java_registry"));
+
+    srv_service_t *s = service_get_or_create(r, ARTEMISI_INST(inst, SERVICE_ID));
+    if (!s || service_add(r, s, l) != 0) {
+        if (s && s->n == 0) {
+            artemisi_dict_del(&r->services, s->id);
+            service_free(s);
+        }
+        lease_free(l);
+        return -1;
+    }
+    /* A new lease replaces the old one for the same key (spec §2.1.3: brand-new lease). */
+    srv_lease_t *old = artemisi_dict_get(&r->leases, l->key);
+    if (old) {
+        list_unlink(r, old);
+        service_remove(r, old);
+        if (old->legacy)
+            r->n_legacy--;
+        artemisi_dict_del(&r->leases, old->key);
+        lease_free(old);
+    }
+    int failed;
+    artemisi_dict_put(&r->leases, l->key, l, &failed);
+    if (failed) {
+        service_remove(r, l);
+        lease_free(l);
+        return -1;
+    }
+    if (l->legacy)
+        r->n_legacy++;
+    wheel_schedule(r, l);
+    r->stats.registered++;
+    emit(r, SRV_CHANGE_NEW, inst, now_wall);
+    return 0;
+}
+
+int srv_registry_heartbeat(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_mono,
+                           int64_t now_wall)
+{
+    srv_lease_t *l = find_lease(r, draft);
+    if (!l || l->expired || now_mono > l->renewal_mono + lease_ttl(r, l)) {
+        if (l && !l->expired) {
+            /* Observed expired: sticky from now on; the wheel will evict it. */
+            l->expired = 1;
+            r->stats.expired++;
+        }
+        r->stats.renew_failed++;
+        return 1;
+    }
+    l->renewal_mono = now_mono;
+    l->renewal_wall = now_wall;
+    r->stats.renewed++;
+    return 0;
+}
+
+void srv_registry_unregister(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_wall)
+{
+    srv_lease_t *l = find_lease(r, draft);
+    if (!l)
+        return;
+    r->stats.unregistered++;
+    lease_remove(r, l, now_wall);
+}
+
+size_t srv_registry_tick(srv_registry_t *r, int64_t now_mono, int64_t now_wall, int allow_expiry,
+                         size_t budget)
+{
+    size_t seen = 0;
+    /* First evict leases that expired while self-preservation held them. */
+    while (allow_expiry && r->expired_head && seen < budget) {
+        r->stats.evicted++;
+        lease_remove(r, r->expired_head, now_wall);
+        seen++;
+    }
+    int64_t target = now_mono / r->cfg.tick_ms;
+    if (target - r->wheel_tick > SRV_WHEEL_SLOTS)
+        r->wheel_tick = target - SRV_WHEEL_SLOTS; /* after a long stall visit each slot once */
+    while (r->wheel_tick < target && seen < budget) {
+        int64_t t = r->wheel_tick + 1;
+        size_t slot = (size_t)(t % SRV_WHEEL_SLOTS);
+        /* Detach the slot so re-filed leases cannot be visited twice in this pass. */
+        srv_lease_t *l = r->wheel[slot];
+        r->wheel[slot] = NULL;
+        while (l && seen < budget) {
+            srv_lease_t *next = l->next;
+            l->where = 0;
+            l->next = l->prev = NULL;
+            seen++;
+            if (l->expired || now_mono > l->renewal_mono + lease_ttl(r, l)) {
+                if (!l->expired) {
+                    l->expired = 1;
+                    r->stats.expired++;
+                }
+                if (allow_expiry) {
+                    r->stats.evicted++;
+                    lease_remove(r, l, now_wall);
+                } else {
+                    l->where = 2;
+                    list_push(&r->expired_head, l);
+                    r->n_expired++;
+                }
+            } else {
+                wheel_schedule(r, l);
+            }
+            l = next;
+        }
+        if (l) {
+            /* Budget spent: put the rest back and resume this slot next time. */
+            srv_lease_t *tail = l;
+            while (tail->next)
+                tail = tail->next;
+            for (srv_lease_t *x = l; x; x = x->next)
+                x->where = 1, x->slot = (uint16_t)slot;
+            tail->next = r->wheel[slot];
+            if (r->wheel[slot])
+                r->wheel[slot]->prev = tail;
+            l->prev = NULL;
+            r->wheel[slot] = l;
+            break;
+        }
+        r->wheel_tick = t;
+    }
+    return seen;
+}
+
+/* ---- discovery views ----------------------------------------------------------------------- */
+
+srv_service_t *srv_registry_service(const srv_registry_t *r, const char *service_id)
+{
+    return artemisi_dict_get(&r->services, service_id);
+}
+
+const artemisi_buf_t *srv_service_json(srv_service_t *s)
+{
+    if (s->json_valid)
+        return &s->json;
+    artemisi_buf_reset(&s->json);
+    int rc = artemisi_buf_appendc(&s->json, '[');
+    for (uint32_t i = 0; i < s->n; i++) {
+        if (i)
+            rc |= artemisi_buf_appendc(&s->json, ',');
+        rc |= artemisi_encode_instance(&s->json, s->leases[i]->inst);
+    }
+    rc |= artemisi_buf_appendc(&s->json, ']');
+    if (rc)
+        return NULL;
+    s->json_valid = 1;
+    return &s->json;
+}
+
+int srv_service_append(artemisi_buf_t *out, srv_service_t *s, const char *service_id)
+{
+    int rc = artemisi_buf_appends(out, "{\"instances\":");
+    if (s) {
+        const artemisi_buf_t *j = srv_service_json(s);
+        if (!j)
+            return -1;
+        rc |= artemisi_buf_append(out, j->data, j->len);
+    } else {
+        rc |= artemisi_buf_appends(out, "[]");
+    }
+    rc |= artemisi_buf_appends(out, ",\"logicInstances\":[],\"metadata\":null,\"routeRules\":[],"
+                                    "\"serviceId\":");
+    rc |= artemisi_json_str(out, s ? s->id : service_id);
+    rc |= artemisi_buf_appendc(out, '}');
+    return rc ? -1 : 0;
+}
+
+const artemisi_buf_t *srv_registry_services_json(srv_registry_t *r)
+{
+    if (r->all_valid)
+        return &r->all_json;
+    artemisi_buf_reset(&r->all_json);
+    int rc = artemisi_buf_appendc(&r->all_json, '[');
+    size_t it = 0, n = 0;
+    artemisi_dict_entry_t *e;
+    while ((e = artemisi_dict_next(&r->services, &it))) {
+        srv_service_t *s = e->value;
+        if (s->n == 0)
+            continue;
+        if (n++)
+            rc |= artemisi_buf_appendc(&r->all_json, ',');
+        rc |= srv_service_append(&r->all_json, s, s->id);
+    }
+    rc |= artemisi_buf_appendc(&r->all_json, ']');
+    if (rc)
+        return NULL;
+    r->n_services_listed = n;
+    r->all_valid = 1;
+    return &r->all_json;
+}
+
+uint64_t srv_registry_version(const srv_registry_t *r)
+{
+    return r->version_base + r->log.head;
+}
+
+static int cmp_change_by_service(const void *a, const void *b)
+{
+    const srv_change_t *x = *(const srv_change_t *const *)a;
+    const srv_change_t *y = *(const srv_change_t *const *)b;
+    return strcmp(ARTEMISI_INST(x->inst, SERVICE_ID), ARTEMISI_INST(y->inst, SERVICE_ID));
+}
+
+int srv_registry_delta(srv_registry_t *r, uint64_t version, artemisi_buf_t *out,
+                       uint64_t *new_version)
+{
+    if (version < r->version_base)
+        return 1;
+    uint64_t seq = version - r->version_base;
+    if (seq >= r->log.head || !srv_changelog_covers(&r->log, seq))
+        return 1;
+    /* Keep only the last new/delete per InstanceKey: the delta is the net effect. */
+    artemisi_dict_t last;
+    artemisi_dict_init(&last, r->leases.k0, r->leases.k1);
+    size_t cap = (size_t)(r->log.head - seq);
+    const srv_change_t **list = calloc(cap, sizeof(*list));
+    char **keys = calloc(cap, sizeof(*keys));
+    int rc = (list && keys) ? 0 : -1;
+    size_t nkeys = 0;
+    for (uint64_t s = seq + 1; rc == 0 && s <= r->log.head; s++) {
+        const srv_change_t *c = srv_changelog_get(&r->log, s);
+        if (!c || c->type == SRV_CHANGE_RELOAD)
+            continue;
+        artemisi_buf_t k = ARTEMISI_BUF_INIT;
+        if (artemisi_instance_key(c->inst, &k) != 0) {
+            rc = -1;
+            break;
+        }
+        const srv_change_t **slot = artemisi_dict_get(&last, k.data);
+        if (slot) {
+            *slot = c;
+            artemisi_buf_free(&k);
+            continue;
+        }
+        keys[nkeys] = artemisi_buf_detach(&k, NULL);
+        list[nkeys] = c;
+        int failed;
+        artemisi_dict_put(&last, keys[nkeys], (void *)&list[nkeys], &failed);
+        nkeys++;
+        if (failed)
+            rc = -1;
+    }
+    if (rc == 0) {
+        qsort(list, nkeys, sizeof(*list), cmp_change_by_service);
+        rc |= artemisi_buf_appendc(out, '{');
+        for (size_t i = 0; i < nkeys; i++) {
+            const char *sid = ARTEMISI_INST(list[i]->inst, SERVICE_ID);
+            int first = i == 0 || strcmp(sid, ARTEMISI_INST(list[i - 1]->inst, SERVICE_ID)) != 0;
+            if (first) {
+                if (i)
+                    rc |= artemisi_buf_appends(out, "],");
+                rc |= artemisi_json_str(out, sid);
+                rc |= artemisi_buf_appends(out, ":[");
+            } else {
+                rc |= artemisi_buf_appendc(out, ',');
+            }
+            rc |= artemisi_encode_change(out, srv_change_type_name(list[i]->type),
+                                         list[i]->time_ms, list[i]->inst);
+        }
+        if (nkeys)
+            rc |= artemisi_buf_appendc(out, ']');
+        rc |= artemisi_buf_appendc(out, '}');
+        *new_version = srv_registry_version(r);
+    }
+    for (size_t i = 0; keys && i < nkeys; i++)
+        free(keys[i]);
+    free(keys);
+    free(list);
+    artemisi_dict_free(&last);
+    return rc ? -1 : 0;
+}
+
+size_t srv_registry_lease_count(const srv_registry_t *r)
+{
+    return r->leases.count;
+}
+
+size_t srv_registry_live_count(const srv_registry_t *r)
+{
+    return r->leases.count - r->n_expired;
+}
+
+size_t srv_registry_service_count(const srv_registry_t *r)
+{
+    return r->services.count;
+}
+
+size_t srv_registry_memory(const srv_registry_t *r)
+{
+    size_t total = sizeof(*r) + r->leases.cap * sizeof(artemisi_dict_entry_t) +
+                   r->services.cap * sizeof(artemisi_dict_entry_t) + r->all_json.cap;
+    size_t it = 0;
+    artemisi_dict_entry_t *e;
+    while ((e = artemisi_dict_next(&r->leases, &it))) {
+        const srv_lease_t *l = e->value;
+        total += sizeof(*l) + strlen(l->key) + 1 + artemisi_instance_size(l->inst);
+    }
+    it = 0;
+    while ((e = artemisi_dict_next(&r->services, &it))) {
+        const srv_service_t *s = e->value;
+        total += sizeof(*s) + s->cap * sizeof(void *) + s->json.cap + strlen(s->id) + 1;
+    }
+    return total;
+}

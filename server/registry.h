@@ -1,0 +1,141 @@
+/*
+ * The registry: services, leases and their expiry. Pure module: it is fed instances and
+ * times and never touches a socket, so it is unit-tested without a server.
+ *
+ * Identity (spec §1.2, §3.1): a lease is keyed by the case-insensitive InstanceKey
+ * lower(region.service.instance); the per-service index is keyed by the exact serviceId.
+ * There is one lease per InstanceKey: re-registering an instance under a differently cased
+ * serviceId moves it (docs/compat.md).
+ *
+ * Expiry is driven by a hashed timing wheel, never by incoming traffic: a heartbeat only
+ * stores a new renewal time (O(1)); the wheel visits each lease about once per TTL and
+ * re-files the ones that were renewed. Expired leases are evicted only when the caller
+ * says expiry is allowed (self-preservation); otherwise they stay listed, marked expired,
+ * so a heartbeat for them fails and the client re-registers (spec §3.1: expiry is sticky).
+ * Work per tick is bounded by a budget so a mass expiry never stalls the event loop.
+ *
+ * Every change (new / delete) is appended to the change log and announced through the
+ * change callback. Discovery reads per-service JSON that is serialised once per change
+ * of that service.
+ * Thread-safety: handle (the server loop only).
+ */
+#ifndef ARTEMIS_SERVER_REGISTRY_H
+#define ARTEMIS_SERVER_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "changelog.h"
+#include "dict.h"
+#include "model.h"
+
+#define SRV_WHEEL_SLOTS 4096
+
+typedef struct srv_service srv_service_t;
+
+typedef struct srv_lease {
+    artemisi_instance_t *inst; /* packed, one reference */
+    srv_service_t *svc;
+    struct srv_lease *next, *prev; /* wheel slot or expired list */
+    int64_t creation_mono, renewal_mono;
+    int64_t creation_wall, renewal_wall;
+    uint32_t svc_pos;
+    uint8_t legacy;  /* metadata java_registry set: legacy lease manager */
+    uint8_t expired; /* sticky once observed */
+    uint8_t where;   /* 0 nowhere, 1 wheel, 2 expired list */
+    uint16_t slot;
+    char key[]; /* InstanceKey */
+} srv_lease_t;
+
+struct srv_service {
+    char *id; /* exact serviceId */
+    srv_lease_t **leases;
+    uint32_t n, cap;
+    artemisi_buf_t json; /* cached "[instance,...]" */
+    uint8_t json_valid;
+};
+
+typedef void (*srv_change_cb)(void *ctx, const srv_change_t *change);
+
+typedef struct srv_registry_config {
+    int64_t ttl_ms;        /* normal lease TTL (20000) */
+    int64_t legacy_ttl_ms; /* legacy lease TTL (90000) */
+    int64_t tick_ms;       /* wheel resolution = cleaner interval (100) */
+    size_t changelog_capacity;
+} srv_registry_config_t;
+
+typedef struct srv_registry_stats {
+    uint64_t registered, renewed, renew_failed, unregistered, expired, evicted;
+} srv_registry_stats_t;
+
+typedef struct srv_registry {
+    srv_registry_config_t cfg;
+    artemisi_dict_t leases;   /* InstanceKey -> srv_lease_t */
+    artemisi_dict_t services; /* serviceId -> srv_service_t */
+    srv_changelog_t log;
+    srv_lease_t *wheel[SRV_WHEEL_SLOTS];
+    int64_t wheel_tick; /* last fully processed tick */
+    srv_lease_t *expired_head;
+    size_t n_expired; /* expired, kept because expiry is not allowed */
+    size_t n_legacy;
+    uint64_t version_base;
+    artemisi_buf_t all_json; /* cached services list "[service,...]" */
+    uint8_t all_valid;
+    size_t n_services_listed;
+    srv_registry_stats_t stats;
+    srv_change_cb on_change;
+    void *on_change_ctx;
+} srv_registry_t;
+
+srv_registry_t *srv_registry_new(const srv_registry_config_t *cfg, uint64_t seed0, uint64_t seed1,
+                                 int64_t now_wall, int64_t now_mono);
+void srv_registry_free(srv_registry_t *r);
+void srv_registry_set_ttl(srv_registry_t *r, int64_t ttl_ms, int64_t legacy_ttl_ms);
+void srv_registry_set_change_cb(srv_registry_t *r, srv_change_cb cb, void *ctx);
+
+/* Validation of spec §1.2: NULL if fine, else the Java message
+ * ("argument instance.url is null or whitespace"). Static string. */
+const char *srv_instance_check(const artemisi_instance_t *draft);
+
+/* Create a brand-new lease for a (validated) draft, replacing any lease with the same key.
+ * Returns 0, or -1 on OOM. */
+int srv_registry_register(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_mono,
+                          int64_t now_wall);
+/* Renew. Returns 0, or 1 when there is no live lease ("Instance is not exising!"). */
+int srv_registry_heartbeat(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_mono,
+                           int64_t now_wall);
+/* Remove the lease if present (emits delete). Absent leases are ignored. */
+void srv_registry_unregister(srv_registry_t *r, const artemisi_instance_t *draft,
+                             int64_t now_wall);
+
+/* Advance the wheel to now. Expired leases are evicted when allow_expiry, else kept.
+ * At most `budget` leases are examined per call. Returns the number examined. */
+size_t srv_registry_tick(srv_registry_t *r, int64_t now_mono, int64_t now_wall, int allow_expiry,
+                         size_t budget);
+
+srv_service_t *srv_registry_service(const srv_registry_t *r, const char *service_id);
+/* Cached "[instance,...]" of a service; NULL on OOM. */
+const artemisi_buf_t *srv_service_json(srv_service_t *s);
+/* Append {"instances":[...],"logicInstances":[],"metadata":null,"routeRules":[],"serviceId":".."}
+ * for a service (s may be NULL: an empty shell with "instances":[]). */
+int srv_service_append(artemisi_buf_t *out, srv_service_t *s, const char *service_id);
+/* Cached "[service,...]" of every service with at least one instance. NULL on OOM. */
+const artemisi_buf_t *srv_registry_services_json(srv_registry_t *r);
+
+/* Version of the current state as the wire shows it (services.json). */
+uint64_t srv_registry_version(const srv_registry_t *r);
+/* Delta from `version` to now: appends the JSON map {"serviceId":[change,...],...} to out and
+ * sets *new_version. Returns 0, or 1 when the version is unknown, too old or the newest one
+ * (spec §2.2.6: "Delta is not found."), -1 on OOM. */
+int srv_registry_delta(srv_registry_t *r, uint64_t version, artemisi_buf_t *out,
+                       uint64_t *new_version);
+
+size_t srv_registry_lease_count(const srv_registry_t *r);
+/* Leases that are not expired-but-kept: the self-preservation baseline. */
+size_t srv_registry_live_count(const srv_registry_t *r);
+size_t srv_registry_service_count(const srv_registry_t *r);
+/* Bytes held by instances, leases and caches (approximate; for /metrics). */
+size_t srv_registry_memory(const srv_registry_t *r);
+
+#endif
