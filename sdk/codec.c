@@ -235,8 +235,9 @@ int artemisi_decode_instances(const json_t *arr, size_t max_items, size_t max_st
         if (json_is_null(e))
             continue;
         size_t nm = 0;
-        artemisi_decode_instance(e, &out->items[out->n], out->meta_pool + used * 2, &nm, max_str,
-                                 err, errlen);
+        /* No arithmetic on a NULL pool (undefined behaviour, even with a zero offset). */
+        const char **meta = out->meta_pool ? out->meta_pool + used * 2 : NULL;
+        artemisi_decode_instance(e, &out->items[out->n], meta, &nm, max_str, err, errlen);
         if (nm == 0)
             out->items[out->n].meta = NULL;
         used += nm;
@@ -254,16 +255,63 @@ void artemisi_instance_list_free(artemisi_instance_list_t *l)
 
 /* ---- encoders ---------------------------------------------------------------------------- */
 
+/* Length of the well-formed UTF-8 sequence (RFC 3629: no overlongs, no surrogates, nothing
+ * above U+10FFFF) starting at s[0], a byte >= 0x80; 0 if it is not well-formed. */
+static size_t utf8_seq_len(const unsigned char *s, size_t avail)
+{
+    unsigned char c = s[0];
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+    } else {
+        return 0;
+    }
+    if (avail < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return len;
+}
+
 int artemisi_json_strn(artemisi_buf_t *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    /* Worst case every byte becomes \u00XX. */
-    if (artemisi_buf_reserve(b, n * 6 + 2) != 0)
+    /* Worst case every byte becomes \u00XX (an invalid UTF-8 byte becomes 3 bytes). */
+    if (n > (SIZE_MAX - 2) / 6 || artemisi_buf_reserve(b, n * 6 + 2) != 0)
         return -1;
     char *o = b->data + b->len;
     *o++ = '"';
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80) {
+            /* Output must stay valid JSON (UTF-8): a byte that does not start a well-formed
+             * sequence becomes U+FFFD, as Java's decoders do. */
+            size_t len = utf8_seq_len((const unsigned char *)s + i, n - i);
+            if (len == 0) {
+                *o++ = (char)0xef;
+                *o++ = (char)0xbf;
+                *o++ = (char)0xbd;
+            } else {
+                memcpy(o, s + i, len);
+                o += len;
+                i += len - 1;
+            }
+            continue;
+        }
         if (c >= 0x20 && c != '"' && c != '\\') {
             *o++ = (char)c;
             continue;
@@ -333,7 +381,8 @@ int artemisi_encode_instance(artemisi_buf_t *b, const artemisi_instance_t *x)
         for (uint32_t i = 0; i < x->n_meta; i++) {
             if (i)
                 rc |= artemisi_buf_appendc(b, ',');
-            rc |= artemisi_json_str(b, x->meta[2 * i]);
+            /* A JSON key cannot be null; a draft's NULL key is written as "" (as pack does). */
+            rc |= artemisi_json_str(b, x->meta[2 * i] ? x->meta[2 * i] : "");
             rc |= artemisi_buf_appendc(b, ':');
             rc |= artemisi_json_str(b, x->meta[2 * i + 1]);
         }

@@ -17,14 +17,22 @@ static size_t strsize(const char *s)
     return s ? strlen(s) + 1 : 0;
 }
 
+/* Metadata strings are never NULL once packed (a NULL becomes ""), so they always take
+ * at least one byte. */
+static size_t metasize(const char *s)
+{
+    return s ? strlen(s) + 1 : 1;
+}
+
 artemisi_instance_t *artemisi_instance_pack(const artemisi_instance_t *src)
 {
+    size_t n_str_meta = (size_t)src->n_meta * 2;
     size_t total = sizeof(artemisi_instance_t);
-    total += (size_t)src->n_meta * 2 * sizeof(char *);
+    total += n_str_meta * sizeof(char *);
     for (int i = 0; i < ARTEMISI_F_COUNT; i++)
         total += strsize(src->f[i]);
-    for (uint32_t i = 0; i < src->n_meta * 2; i++)
-        total += strsize(src->meta[i]);
+    for (size_t i = 0; i < n_str_meta; i++)
+        total += metasize(src->meta[i]);
 
     artemisi_instance_t *dst = malloc(total);
     if (!dst)
@@ -32,7 +40,7 @@ artemisi_instance_t *artemisi_instance_pack(const artemisi_instance_t *src)
     memset(dst, 0, sizeof(*dst));
     char *p = (char *)(dst + 1);
     const char **meta = (const char **)(void *)p;
-    p += (size_t)src->n_meta * 2 * sizeof(char *);
+    p += n_str_meta * sizeof(char *);
     for (int i = 0; i < ARTEMISI_F_COUNT; i++) {
         if (src->f[i]) {
             size_t n = strlen(src->f[i]) + 1;
@@ -41,7 +49,7 @@ artemisi_instance_t *artemisi_instance_pack(const artemisi_instance_t *src)
             p += n;
         }
     }
-    for (uint32_t i = 0; i < src->n_meta * 2; i++) {
+    for (size_t i = 0; i < n_str_meta; i++) {
         const char *s = src->meta[i] ? src->meta[i] : "";
         size_t n = strlen(s) + 1;
         memcpy(p, s, n);
@@ -72,11 +80,12 @@ void artemisi_instance_unref(artemisi_instance_t *inst)
 
 size_t artemisi_instance_size(const artemisi_instance_t *inst)
 {
-    size_t total = sizeof(*inst) + (size_t)inst->n_meta * 2 * sizeof(char *);
+    size_t n_str_meta = (size_t)inst->n_meta * 2;
+    size_t total = sizeof(*inst) + n_str_meta * sizeof(char *);
     for (int i = 0; i < ARTEMISI_F_COUNT; i++)
         total += strsize(inst->f[i]);
-    for (uint32_t i = 0; i < inst->n_meta * 2; i++)
-        total += strsize(inst->meta[i]);
+    for (size_t i = 0; i < n_str_meta; i++)
+        total += metasize(inst->meta[i]);
     return total;
 }
 
@@ -117,21 +126,26 @@ static int append_lower_or_null(artemisi_buf_t *out, const char *s)
 
 int artemisi_instance_key(const artemisi_instance_t *inst, artemisi_buf_t *out)
 {
-    if (append_lower_or_null(out, ARTEMISI_INST(inst, REGION_ID)) || artemisi_buf_appendc(out, '.') ||
+    if (append_lower_or_null(out, ARTEMISI_INST(inst, REGION_ID)) ||
+        artemisi_buf_appendc(out, '.') ||
         append_lower_or_null(out, ARTEMISI_INST(inst, SERVICE_ID)) ||
-        artemisi_buf_appendc(out, '.') || append_lower_or_null(out, ARTEMISI_INST(inst, INSTANCE_ID)))
+        artemisi_buf_appendc(out, '.') ||
+        append_lower_or_null(out, ARTEMISI_INST(inst, INSTANCE_ID)))
         return -1;
     return 0;
 }
 
 int artemisi_instance_describe(const artemisi_instance_t *inst, artemisi_buf_t *out)
 {
-    if (append_lower_or_null(out, ARTEMISI_INST(inst, REGION_ID)) || artemisi_buf_appendc(out, '/') ||
-        append_lower_or_null(out, ARTEMISI_INST(inst, ZONE_ID)) || artemisi_buf_appendc(out, '/') ||
-        append_lower_or_null(out, ARTEMISI_INST(inst, SERVICE_ID)) || artemisi_buf_appendc(out, '/'))
+    if (append_lower_or_null(out, ARTEMISI_INST(inst, REGION_ID)) ||
+        artemisi_buf_appendc(out, '/') || append_lower_or_null(out, ARTEMISI_INST(inst, ZONE_ID)) ||
+        artemisi_buf_appendc(out, '/') ||
+        append_lower_or_null(out, ARTEMISI_INST(inst, SERVICE_ID)) ||
+        artemisi_buf_appendc(out, '/'))
         return -1;
     if (!artemisi_blank(ARTEMISI_INST(inst, GROUP_ID)) &&
-        (append_lower_or_null(out, ARTEMISI_INST(inst, GROUP_ID)) || artemisi_buf_appendc(out, '/')))
+        (append_lower_or_null(out, ARTEMISI_INST(inst, GROUP_ID)) ||
+         artemisi_buf_appendc(out, '/')))
         return -1;
     return append_lower_or_null(out, ARTEMISI_INST(inst, INSTANCE_ID));
 }
