@@ -1,0 +1,306 @@
+/*
+ * Discovery endpoints (spec §2.2): lookup, service, services, services-delta. Answers are
+ * assembled from per-service JSON cached by the registry (serialised once per change of a
+ * service), so a lookup is a hash lookup and a few memcpy calls.
+ *
+ * Management filters (spec §4.1: logical instances, route rules, pull-outs) plug in here
+ * later; without management data their effect is logicInstances [] and routeRules [].
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "codec.h"
+#include "server.h"
+#include "url.h"
+
+#define SUCCESS_STATUS "{\"errorCode\":\"success\",\"message\":\"\",\"status\":\"success\"}"
+
+/* Request parameters from a JSON body (POST) or the query string (GET). */
+typedef struct params {
+    json_t *root;
+    artemisi_buf_t region, zone, service;
+    const char *region_id, *zone_id;
+} params_t;
+
+static int load_params(srv_req_t *req, params_t *p, int want_service)
+{
+    memset(p, 0, sizeof(*p));
+    if (req->http->method != SRV_HTTP_POST) {
+        const char *q = req->http->query;
+        if (srv_query_get(q, "regionId", &p->region) == 1)
+            p->region_id = p->region.data ? p->region.data : "";
+        if (srv_query_get(q, "zoneId", &p->zone) == 1)
+            p->zone_id = p->zone.data ? p->zone.data : "";
+        if (want_service && srv_query_get(q, "serviceId", &p->service) != 1) {
+            srv_req_bad_request(req, "Required String parameter 'serviceId' is not present");
+            return -1;
+        }
+        return 0;
+    }
+    char err[256];
+    p->root = artemisi_json_parse(req->body, req->body_len, err, sizeof(err));
+    if (!p->root || !json_is_object(p->root)) {
+        srv_req_bad_request(req, p->root ? "request body must be a JSON object" : err);
+        return -1;
+    }
+    if (artemisi_json_get_str(p->root, "regionId", &p->region_id) ||
+        artemisi_json_get_str(p->root, "zoneId", &p->zone_id)) {
+        srv_req_bad_request(req, "regionId and zoneId must be strings");
+        return -1;
+    }
+    return 0;
+}
+
+static void free_params(params_t *p)
+{
+    json_decref(p->root);
+    artemisi_buf_free(&p->region);
+    artemisi_buf_free(&p->zone);
+    artemisi_buf_free(&p->service);
+}
+
+/* checkSameZone of spec §2.2.2. Returns NULL when allowed, else the message in buf. */
+static const char *zone_check(srv_server_t *srv, const char *region, const char *zone, char *buf,
+                              size_t len)
+{
+    if (!region || strcasecmp(region, srv->cfg.region_id) != 0) {
+        snprintf(buf, len,
+                 "regionId is not the same as the registry node. regionId: %s, registry "
+                 "node.regionId: %s",
+                 region ? region : "null", srv->cfg.region_id);
+        return buf;
+    }
+    if (!srv->cfg.discovery_allow_from_other_zone &&
+        (!zone || strcasecmp(zone, srv->cfg.zone_id) != 0)) {
+        snprintf(buf, len,
+                 "zoneId is not the same as the registry node. zoneId: %s, registry "
+                 "node.zoneId: %s",
+                 zone ? zone : "null", srv->cfg.zone_id);
+        return buf;
+    }
+    return NULL;
+}
+
+static void append_shell(artemisi_buf_t *out, const char *service_id)
+{
+    artemisi_buf_appends(out, "{\"instances\":null,\"logicInstances\":null,\"metadata\":null,"
+                              "\"routeRules\":null,\"serviceId\":");
+    artemisi_json_str(out, service_id);
+    artemisi_buf_appendc(out, '}');
+}
+
+/* The optional discovery rate limiter (ours; off by default as in Artemis). */
+static int limited(srv_req_t *req, const char *identity, const char *null_fields_before,
+                   const char *null_fields_after)
+{
+    if (srv_ratelimit_acquire(req->srv->rl_discovery, identity, 1, srv_now_mono()))
+        return 0;
+    req->srv->metrics.rate_limited++;
+    artemisi_buf_appendf(req->out, "{%s\"responseStatus\":", null_fields_before);
+    artemisi_encode_status(req->out, "rate-limited", "Request is rate limited.", "fail");
+    artemisi_buf_appendf(req->out, "%s}", null_fields_after);
+    return 1;
+}
+
+void srv_api_lookup(srv_req_t *req)
+{
+    srv_server_t *srv = req->srv;
+    params_t p;
+    if (load_params(req, &p, 0) != 0) {
+        free_params(&p);
+        return;
+    }
+    if (limited(req, "lookup", "", ",\"services\":null")) {
+        free_params(&p);
+        return;
+    }
+    json_t *cfgs = artemisi_json_get(p.root, "discoveryConfigs");
+    size_t n = json_is_array(cfgs) ? json_array_size(cfgs) : 0;
+    int bad = !json_is_array(cfgs);
+    for (size_t i = 0; i < n && !bad; i++) {
+        const char *sid;
+        json_t *c = json_array_get(cfgs, i);
+        bad = !json_is_object(c) || artemisi_json_get_str(c, "serviceId", &sid);
+    }
+    if (bad) {
+        /* Java: an exception around the batch -> internal-service-error, services null. */
+        artemisi_buf_appends(req->out, "{\"responseStatus\":");
+        artemisi_encode_status(req->out, "internal-service-error",
+                               "request.discoveryConfigs must be a list of DiscoveryConfig",
+                               "fail");
+        artemisi_buf_appends(req->out, ",\"services\":null}");
+        free_params(&p);
+        return;
+    }
+    char msg[512];
+    const char *denied = zone_check(srv, p.region_id, p.zone_id, msg, sizeof(msg));
+    artemisi_buf_appends(req->out, "{\"responseStatus\":" SUCCESS_STATUS ",\"services\":[");
+    for (size_t i = 0; i < n; i++) {
+        const char *sid = NULL;
+        artemisi_json_get_str(json_array_get(cfgs, i), "serviceId", &sid);
+        if (i)
+            artemisi_buf_appendc(req->out, ',');
+        if (denied || artemisi_blank(sid))
+            append_shell(req->out, sid);
+        else
+            srv_service_append(req->out, srv_registry_service(srv->registry, sid), sid);
+    }
+    artemisi_buf_appends(req->out, "]}");
+    free_params(&p);
+}
+
+void srv_api_service(srv_req_t *req)
+{
+    srv_server_t *srv = req->srv;
+    params_t p;
+    if (load_params(req, &p, 1) != 0) {
+        free_params(&p);
+        return;
+    }
+    if (limited(req, "service", "", ",\"service\":null")) {
+        free_params(&p);
+        return;
+    }
+    const char *sid = p.service.data;
+    if (p.root) {
+        json_t *dc = artemisi_json_get(p.root, "discoveryConfig");
+        if (json_is_object(dc) && artemisi_json_get_str(dc, "serviceId", &sid) != 0)
+            sid = NULL;
+    }
+    if (artemisi_blank(sid)) {
+        artemisi_buf_appends(req->out, "{\"responseStatus\":");
+        artemisi_encode_status(req->out, "bad-request",
+                               "Request is null or request.discoveryConfig is null.", "fail");
+        artemisi_buf_appends(req->out, ",\"service\":null}");
+        free_params(&p);
+        return;
+    }
+    char msg[512];
+    const char *denied = zone_check(srv, p.region_id, p.zone_id, msg, sizeof(msg));
+    if (denied) {
+        artemisi_buf_appends(req->out, "{\"responseStatus\":");
+        artemisi_encode_status(req->out, "no-permission", denied, "fail");
+        artemisi_buf_appends(req->out, ",\"service\":null}");
+        free_params(&p);
+        return;
+    }
+    srv_service_t *s = srv_registry_service(srv->registry, sid);
+    artemisi_buf_appends(req->out, "{\"responseStatus\":" SUCCESS_STATUS ",\"service\":");
+    if (s)
+        srv_service_append(req->out, s, sid);
+    else
+        append_shell(req->out, sid); /* spec §2.2.4: no filters on a missing service */
+    artemisi_buf_appendc(req->out, '}');
+    free_params(&p);
+}
+
+void srv_api_services(srv_req_t *req)
+{
+    srv_server_t *srv = req->srv;
+    params_t p;
+    if (load_params(req, &p, 0) != 0) {
+        free_params(&p);
+        return;
+    }
+    if (limited(req, "services", "", ",\"services\":null,\"version\":0")) {
+        free_params(&p);
+        return;
+    }
+    const artemisi_buf_t *all = srv_registry_services_json(srv->registry);
+    artemisi_buf_appends(req->out, "{\"responseStatus\":" SUCCESS_STATUS ",\"services\":");
+    if (all)
+        artemisi_buf_append(req->out, all->data, all->len);
+    else
+        artemisi_buf_appends(req->out, "[]");
+    artemisi_buf_appends(req->out, ",\"version\":");
+    artemisi_buf_append_i64(req->out, (int64_t)srv_registry_version(srv->registry));
+    artemisi_buf_appendc(req->out, '}');
+    free_params(&p);
+}
+
+void srv_api_services_delta(srv_req_t *req)
+{
+    srv_server_t *srv = req->srv;
+    params_t p;
+    if (load_params(req, &p, 0) != 0) {
+        free_params(&p);
+        return;
+    }
+    if (limited(req, "services-delta", "\"delta\":null,", ",\"version\":0")) {
+        free_params(&p);
+        return;
+    }
+    int64_t version = 0;
+    if (artemisi_json_get_i64(p.root, "version", &version) != 0) {
+        srv_req_bad_request(req, "version must be an integer");
+        free_params(&p);
+        return;
+    }
+    artemisi_buf_t delta = ARTEMISI_BUF_INIT;
+    uint64_t nv = 0;
+    int rc = version > 0 ? srv_registry_delta(srv->registry, (uint64_t)version, &delta, &nv) : 1;
+    if (rc != 0) {
+        artemisi_buf_appends(req->out, "{\"delta\":null,\"responseStatus\":");
+        artemisi_encode_status(req->out, "data-not-found", "Delta is not found.", "fail");
+        artemisi_buf_appends(req->out, ",\"version\":0}");
+    } else {
+        artemisi_buf_appends(req->out, "{\"delta\":");
+        artemisi_buf_append(req->out, delta.data, delta.len);
+        artemisi_buf_appends(req->out, ",\"responseStatus\":" SUCCESS_STATUS ",\"version\":");
+        artemisi_buf_append_i64(req->out, (int64_t)nv);
+        artemisi_buf_appendc(req->out, '}');
+    }
+    artemisi_buf_free(&delta);
+    free_params(&p);
+}
+
+/* P4: the raw registry for a bootstrapping peer (spec §2.4). */
+void srv_api_repl_services(srv_req_t *req)
+{
+    srv_server_t *srv = req->srv;
+    params_t p;
+    if (load_params(req, &p, 0) != 0) {
+        free_params(&p);
+        return;
+    }
+    if (!srv_ratelimit_acquire(srv->rl_replication, "get-services", 1, srv_now_mono())) {
+        srv->metrics.rate_limited++;
+        artemisi_buf_appends(req->out, "{\"responseStatus\":");
+        artemisi_encode_status(req->out, "rate-limited", "Request is rate limited.", "fail");
+        artemisi_buf_appends(req->out, ",\"services\":null}");
+        free_params(&p);
+        return;
+    }
+    if (!p.region_id || strcasecmp(p.region_id, srv->cfg.region_id) != 0) {
+        char msg[512];
+        snprintf(msg, sizeof(msg),
+                 "regionId is not the same as the registry node. regionId: %s, registry "
+                 "node.regionId: %s",
+                 p.region_id ? p.region_id : "null", srv->cfg.region_id);
+        artemisi_buf_appends(req->out, "{\"responseStatus\":");
+        artemisi_encode_status(req->out, "no-permission", msg, "fail");
+        artemisi_buf_appends(req->out, ",\"services\":null}");
+        free_params(&p);
+        return;
+    }
+    artemisi_buf_appends(req->out, "{\"responseStatus\":" SUCCESS_STATUS ",\"services\":[");
+    size_t it = 0, n = 0;
+    artemisi_dict_entry_t *e;
+    while ((e = artemisi_dict_next(&srv->registry->services, &it))) {
+        srv_service_t *s = e->value;
+        const artemisi_buf_t *j = srv_service_json(s);
+        if (!j)
+            continue;
+        if (n++)
+            artemisi_buf_appendc(req->out, ',');
+        artemisi_buf_appends(req->out, "{\"instances\":");
+        artemisi_buf_append(req->out, j->data, j->len);
+        artemisi_buf_appends(req->out, ",\"logicInstances\":null,\"metadata\":null,"
+                                       "\"routeRules\":null,\"serviceId\":");
+        artemisi_json_str(req->out, s->id);
+        artemisi_buf_appendc(req->out, '}');
+    }
+    artemisi_buf_appends(req->out, "]}");
+    free_params(&p);
+}

@@ -1,0 +1,203 @@
+/*
+ * Registry endpoints (spec §2.1, §2.4): register / heartbeat / unregister on lists of
+ * instances, for clients and for peers (replication), over HTTP and the WebSocket
+ * heartbeat. One function implements the processing order of spec §2.1.2 for all of them.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "codec.h"
+#include "log.h"
+#include "server.h"
+
+static const char *const op_identity[] = {"register", "heartbeat", "unregister"};
+
+static void append_status_response(artemisi_buf_t *out, const char *code, const char *msg,
+                                   const char *status)
+{
+    artemisi_buf_appends(out, "{\"failedInstances\":null,\"responseStatus\":");
+    artemisi_encode_status(out, code, msg, status);
+    artemisi_buf_appendc(out, '}');
+}
+
+static void append_failed(artemisi_buf_t *failed, const artemisi_instance_t *inst,
+                          const char *code, const char *msg)
+{
+    artemisi_buf_t desc = ARTEMISI_BUF_INIT;
+    artemisi_instance_describe(inst, &desc);
+    artemisi_buf_appends(&desc, ": ");
+    artemisi_buf_appends(&desc, msg);
+    artemisi_buf_appendc(failed, failed->len ? ',' : '[');
+    artemisi_buf_appends(failed, "{\"errorCode\":");
+    artemisi_json_str(failed, code);
+    artemisi_buf_appends(failed, ",\"errorMessage\":");
+    artemisi_json_str(failed, desc.data);
+    artemisi_buf_appends(failed, ",\"instance\":");
+    artemisi_encode_instance(failed, inst);
+    artemisi_buf_appendc(failed, '}');
+    artemisi_buf_free(&desc);
+}
+
+static int same_ci(const char *a, const char *b)
+{
+    return a && b && strcasecmp(a, b) == 0;
+}
+
+void srv_registry_request(srv_server_t *srv, srv_op_t op, int replication, const char *body,
+                          size_t len, artemisi_buf_t *out, int *http_status)
+{
+    char err[256];
+    *http_status = 200;
+    json_t *root = artemisi_json_parse(body, len, err, sizeof(err));
+    if (!root || !json_is_object(root)) {
+        *http_status = 400;
+        artemisi_buf_appends(out, "{\"error\":\"Bad Request\",\"status\":400,\"message\":");
+        artemisi_json_str(out, root ? "request body must be a JSON object" : err);
+        artemisi_buf_appendc(out, '}');
+        json_decref(root);
+        return;
+    }
+    /* 1. rate limiter (spec §3.4): one permit per request. */
+    srv_ratelimit_t *rl = replication ? srv->rl_replication : srv->rl_registry;
+    if (!srv_ratelimit_acquire(rl, op_identity[op], 1, srv_now_mono())) {
+        srv->metrics.rate_limited++;
+        append_status_response(out, "rate-limited", "Request is rate limited.", "fail");
+        json_decref(root);
+        return;
+    }
+    /* 2. instances null or empty. */
+    artemisi_instance_list_t list;
+    int rc = artemisi_decode_instances(artemisi_json_get(root, "instances"),
+                                       (size_t)srv->cfg.registry_max_instances_per_request,
+                                       (size_t)srv->cfg.registry_max_string_bytes, &list, err,
+                                       sizeof(err));
+    if (rc == ARTEMISI_DECODE_TOO_MANY || rc == ARTEMISI_DECODE_TOO_LONG) {
+        append_status_response(out, "bad-request", err, "fail");
+        json_decref(root);
+        return;
+    }
+    if (rc != ARTEMISI_DECODE_OK) {
+        *http_status = 400;
+        artemisi_buf_appends(out, "{\"error\":\"Bad Request\",\"status\":400,\"message\":");
+        artemisi_json_str(out, err);
+        artemisi_buf_appendc(out, '}');
+        json_decref(root);
+        return;
+    }
+    if (list.n == 0) {
+        append_status_response(out, "bad-request", "request.instances is null or empty.", "fail");
+        json_decref(root);
+        return;
+    }
+    /* 3. node status: a single node is up at once; the cluster issue adds the gate here. */
+
+    /* 4. per instance. */
+    artemisi_buf_t failed = ARTEMISI_BUF_INIT;
+    size_t nfailed = 0;
+    int64_t now_mono = srv_now_mono(), now_wall = srv_now_wall();
+    for (size_t i = 0; i < list.n; i++) {
+        const artemisi_instance_t *d = &list.items[i];
+        char msg[512];
+        if (!same_ci(ARTEMISI_INST(d, REGION_ID), srv->cfg.region_id)) {
+            snprintf(msg, sizeof(msg),
+                     "regionId is not the same as the registry node. regionId: %s, registry "
+                     "node.regionId: %s",
+                     ARTEMISI_INST(d, REGION_ID) ? ARTEMISI_INST(d, REGION_ID) : "null",
+                     srv->cfg.region_id);
+            append_failed(&failed, d, "no-permission", msg);
+            nfailed++;
+            continue;
+        }
+        if (!replication && !srv->cfg.registry_allow_from_other_zone &&
+            !same_ci(ARTEMISI_INST(d, ZONE_ID), srv->cfg.zone_id)) {
+            snprintf(msg, sizeof(msg),
+                     "zoneId is not the same as the registry node. zoneId: %s, registry "
+                     "node.zoneId: %s",
+                     ARTEMISI_INST(d, ZONE_ID) ? ARTEMISI_INST(d, ZONE_ID) : "null",
+                     srv->cfg.zone_id);
+            append_failed(&failed, d, "no-permission", msg);
+            nfailed++;
+            continue;
+        }
+        const char *bad = srv_instance_check(d);
+        if (bad) {
+            snprintf(msg, sizeof(msg), "Exception: %s", bad);
+            append_failed(&failed, d, "internal-service-error", msg);
+            nfailed++;
+            continue;
+        }
+        int r = 0;
+        switch (op) {
+        case SRV_OP_REGISTER:
+            r = srv_registry_register(srv->registry, d, now_mono, now_wall);
+            break;
+        case SRV_OP_HEARTBEAT:
+            r = srv_registry_heartbeat(srv->registry, d, now_mono, now_wall);
+            if (r == 0)
+                srv_selfpres_renewal(&srv->selfpres, now_mono);
+            else if (replication) /* spec §2.4: a peer's heartbeat heals a missed register */
+                r = srv_registry_register(srv->registry, d, now_mono, now_wall) ? -1 : 0;
+            break;
+        case SRV_OP_UNREGISTER:
+            srv_registry_unregister(srv->registry, d, now_wall);
+            break;
+        }
+        if (r == 1) {
+            append_failed(&failed, d, "data-not-found", "Instance is not exising! Need re-register.");
+            nfailed++;
+        } else if (r < 0) {
+            append_failed(&failed, d, "internal-service-error", "Exception: out of memory");
+            nfailed++;
+        }
+    }
+    /* 5. result. */
+    if (nfailed == 0) {
+        append_status_response(out, "success", "", "success");
+    } else {
+        artemisi_buf_appends(out, "{\"failedInstances\":");
+        artemisi_buf_append(out, failed.data, failed.len);
+        artemisi_buf_appends(out, "],\"responseStatus\":");
+        artemisi_encode_status(out, "partial_fail", "", "partial_fail");
+        artemisi_buf_appendc(out, '}');
+    }
+    artemisi_buf_free(&failed);
+    artemisi_instance_list_free(&list);
+    json_decref(root);
+}
+
+static void run(srv_req_t *req, srv_op_t op, int replication)
+{
+    srv_registry_request(req->srv, op, replication, req->body, req->body_len, req->out,
+                         &req->status);
+}
+
+void srv_api_register(srv_req_t *req)
+{
+    run(req, SRV_OP_REGISTER, 0);
+}
+
+void srv_api_heartbeat(srv_req_t *req)
+{
+    run(req, SRV_OP_HEARTBEAT, 0);
+}
+
+void srv_api_unregister(srv_req_t *req)
+{
+    run(req, SRV_OP_UNREGISTER, 0);
+}
+
+void srv_api_repl_register(srv_req_t *req)
+{
+    run(req, SRV_OP_REGISTER, 1);
+}
+
+void srv_api_repl_heartbeat(srv_req_t *req)
+{
+    run(req, SRV_OP_HEARTBEAT, 1);
+}
+
+void srv_api_repl_unregister(srv_req_t *req)
+{
+    run(req, SRV_OP_UNREGISTER, 1);
+}

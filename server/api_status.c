@@ -1,0 +1,372 @@
+/*
+ * Cluster and status endpoints (spec §2.3, §2.5), /health and the node's own status.
+ * A node without peers is "up" at once (the cluster issue adds bootstrap and peer status).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "log.h"
+#include "server.h"
+#include "url.h"
+#include "artemis/version.h"
+
+#define SUCCESS_STATUS "{\"errorCode\":\"success\",\"message\":\"\",\"status\":\"success\"}"
+
+void srv_node_json(srv_server_t *srv, artemisi_buf_t *out)
+{
+    artemisi_buf_appends(out, "{\"url\":");
+    artemisi_json_str(out, srv->node_url);
+    artemisi_buf_appends(out, ",\"zone\":{\"metadata\":null,\"regionId\":");
+    artemisi_json_str(out, srv->cfg.region_id);
+    artemisi_buf_appends(out, ",\"zoneId\":");
+    artemisi_json_str(out, srv->cfg.zone_id);
+    artemisi_buf_appends(out, "}}");
+}
+
+static const char *node_status(srv_server_t *srv)
+{
+    return srv->draining ? "down" : "up";
+}
+
+static void node_status_json(srv_server_t *srv, artemisi_buf_t *out)
+{
+    int up = !srv->draining;
+    artemisi_buf_appendf(out,
+                         "{\"allowDiscoveryFromOtherZone\":%s,\"allowRegistryFromOtherZone\":%s,"
+                         "\"canServiceDiscovery\":%s,\"canServiceRegistry\":%s,\"node\":",
+                         srv->cfg.discovery_allow_from_other_zone ? "true" : "false",
+                         srv->cfg.registry_allow_from_other_zone ? "true" : "false",
+                         up ? "true" : "false", up ? "true" : "false");
+    srv_node_json(srv, out);
+    artemisi_buf_appends(out, ",\"status\":");
+    artemisi_json_str(out, node_status(srv));
+    artemisi_buf_appendc(out, '}');
+}
+
+void srv_node_status_text(srv_server_t *srv, artemisi_buf_t *out)
+{
+    artemisi_buf_appends(out, "{ node: ");
+    artemisi_buf_append_lower(out, srv->cfg.region_id);
+    artemisi_buf_appendc(out, '/');
+    artemisi_buf_append_lower(out, srv->cfg.zone_id);
+    artemisi_buf_appendc(out, '/');
+    artemisi_buf_append_lower(out, srv->node_url);
+    artemisi_buf_appendf(out, ", status: %s, canServiceRegistry: true, canServiceDiscovery: true }",
+                         node_status(srv));
+}
+
+/* Rate-limited status calls answer with the payload fields null; `nulls` lists them in
+ * alphabetical place around responseStatus. */
+static int status_limited(srv_req_t *req, srv_ratelimit_t *rl, const char *identity,
+                          const char *before, const char *after)
+{
+    if (srv_ratelimit_acquire(rl, identity, 1, srv_now_mono()))
+        return 0;
+    req->srv->metrics.rate_limited++;
+    artemisi_buf_appendf(req->out, "{%s\"responseStatus\":", before);
+    artemisi_encode_status(req->out, "rate-limited", "Request is rate limited.", "fail");
+    artemisi_buf_appendf(req->out, "%s}", after);
+    return 1;
+}
+
+static void nodes(srv_req_t *req, const char *identity)
+{
+    srv_server_t *srv = req->srv;
+    if (status_limited(req, srv->rl_cluster, identity, "\"nodes\":null,", ""))
+        return;
+    if (srv->draining) {
+        artemisi_buf_appends(req->out, "{\"nodes\":null,\"responseStatus\":");
+        artemisi_encode_status(req->out, "data-not-found", "No available service nodes.", "fail");
+        artemisi_buf_appendc(req->out, '}');
+        return;
+    }
+    /* A single node always qualifies when other zones are allowed; otherwise the caller
+     * must be in this node's zone exactly (spec §2.3, case-sensitive). The request body is
+     * parsed only for that case. */
+    int allow = !strcmp(identity, "up-registry-nodes") ? srv->cfg.registry_allow_from_other_zone
+                                                       : srv->cfg.discovery_allow_from_other_zone;
+    if (!allow) {
+        const char *region = NULL, *zone = NULL;
+        artemisi_buf_t qr = ARTEMISI_BUF_INIT, qz = ARTEMISI_BUF_INIT;
+        json_t *root = NULL;
+        if (req->http->method == SRV_HTTP_POST) {
+            root = artemisi_json_parse(req->body, req->body_len, NULL, 0);
+            if (artemisi_json_get_str(root, "regionId", &region) ||
+                artemisi_json_get_str(root, "zoneId", &zone))
+                region = zone = NULL;
+        } else {
+            if (srv_query_get(req->http->query, "regionId", &qr) == 1)
+                region = qr.data;
+            if (srv_query_get(req->http->query, "zoneId", &qz) == 1)
+                zone = qz.data;
+        }
+        allow = region && zone && !strcmp(region, srv->cfg.region_id) &&
+                !strcmp(zone, srv->cfg.zone_id);
+        json_decref(root);
+        artemisi_buf_free(&qr);
+        artemisi_buf_free(&qz);
+    }
+    if (!allow) {
+        artemisi_buf_appends(req->out, "{\"nodes\":null,\"responseStatus\":");
+        artemisi_encode_status(req->out, "data-not-found", "No available service nodes.", "fail");
+        artemisi_buf_appendc(req->out, '}');
+        return;
+    }
+    artemisi_buf_appends(req->out, "{\"nodes\":[");
+    srv_node_json(srv, req->out);
+    artemisi_buf_appends(req->out, "],\"responseStatus\":" SUCCESS_STATUS "}");
+}
+
+void srv_api_up_registry_nodes(srv_req_t *req)
+{
+    nodes(req, "up-registry-nodes");
+}
+
+void srv_api_up_discovery_nodes(srv_req_t *req)
+{
+    nodes(req, "up-discovery-nodes");
+}
+
+void srv_api_status_node(srv_req_t *req)
+{
+    artemisi_buf_appends(req->out, "{\"nodeStatus\":");
+    node_status_json(req->srv, req->out);
+    artemisi_buf_appends(req->out, ",\"responseStatus\":" SUCCESS_STATUS "}");
+}
+
+void srv_api_status_cluster(srv_req_t *req)
+{
+    if (status_limited(req, req->srv->rl_status, "get-cluster", "\"nodeCount\":0,"
+                                                                 "\"nodesStatus\":null,",
+                       ""))
+        return;
+    artemisi_buf_appends(req->out, "{\"nodeCount\":1,\"nodesStatus\":[");
+    node_status_json(req->srv, req->out);
+    artemisi_buf_appends(req->out, "],\"responseStatus\":" SUCCESS_STATUS "}");
+}
+
+static void fmt_time(artemisi_buf_t *out, int64_t wall_ms)
+{
+    time_t s = (time_t)(wall_ms / 1000);
+    struct tm tm;
+    char ts[32];
+    localtime_r(&s, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
+    artemisi_buf_appendf(out, "\"%s.%03d\"", ts, (int)(wall_ms % 1000));
+}
+
+static int wanted(json_t *ids, const char *query_ids, const char *sid)
+{
+    if (json_is_array(ids) && json_array_size(ids) > 0) {
+        for (size_t i = 0; i < json_array_size(ids); i++) {
+            json_t *v = json_array_get(ids, i);
+            if (json_is_string(v) && !strcmp(json_string_value(v), sid))
+                return 1;
+        }
+        return 0;
+    }
+    if (query_ids && *query_ids) {
+        size_t n = strlen(sid);
+        for (const char *p = query_ids; p && *p;) {
+            const char *comma = strchr(p, ',');
+            size_t len = comma ? (size_t)(comma - p) : strlen(p);
+            if (len == n && !strncmp(p, sid, n))
+                return 1;
+            p = comma ? comma + 1 : NULL;
+        }
+        return 0;
+    }
+    return 1;
+}
+
+static void leases(srv_req_t *req, int legacy)
+{
+    srv_server_t *srv = req->srv;
+    if (status_limited(req, srv->rl_status, legacy ? "get-legacy-leases" : "get-leases",
+                       "\"isSafe\":false,\"isSafeCheckEnabled\":false,\"leaseCount\":0,"
+                       "\"leaseUpdateCountLastTimeWindow\":0,\"leaseUpdateMaxCount\":0,"
+                       "\"leaseUpdateMaxCountLastUpdateTime\":0,\"leases\":null,",
+                       ""))
+        return;
+    json_t *root = NULL, *ids = NULL;
+    artemisi_buf_t q = ARTEMISI_BUF_INIT;
+    if (req->http->method == SRV_HTTP_POST) {
+        root = artemisi_json_parse(req->body, req->body_len, NULL, 0);
+        ids = artemisi_json_get(root, "serviceIds");
+    } else {
+        srv_query_get_all(req->http->query, "appIds", &q);
+    }
+    int64_t now = srv_now_mono();
+    int64_t ttl = legacy ? srv->cfg.legacy_lease_ttl_ms : srv->cfg.lease_ttl_ms;
+    /* Group leases by service: iterate services, then their leases. */
+    artemisi_buf_t body = ARTEMISI_BUF_INIT;
+    size_t count = 0, nsvc = 0;
+    size_t it = 0;
+    artemisi_dict_entry_t *e;
+    while ((e = artemisi_dict_next(&srv->registry->services, &it))) {
+        srv_service_t *s = e->value;
+        if (!wanted(ids, q.data, s->id))
+            continue;
+        size_t inside = 0;
+        for (uint32_t i = 0; i < s->n; i++) {
+            srv_lease_t *l = s->leases[i];
+            if (l->legacy != legacy)
+                continue;
+            if (inside == 0) {
+                if (nsvc++)
+                    artemisi_buf_appendc(&body, ',');
+                artemisi_json_str(&body, s->id);
+                artemisi_buf_appends(&body, ":[");
+            } else {
+                artemisi_buf_appendc(&body, ',');
+            }
+            inside++;
+            count++;
+            artemisi_buf_t desc = ARTEMISI_BUF_INIT;
+            artemisi_instance_describe(l->inst, &desc);
+            artemisi_buf_appends(&body, "{\"creationTime\":");
+            fmt_time(&body, l->creation_wall);
+            artemisi_buf_appends(&body, ",\"evitionTime\":");
+            fmt_time(&body, l->expired ? l->renewal_wall + ttl : 0);
+            artemisi_buf_appends(&body, ",\"instance\":");
+            artemisi_json_str(&body, desc.data);
+            artemisi_buf_appends(&body, ",\"renewalTime\":");
+            fmt_time(&body, l->renewal_wall);
+            artemisi_buf_appendf(&body, ",\"ttl\":%lld}", (long long)ttl);
+            artemisi_buf_free(&desc);
+        }
+        if (inside)
+            artemisi_buf_appendc(&body, ']');
+    }
+    int safe = srv_selfpres_allow_expiry(&srv->selfpres);
+    artemisi_buf_appendf(req->out,
+                         "{\"isSafe\":%s,\"isSafeCheckEnabled\":%s,\"leaseCount\":%zu,"
+                         "\"leaseUpdateCountLastTimeWindow\":%ld,\"leaseUpdateMaxCount\":%ld,"
+                         "\"leaseUpdateMaxCountLastUpdateTime\":%lld,\"leases\":{",
+                         safe ? "true" : "false",
+                         srv->cfg.safe_checker_enabled ? "true" : "false", count,
+                         srv_selfpres_window_count(&srv->selfpres, now),
+                         srv_selfpres_expected(&srv->selfpres),
+                         (long long)srv_selfpres_active_since(&srv->selfpres));
+    artemisi_buf_append(req->out, body.data ? body.data : "", body.len);
+    artemisi_buf_appends(req->out, "},\"responseStatus\":" SUCCESS_STATUS);
+    artemisi_buf_appendf(req->out, ",\"selfPreservationActive\":%s}",
+                         srv_selfpres_active(&srv->selfpres) ? "true" : "false");
+    artemisi_buf_free(&body);
+    artemisi_buf_free(&q);
+    json_decref(root);
+}
+
+void srv_api_status_leases(srv_req_t *req)
+{
+    leases(req, 0);
+}
+
+void srv_api_status_legacy_leases(srv_req_t *req)
+{
+    leases(req, 1);
+}
+
+static void append_properties(srv_server_t *srv, artemisi_buf_t *out)
+{
+    artemisi_buf_appends(out, "{");
+    const char *key;
+    char val[1024];
+    for (size_t i = 0; srv_config_item(&srv->cfg, i, &key, val, sizeof(val)); i++) {
+        if (i)
+            artemisi_buf_appendc(out, ',');
+        artemisi_json_str(out, key);
+        artemisi_buf_appendc(out, ':');
+        artemisi_json_str(out, val);
+    }
+    artemisi_buf_appendc(out, '}');
+}
+
+static void append_sources(srv_server_t *srv, artemisi_buf_t *out)
+{
+    artemisi_buf_appends(out, "{\"command-line\":2,\"defaults\":0");
+    if (srv->cfg.config_path) {
+        artemisi_buf_appendc(out, ',');
+        artemisi_json_str(out, srv->cfg.config_path);
+        artemisi_buf_appends(out, ":1");
+    }
+    artemisi_buf_appendc(out, '}');
+}
+
+void srv_api_status_config(srv_req_t *req)
+{
+    srv_server_t *srv = req->srv;
+    if (status_limited(req, srv->rl_status, "get-config", "\"properties\":null,",
+                       ",\"sources\":null"))
+        return;
+    artemisi_buf_appends(req->out, "{\"properties\":");
+    append_properties(srv, req->out);
+    artemisi_buf_appends(req->out, ",\"responseStatus\":" SUCCESS_STATUS ",\"sources\":");
+    append_sources(srv, req->out);
+    artemisi_buf_appendc(req->out, '}');
+}
+
+void srv_api_status_deployment(srv_req_t *req)
+{
+    srv_server_t *srv = req->srv;
+    if (status_limited(req, srv->rl_status, "get-deployment",
+                       "\"appId\":null,\"ip\":null,\"machineName\":null,\"path\":null,\"port\":0,"
+                       "\"properties\":null,\"protocol\":null,\"regionId\":null,",
+                       ",\"sources\":null,\"zoneId\":null"))
+        return;
+    char host[256] = "", machine[256] = "";
+    int port = 0;
+    srv_config_parse_hostport(srv->cfg.listen, host, sizeof(host), &port);
+    gethostname(machine, sizeof(machine) - 1);
+    artemisi_buf_appends(req->out, "{\"appId\":\"artemis-server\",\"ip\":");
+    artemisi_json_str(req->out, host);
+    artemisi_buf_appends(req->out, ",\"machineName\":");
+    artemisi_json_str(req->out, machine);
+    artemisi_buf_appends(req->out, ",\"path\":");
+    artemisi_json_str(req->out, *srv->url_prefix ? srv->url_prefix : "/");
+    artemisi_buf_appendf(req->out, ",\"port\":%d,\"properties\":", port);
+    append_properties(srv, req->out);
+    artemisi_buf_appends(req->out, ",\"protocol\":\"http\",\"regionId\":");
+    artemisi_json_str(req->out, srv->cfg.region_id);
+    artemisi_buf_appends(req->out, ",\"responseStatus\":" SUCCESS_STATUS ",\"sources\":");
+    append_sources(srv, req->out);
+    artemisi_buf_appends(req->out, ",\"zoneId\":");
+    artemisi_json_str(req->out, srv->cfg.zone_id);
+    artemisi_buf_appendc(req->out, '}');
+}
+
+void srv_api_status_connections(srv_req_t *req)
+{
+    srv_server_t *srv = req->srv;
+    /* Java reports the heartbeat and instance-change handlers, as strings. */
+    artemisi_buf_appendf(req->out,
+                         "{\"discoveries\":\"%zu\",\"discovery\":\"%zu\",\"registry\":\"%zu\","
+                         "\"subscribe\":\"%zu\"}",
+                         srv->n_ws[SRV_WS_ALL], srv->n_ws[SRV_WS_DISCOVERY],
+                         srv->n_ws[SRV_WS_HEARTBEAT], srv->n_ws[SRV_WS_SUBSCRIBE]);
+}
+
+void srv_api_health(srv_req_t *req)
+{
+    srv_server_t *srv = req->srv;
+    int ready = srv->ready && !srv->draining;
+    req->status = ready ? 200 : 503;
+    int64_t now = srv_now_mono();
+    artemisi_buf_appendf(
+        req->out,
+        "{\"status\":\"%s\",\"live\":true,\"ready\":%s,\"version\":\"%s\","
+        "\"nodeStatus\":\"%s\",\"uptimeMs\":%lld,\"instances\":%zu,\"services\":%zu,"
+        "\"selfPreservation\":{\"active\":%s,\"activeSinceMs\":%lld,\"renewalsInWindow\":%ld,"
+        "\"expectedRenewals\":%ld,\"expiredLeasesKept\":%zu}}",
+        ready ? "UP" : "DOWN", ready ? "true" : "false", ARTEMIS_VERSION_STRING, node_status(srv),
+        (long long)(now - srv->start_mono), srv_registry_lease_count(srv->registry),
+        srv_registry_service_count(srv->registry),
+        srv_selfpres_active(&srv->selfpres) ? "true" : "false",
+        (long long)srv_selfpres_active_since(&srv->selfpres),
+        srv_selfpres_window_count(&srv->selfpres, now), srv_selfpres_expected(&srv->selfpres),
+        srv->registry->n_expired);
+}

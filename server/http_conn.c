@@ -1,0 +1,629 @@
+/*
+ * HTTP/1.1 connections on libevent bufferevents: accept, feed bytes to the pure request
+ * parser, inflate gzip bodies, route, write responses (optionally gzip), keep-alive and
+ * pipelining, and hand a connection over to the WebSocket layer on upgrade.
+ *
+ * We do not use evhttp: libevent 2.1 cannot detach a connection from evhttp for a
+ * WebSocket upgrade, and evhttp has no limit on header count. Owning the parser also lets
+ * us fuzz it (docs/design.md).
+ *
+ * Memory per connection is bounded: the parser enforces header and body limits, inflation
+ * stops at the body limit (gzip bombs), and reading pauses while more than
+ * OUT_HIGH_WATER bytes of responses wait to be written (pipelining floods).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <zlib.h>
+
+#include "log.h"
+#include "server.h"
+#include "codec.h"
+#include "url.h"
+#include "ws_frame.h"
+
+#define OUT_HIGH_WATER   (4u << 20)
+#define REQUEST_DEADLINE 30000 /* ms to receive one whole request once it has started */
+
+struct srv_conn {
+    srv_server_t *srv;
+    struct bufferevent *bev;
+    srv_http_parser_t *parser;
+    srv_conn_t *next, *prev;
+    int64_t req_start; /* mono ms of the first byte of the pending request, 0 if idle */
+    int closing;       /* close once the output has drained */
+    int paused;        /* reading paused for output backpressure */
+    int sent_continue;
+};
+
+typedef struct route {
+    const char *path;
+    srv_route_id_t id;
+    unsigned methods; /* bit 0 GET, bit 1 POST */
+    int json_body;    /* POST needs Content-Type: application/json and a body */
+    srv_handler_fn fn;
+    srv_ws_kind_t ws;
+} route_t;
+
+#define M_GET  1u
+#define M_POST 2u
+#define M_WS   4u
+
+static const route_t routes[] = {
+    {"/api/registry/register.json", SRV_R_REGISTER, M_POST, 1, srv_api_register, 0},
+    {"/api/registry/heartbeat.json", SRV_R_HEARTBEAT, M_POST, 1, srv_api_heartbeat, 0},
+    {"/api/registry/unregister.json", SRV_R_UNREGISTER, M_POST, 1, srv_api_unregister, 0},
+    {"/api/discovery/lookup.json", SRV_R_LOOKUP, M_POST, 1, srv_api_lookup, 0},
+    {"/api/discovery/service.json", SRV_R_SERVICE, M_GET | M_POST, 1, srv_api_service, 0},
+    {"/api/discovery/services.json", SRV_R_SERVICES, M_GET | M_POST, 1, srv_api_services, 0},
+    {"/api/discovery/services-delta.json", SRV_R_SERVICES_DELTA, M_POST, 1,
+     srv_api_services_delta, 0},
+    {"/api/cluster/up-registry-nodes.json", SRV_R_UP_REGISTRY_NODES, M_GET | M_POST, 1,
+     srv_api_up_registry_nodes, 0},
+    {"/api/cluster/up-discovery-nodes.json", SRV_R_UP_DISCOVERY_NODES, M_GET | M_POST, 1,
+     srv_api_up_discovery_nodes, 0},
+    {"/api/replication/registry/register.json", SRV_R_REPL_REGISTER, M_POST, 1,
+     srv_api_repl_register, 0},
+    {"/api/replication/registry/heartbeat.json", SRV_R_REPL_HEARTBEAT, M_POST, 1,
+     srv_api_repl_heartbeat, 0},
+    {"/api/replication/registry/unregister.json", SRV_R_REPL_UNREGISTER, M_POST, 1,
+     srv_api_repl_unregister, 0},
+    {"/api/replication/registry/services.json", SRV_R_REPL_SERVICES, M_GET | M_POST, 1,
+     srv_api_repl_services, 0},
+    {"/api/status/node.json", SRV_R_STATUS_NODE, M_GET | M_POST, 1, srv_api_status_node, 0},
+    {"/api/status/cluster.json", SRV_R_STATUS_CLUSTER, M_GET | M_POST, 1, srv_api_status_cluster,
+     0},
+    {"/api/status/leases.json", SRV_R_STATUS_LEASES, M_GET | M_POST, 1, srv_api_status_leases, 0},
+    {"/api/status/legacy-leases.json", SRV_R_STATUS_LEGACY_LEASES, M_GET | M_POST, 1,
+     srv_api_status_legacy_leases, 0},
+    {"/api/status/config.json", SRV_R_STATUS_CONFIG, M_GET | M_POST, 1, srv_api_status_config, 0},
+    {"/api/status/deployment.json", SRV_R_STATUS_DEPLOYMENT, M_GET | M_POST, 1,
+     srv_api_status_deployment, 0},
+    {"/api/status/message/connections.json", SRV_R_STATUS_CONNECTIONS, M_GET, 0,
+     srv_api_status_connections, 0},
+    {"/health", SRV_R_HEALTH, M_GET, 0, srv_api_health, 0},
+    {"/metrics", SRV_R_METRICS, M_GET, 0, srv_api_metrics, 0},
+    {"/ws/registry/heartbeat", SRV_R_WS_HEARTBEAT, M_WS, 0, NULL, SRV_WS_HEARTBEAT},
+    {"/ws/discovery/instance-change", SRV_R_WS_DISCOVERY, M_WS, 0, NULL, SRV_WS_DISCOVERY},
+    {"/ws/discovery/all-instance-change", SRV_R_WS_ALL, M_WS, 0, NULL, SRV_WS_ALL},
+};
+
+#define V1_SUBSCRIBE_PREFIX "/api/v1/discovery/subscribe/"
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 426:
+        return "Upgrade Required";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
+    }
+    return "Unknown";
+}
+
+/* ---- connection lifecycle ------------------------------------------------------------------ */
+
+static void conn_free(srv_conn_t *c)
+{
+    srv_server_t *srv = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->n_conns--;
+    if (c->bev)
+        bufferevent_free(c->bev);
+    srv_http_parser_free(c->parser);
+    free(c);
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg);
+
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+    srv_conn_t *c = arg;
+    struct evbuffer *out = bufferevent_get_output(bev);
+    if (c->closing) {
+        if (evbuffer_get_length(out) == 0)
+            conn_free(c);
+        return;
+    }
+    if (c->paused && evbuffer_get_length(out) < OUT_HIGH_WATER / 2) {
+        c->paused = 0;
+        bufferevent_enable(bev, EV_READ);
+        conn_read_cb(bev, c); /* pipelined requests may already be buffered */
+    }
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    srv_conn_t *c = arg;
+    (void)bev;
+    if (what & BEV_EVENT_TIMEOUT)
+        srv_log(SRV_LOG_DEBUG, "http: idle connection closed");
+    conn_free(c);
+}
+
+/* ---- responses --------------------------------------------------------------------------- */
+
+static int accepts_gzip(const srv_http_request_t *r)
+{
+    size_t len;
+    const char *v = srv_http_header_get(r, "Accept-Encoding", &len);
+    return v && srv_http_header_has_token(v, len, "gzip");
+}
+
+static int gzip_buf(const char *data, size_t len, artemisi_buf_t *out)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    if (deflateInit2(&zs, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return -1;
+    size_t bound = deflateBound(&zs, (uLong)len);
+    if (artemisi_buf_reserve(out, bound) != 0) {
+        deflateEnd(&zs);
+        return -1;
+    }
+    zs.next_in = (Bytef *)(uintptr_t)data;
+    zs.avail_in = (uInt)len;
+    zs.next_out = (Bytef *)out->data + out->len;
+    zs.avail_out = (uInt)bound;
+    int rc = deflate(&zs, Z_FINISH);
+    if (rc != Z_STREAM_END) {
+        deflateEnd(&zs);
+        return -1;
+    }
+    out->len += zs.total_out;
+    deflateEnd(&zs);
+    return 0;
+}
+
+static void send_response(srv_conn_t *c, const srv_http_request_t *r, int status,
+                          const char *content_type, const char *body, size_t body_len,
+                          const char *extra_headers)
+{
+    srv_server_t *srv = c->srv;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    artemisi_buf_t gz = ARTEMISI_BUF_INIT;
+    int head_only = r && r->method == SRV_HTTP_HEAD;
+    int use_gzip = r && srv->cfg.http_gzip_responses && !head_only &&
+                   body_len >= (size_t)srv->cfg.http_gzip_min_bytes && body_len > 0 &&
+                   accepts_gzip(r) && gzip_buf(body, body_len, &gz) == 0;
+    if (use_gzip) {
+        body = gz.data;
+        body_len = gz.len;
+    }
+    int keep = r && r->keep_alive && !c->closing && !srv->draining && status != 400 &&
+               status != 408 && status != 413 && status != 431 && status != 505 && status != 501;
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 %d %s\r\n"
+                        "Content-Type: %s\r\n"
+                        "Content-Length: %zu\r\n"
+                        "Access-Control-Allow-Origin: *\r\n"
+                        "Access-Control-Expose-Headers: *\r\n"
+                        "Access-Control-Allow-Credentials: true\r\n"
+                        "%s%s%s\r\n",
+                        status, reason_phrase(status), content_type, body_len,
+                        use_gzip ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" : "",
+                        keep ? (r->version_minor == 0 ? "Connection: keep-alive\r\n" : "")
+                             : "Connection: close\r\n",
+                        extra_headers ? extra_headers : "");
+    if (!head_only && body_len)
+        evbuffer_add(out, body, body_len);
+    artemisi_buf_free(&gz);
+    if (status >= 500)
+        srv->metrics.status_5xx++;
+    else if (status >= 400)
+        srv->metrics.status_4xx++;
+    if (!keep) {
+        c->closing = 1;
+        bufferevent_disable(c->bev, EV_READ);
+    }
+}
+
+static void send_error(srv_conn_t *c, const srv_http_request_t *r, int status, const char *why,
+                       const char *extra_headers)
+{
+    artemisi_buf_t b = ARTEMISI_BUF_INIT;
+    artemisi_buf_appendf(&b, "{\"error\":\"%s\",\"status\":%d", reason_phrase(status), status);
+    if (why) {
+        artemisi_buf_appends(&b, ",\"message\":");
+        artemisi_json_str(&b, why);
+    }
+    artemisi_buf_appendc(&b, '}');
+    send_response(c, r, status, "application/json;charset=UTF-8", b.data, b.len, extra_headers);
+    artemisi_buf_free(&b);
+}
+
+void srv_req_bad_request(srv_req_t *req, const char *why)
+{
+    req->status = 400;
+    artemisi_buf_reset(req->out);
+    artemisi_buf_appends(req->out, "{\"error\":\"Bad Request\",\"status\":400,\"message\":");
+    artemisi_json_str(req->out, why);
+    artemisi_buf_appendc(req->out, '}');
+}
+
+/* ---- request bodies ----------------------------------------------------------------------- */
+
+/* Inflate a gzip body, stopping at `limit` bytes. Returns 0, 413 or 400. */
+static int gunzip_body(const char *in, size_t len, size_t limit, artemisi_buf_t *out)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof(zs));
+    if (inflateInit2(&zs, 15 + 32) != Z_OK) /* 32: accept gzip and zlib headers */
+        return 400;
+    zs.next_in = (Bytef *)(uintptr_t)in;
+    zs.avail_in = (uInt)len;
+    int rc = Z_OK;
+    while (rc != Z_STREAM_END) {
+        if (out->len >= limit) {
+            inflateEnd(&zs);
+            return 413;
+        }
+        size_t room = limit - out->len + 1;
+        if (room > 65536)
+            room = 65536;
+        if (artemisi_buf_reserve(out, room) != 0) {
+            inflateEnd(&zs);
+            return 413;
+        }
+        zs.next_out = (Bytef *)out->data + out->len;
+        zs.avail_out = (uInt)room;
+        rc = inflate(&zs, Z_NO_FLUSH);
+        out->len = (size_t)((char *)zs.next_out - out->data);
+        out->data[out->len] = '\0';
+        if (rc == Z_STREAM_END)
+            break;
+        if (rc != Z_OK || (zs.avail_in == 0 && zs.avail_out != 0)) {
+            inflateEnd(&zs);
+            return 400; /* corrupt or truncated */
+        }
+    }
+    inflateEnd(&zs);
+    if (out->len > limit)
+        return 413;
+    return 0;
+}
+
+static int is_json_type(const char *v, size_t len)
+{
+    static const char aj[] = "application/json";
+    if (len < sizeof(aj) - 1 || strncasecmp(v, aj, sizeof(aj) - 1) != 0)
+        return 0;
+    return len == sizeof(aj) - 1 || v[sizeof(aj) - 1] == ';' || v[sizeof(aj) - 1] == ' ';
+}
+
+/* ---- routing ----------------------------------------------------------------------------- */
+
+static const char *strip_prefix(srv_server_t *srv, const char *path)
+{
+    size_t n = strlen(srv->url_prefix);
+    if (n && strncmp(path, srv->url_prefix, n) == 0 && (path[n] == '/' || path[n] == '\0'))
+        return path[n] ? path + n : "/";
+    return path;
+}
+
+static void handle_upgrade(srv_conn_t *c, const srv_http_request_t *r, srv_ws_kind_t kind,
+                           const char *service_id)
+{
+    srv_server_t *srv = c->srv;
+    size_t klen = 0, vlen = 0;
+    const char *key = srv_http_header_get(r, "Sec-WebSocket-Key", &klen);
+    const char *ver = srv_http_header_get(r, "Sec-WebSocket-Version", &vlen);
+    char accept[29];
+    if (r->method != SRV_HTTP_GET || !r->upgrade_websocket) {
+        send_error(c, r, 426, "WebSocket upgrade required", "Upgrade: websocket\r\n");
+        return;
+    }
+    if (!ver || vlen != 2 || memcmp(ver, "13", 2) != 0) {
+        send_error(c, r, 400, "Sec-WebSocket-Version must be 13", "Sec-WebSocket-Version: 13\r\n");
+        return;
+    }
+    if (!key || srv_ws_accept_key(key, klen, accept) != 0) {
+        send_error(c, r, 400, "bad Sec-WebSocket-Key", NULL);
+        return;
+    }
+    size_t total = 0;
+    for (int k = 0; k < SRV_WS_KINDS; k++)
+        total += srv->n_ws[k];
+    if (total >= (size_t)srv->cfg.ws_max_sessions || srv->draining) {
+        send_error(c, r, 503, "too many WebSocket sessions", NULL);
+        return;
+    }
+    evbuffer_add_printf(bufferevent_get_output(c->bev),
+                        "HTTP/1.1 101 Switching Protocols\r\n"
+                        "Upgrade: websocket\r\n"
+                        "Connection: Upgrade\r\n"
+                        "Sec-WebSocket-Accept: %s\r\n\r\n",
+                        accept);
+    struct bufferevent *bev = c->bev;
+    c->bev = NULL;
+    srv_ws_start(srv, bev, kind, service_id);
+    conn_free(c);
+}
+
+/* Dispatch one complete request. Returns 1 if the connection was handed over or freed. */
+static int dispatch(srv_conn_t *c, const srv_http_request_t *r)
+{
+    srv_server_t *srv = c->srv;
+    const char *path = strip_prefix(srv, r->path);
+    const route_t *rt = NULL;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (strcmp(routes[i].path, path) == 0) {
+            rt = &routes[i];
+            break;
+        }
+    }
+    int v1 = !rt && strncmp(path, V1_SUBSCRIBE_PREFIX, sizeof(V1_SUBSCRIBE_PREFIX) - 1) == 0;
+    if (v1 || (rt && (rt->methods & M_WS))) {
+        const char *sid = NULL;
+        artemisi_buf_t dec = ARTEMISI_BUF_INIT;
+        if (v1) {
+            const char *raw = path + sizeof(V1_SUBSCRIBE_PREFIX) - 1;
+            if (!*raw || srv_url_decode(raw, strlen(raw), &dec) != 0 || dec.len == 0) {
+                send_error(c, r, 400, "bad serviceId", NULL);
+                artemisi_buf_free(&dec);
+                return 0;
+            }
+            sid = dec.data;
+        }
+        srv->metrics.requests[v1 ? SRV_R_WS_SUBSCRIBE : rt->id]++;
+        int closing = c->closing;
+        handle_upgrade(c, r, v1 ? SRV_WS_SUBSCRIBE : rt->ws, sid);
+        artemisi_buf_free(&dec);
+        /* On success the conn is gone; on failure it may still be open. */
+        return closing ? 0 : (c->bev == NULL ? 1 : 0);
+    }
+    if (r->method == SRV_HTTP_OPTIONS) {
+        /* CORS preflight (spec §0.2): echo what was asked for. */
+        artemisi_buf_t h = ARTEMISI_BUF_INIT;
+        size_t ml = 0, hl = 0;
+        const char *m = srv_http_header_get(r, "Access-Control-Request-Method", &ml);
+        const char *hd = srv_http_header_get(r, "Access-Control-Request-Headers", &hl);
+        artemisi_buf_appendf(&h, "Access-Control-Allow-Methods: %.*s\r\n", (int)ml,
+                             m ? m : "GET, POST, OPTIONS");
+        if (hd)
+            artemisi_buf_appendf(&h, "Access-Control-Allow-Headers: %.*s\r\n", (int)hl, hd);
+        artemisi_buf_appends(&h, "Access-Control-Max-Age: 3600\r\nAllow: GET, POST, OPTIONS\r\n");
+        send_response(c, r, 200, "text/plain", "", 0, h.data);
+        artemisi_buf_free(&h);
+        srv->metrics.requests[SRV_R_OTHER]++;
+        return 0;
+    }
+    if (!rt) {
+        srv->metrics.requests[SRV_R_OTHER]++;
+        send_error(c, r, 404, "no such endpoint", NULL);
+        return 0;
+    }
+    unsigned m = r->method == SRV_HTTP_GET || r->method == SRV_HTTP_HEAD ? M_GET
+                 : r->method == SRV_HTTP_POST                            ? M_POST
+                                                                         : 0;
+    if (!(rt->methods & m)) {
+        srv->metrics.requests[SRV_R_OTHER]++;
+        send_error(c, r, 405, "method not allowed",
+                   rt->methods == M_POST  ? "Allow: POST\r\n"
+                   : rt->methods == M_GET ? "Allow: GET, HEAD\r\n"
+                                          : "Allow: GET, HEAD, POST\r\n");
+        return 0;
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    artemisi_buf_t body = ARTEMISI_BUF_INIT;
+    artemisi_buf_t out = ARTEMISI_BUF_INIT;
+    srv_req_t req = {srv, r, r->body, r->body_len, &out, 200, "application/json;charset=UTF-8"};
+    if (m == M_POST && rt->json_body) {
+        size_t tl = 0, el = 0;
+        const char *ct = srv_http_header_get(r, "Content-Type", &tl);
+        const char *ce = srv_http_header_get(r, "Content-Encoding", &el);
+        if (!ct || !is_json_type(ct, tl)) {
+            send_error(c, r, 415, "Content-Type must be application/json", NULL);
+            goto done;
+        }
+        if (ce && el && !(el == 8 && strncasecmp(ce, "identity", 8) == 0)) {
+            if (!((el == 4 && strncasecmp(ce, "gzip", 4) == 0) ||
+                  (el == 6 && strncasecmp(ce, "x-gzip", 6) == 0))) {
+                send_error(c, r, 415, "unsupported Content-Encoding", NULL);
+                goto done;
+            }
+            int rc = gunzip_body(r->body, r->body_len, (size_t)srv->cfg.http_max_body_bytes, &body);
+            if (rc) {
+                send_error(c, r, rc,
+                           rc == 413 ? "inflated body exceeds http.max-body-bytes"
+                                     : "invalid gzip body",
+                           NULL);
+                goto done;
+            }
+            req.body = body.data ? body.data : "";
+            req.body_len = body.len;
+        }
+        if (req.body_len == 0) {
+            send_error(c, r, 400, "Required request body is missing", NULL);
+            goto done;
+        }
+    }
+    rt->fn(&req);
+    send_response(c, r, req.status, req.content_type, out.data ? out.data : "", out.len, NULL);
+done:
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    srv_metrics_observe(srv, rt->id, req.status,
+                        (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    artemisi_buf_free(&body);
+    artemisi_buf_free(&out);
+    return 0;
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+    srv_conn_t *c = arg;
+    srv_server_t *srv = c->srv;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    while (!c->closing && !c->paused && evbuffer_get_length(in) > 0) {
+        struct evbuffer_iovec vec;
+        if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1)
+            break;
+        if (c->req_start == 0)
+            c->req_start = srv_now_mono();
+        size_t used = 0;
+        int rc = srv_http_parser_feed(c->parser, vec.iov_base, vec.iov_len, &used);
+        evbuffer_drain(in, used);
+        if (rc == SRV_HTTP_AGAIN) {
+            if (srv_now_mono() - c->req_start > REQUEST_DEADLINE) {
+                send_error(c, NULL, 408, "request not received in time", NULL);
+                return;
+            }
+            continue;
+        }
+        if (rc == SRV_HTTP_HEAD_DONE) {
+            const srv_http_request_t *r = srv_http_parser_request(c->parser);
+            if (r->expect_continue && !c->sent_continue) {
+                c->sent_continue = 1;
+                evbuffer_add_printf(bufferevent_get_output(bev), "HTTP/1.1 100 Continue\r\n\r\n");
+            }
+            continue;
+        }
+        if (rc == SRV_HTTP_ERROR) {
+            int st = srv_http_parser_error_status(c->parser);
+            srv->metrics.requests[SRV_R_OTHER]++;
+            send_error(c, NULL, st, srv_http_parser_error_text(c->parser), NULL);
+            return;
+        }
+        /* SRV_HTTP_DONE */
+        const srv_http_request_t *r = srv_http_parser_request(c->parser);
+        if (dispatch(c, r))
+            return; /* upgraded: c is gone */
+        srv_http_parser_reset(c->parser);
+        c->req_start = 0;
+        c->sent_continue = 0;
+        if (evbuffer_get_length(bufferevent_get_output(bev)) > OUT_HIGH_WATER) {
+            c->paused = 1;
+            bufferevent_disable(bev, EV_READ);
+        }
+    }
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen,
+                      void *arg)
+{
+    srv_server_t *srv = arg;
+    (void)l;
+    (void)sa;
+    (void)socklen;
+    srv->metrics.http_connections_total++;
+    if (srv->n_conns >= (size_t)srv->cfg.http_max_connections || srv->draining) {
+        srv->metrics.http_connections_rejected++;
+        evutil_closesocket(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    srv_conn_t *c = calloc(1, sizeof(*c));
+    if (!c)
+        srv_oom();
+    c->srv = srv;
+    c->parser = srv_http_parser_new(&srv->http_limits);
+    c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!c->parser || !c->bev)
+        srv_oom();
+    srv_http_parser_set_head_done(c->parser, 1);
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->n_conns++;
+    struct timeval tv = {srv->cfg.http_idle_timeout_ms / 1000,
+                         (srv->cfg.http_idle_timeout_ms % 1000) * 1000};
+    bufferevent_set_timeouts(c->bev, &tv, &tv);
+    bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+    (void)l;
+    (void)arg;
+    /* EMFILE and friends: log and keep listening; existing clients are unaffected. */
+    srv_log(SRV_LOG_WARN, "http: accept failed: %s", strerror(errno));
+}
+
+int srv_http_listen(srv_server_t *srv, int fd)
+{
+    if (fd >= 0) {
+        evutil_make_socket_nonblocking(fd);
+        srv->listener = evconnlistener_new(srv->base, accept_cb, srv,
+                                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, -1, fd);
+    } else {
+        char host[256];
+        int port;
+        if (srv_config_parse_hostport(srv->cfg.listen, host, sizeof(host), &port) != 0)
+            return -1;
+        struct sockaddr_storage ss;
+        memset(&ss, 0, sizeof(ss));
+        socklen_t slen;
+        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+        if (inet_pton(AF_INET, *host ? host : "0.0.0.0", &sin->sin_addr) == 1) {
+            sin->sin_family = AF_INET;
+            sin->sin_port = htons((uint16_t)port);
+            slen = sizeof(*sin);
+        } else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+            sin6->sin6_family = AF_INET6;
+            sin6->sin6_port = htons((uint16_t)port);
+            slen = sizeof(*sin6);
+        } else {
+            srv_log(SRV_LOG_ERROR, "listen: '%s' is not an IP address", host);
+            return -1;
+        }
+        srv->listener = evconnlistener_new_bind(srv->base, accept_cb, srv,
+                                                LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
+                                                (struct sockaddr *)&ss, (int)slen);
+    }
+    if (!srv->listener)
+        return -1;
+    evconnlistener_set_error_cb(srv->listener, accept_error_cb);
+    return 0;
+}
+
+void srv_http_close_all(srv_server_t *srv)
+{
+    while (srv->conns)
+        conn_free(srv->conns);
+}

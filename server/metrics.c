@@ -1,0 +1,156 @@
+/*
+ * Prometheus metrics: per-endpoint request counters and latency histograms, registry and
+ * session gauges. Counters are plain integers bumped on the loop thread; /metrics renders
+ * them in the text exposition format (version 0.0.4).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "server.h"
+
+static const double bounds[SRV_LAT_BUCKETS - 1] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+                                                   0.005,  0.01,    0.025,  0.05,  0.1,
+                                                   0.25,   0.5,     1.0};
+
+static const char *const route_names[SRV_R_COUNT] = {
+    "register",          "heartbeat",          "unregister",
+    "lookup",            "service",            "services",
+    "services_delta",    "up_registry_nodes",  "up_discovery_nodes",
+    "repl_register",     "repl_heartbeat",     "repl_unregister",
+    "repl_services",     "status_node",        "status_cluster",
+    "status_leases",     "status_legacy_leases", "status_config",
+    "status_deployment", "status_connections", "health",
+    "metrics",           "ws_heartbeat",       "ws_instance_change",
+    "ws_all_instance_change", "ws_subscribe",  "other",
+};
+
+static const char *const ws_kind_names[SRV_WS_KINDS] = {"heartbeat", "instance_change",
+                                                         "all_instance_change", "subscribe"};
+
+void srv_metrics_observe(srv_server_t *srv, srv_route_id_t route, int status, double seconds)
+{
+    srv_metrics_t *m = &srv->metrics;
+    (void)status;
+    m->requests[route]++;
+    int b = 0;
+    while (b < SRV_LAT_BUCKETS - 1 && seconds > bounds[b])
+        b++;
+    m->lat_buckets[route][b]++;
+    m->lat_sum[route] += seconds;
+}
+
+static void gauge(artemisi_buf_t *o, const char *name, const char *help, double v)
+{
+    artemisi_buf_appendf(o, "# HELP %s %s\n# TYPE %s gauge\n%s %.17g\n", name, help, name, name, v);
+}
+
+static void counter(artemisi_buf_t *o, const char *name, const char *help, uint64_t v)
+{
+    artemisi_buf_appendf(o, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
+                         (unsigned long long)v);
+}
+
+void srv_api_metrics(srv_req_t *req)
+{
+    srv_server_t *srv = req->srv;
+    srv_metrics_t *m = &srv->metrics;
+    artemisi_buf_t *o = req->out;
+    req->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    int64_t now = srv_now_mono();
+
+    artemisi_buf_appends(o, "# HELP artemis_http_requests_total Requests per endpoint.\n"
+                            "# TYPE artemis_http_requests_total counter\n");
+    for (int r = 0; r < SRV_R_COUNT; r++)
+        artemisi_buf_appendf(o, "artemis_http_requests_total{endpoint=\"%s\"} %llu\n",
+                             route_names[r], (unsigned long long)m->requests[r]);
+    artemisi_buf_appends(o, "# HELP artemis_http_request_duration_seconds Handler latency.\n"
+                            "# TYPE artemis_http_request_duration_seconds histogram\n");
+    for (int r = 0; r < SRV_R_COUNT; r++) {
+        uint64_t cum = 0, total = 0;
+        for (int b = 0; b < SRV_LAT_BUCKETS; b++)
+            total += m->lat_buckets[r][b];
+        if (total == 0)
+            continue;
+        for (int b = 0; b < SRV_LAT_BUCKETS; b++) {
+            cum += m->lat_buckets[r][b];
+            if (b < SRV_LAT_BUCKETS - 1)
+                artemisi_buf_appendf(o,
+                                     "artemis_http_request_duration_seconds_bucket{endpoint=\"%s\","
+                                     "le=\"%g\"} %llu\n",
+                                     route_names[r], bounds[b], (unsigned long long)cum);
+            else
+                artemisi_buf_appendf(o,
+                                     "artemis_http_request_duration_seconds_bucket{endpoint=\"%s\","
+                                     "le=\"+Inf\"} %llu\n",
+                                     route_names[r], (unsigned long long)cum);
+        }
+        artemisi_buf_appendf(o, "artemis_http_request_duration_seconds_sum{endpoint=\"%s\"} %.9f\n",
+                             route_names[r], m->lat_sum[r]);
+        artemisi_buf_appendf(o, "artemis_http_request_duration_seconds_count{endpoint=\"%s\"} %llu\n",
+                             route_names[r], (unsigned long long)total);
+    }
+    counter(o, "artemis_http_responses_4xx_total", "Responses with a 4xx status.", m->status_4xx);
+    counter(o, "artemis_http_responses_5xx_total", "Responses with a 5xx status.", m->status_5xx);
+    counter(o, "artemis_http_connections_total", "Accepted TCP connections.",
+            m->http_connections_total);
+    counter(o, "artemis_http_connections_rejected_total",
+            "Connections closed at accept (limit or draining).", m->http_connections_rejected);
+    gauge(o, "artemis_http_connections", "Open HTTP connections.", (double)srv->n_conns);
+    counter(o, "artemis_rate_limited_total", "Requests refused by a rate limiter.",
+            m->rate_limited);
+
+    srv_registry_t *reg = srv->registry;
+    gauge(o, "artemis_instances", "Registered instances (leases).",
+          (double)srv_registry_lease_count(reg));
+    gauge(o, "artemis_legacy_instances", "Leases in the legacy lease manager.",
+          (double)reg->n_legacy);
+    gauge(o, "artemis_services", "Services with at least one instance.",
+          (double)srv_registry_service_count(reg));
+    gauge(o, "artemis_registry_memory_bytes", "Bytes held by instances, leases and caches.",
+          (double)srv_registry_memory(reg));
+    counter(o, "artemis_registrations_total", "Successful registrations.", reg->stats.registered);
+    counter(o, "artemis_renewals_total", "Successful heartbeat renewals.", reg->stats.renewed);
+    counter(o, "artemis_renewals_failed_total", "Heartbeats for unknown or expired leases.",
+            reg->stats.renew_failed);
+    counter(o, "artemis_unregistrations_total", "Instances unregistered.",
+            reg->stats.unregistered);
+    counter(o, "artemis_leases_expired_total", "Leases observed expired.", reg->stats.expired);
+    counter(o, "artemis_leases_evicted_total", "Expired leases removed.", reg->stats.evicted);
+    gauge(o, "artemis_leases_expired_kept", "Expired leases kept by self-preservation.",
+          (double)reg->n_expired);
+    gauge(o, "artemis_change_log_version", "Newest change sequence.", (double)reg->log.head);
+
+    gauge(o, "artemis_self_preservation_active", "1 while expired leases are kept.",
+          srv_selfpres_active(&srv->selfpres));
+    gauge(o, "artemis_self_preservation_renewals_in_window", "Renewals in the sliding window.",
+          (double)srv_selfpres_window_count(&srv->selfpres, now));
+    gauge(o, "artemis_self_preservation_expected_renewals",
+          "Renewals expected per window from the live lease count.",
+          (double)srv_selfpres_expected(&srv->selfpres));
+    counter(o, "artemis_self_preservation_activations_total", "Times protection switched on.",
+            srv_selfpres_activations(&srv->selfpres));
+
+    artemisi_buf_appends(o, "# HELP artemis_ws_sessions Open WebSocket sessions.\n"
+                            "# TYPE artemis_ws_sessions gauge\n");
+    for (int k = 0; k < SRV_WS_KINDS; k++)
+        artemisi_buf_appendf(o, "artemis_ws_sessions{endpoint=\"%s\"} %zu\n", ws_kind_names[k],
+                             srv->n_ws[k]);
+    artemisi_buf_appends(o, "# HELP artemis_ws_sessions_total WebSocket sessions opened.\n"
+                            "# TYPE artemis_ws_sessions_total counter\n");
+    for (int k = 0; k < SRV_WS_KINDS; k++)
+        artemisi_buf_appendf(o, "artemis_ws_sessions_total{endpoint=\"%s\"} %llu\n",
+                             ws_kind_names[k], (unsigned long long)m->ws_sessions_total[k]);
+    counter(o, "artemis_ws_messages_received_total", "WebSocket messages received.",
+            m->ws_messages_in);
+    counter(o, "artemis_ws_messages_sent_total", "WebSocket messages sent.", m->ws_messages_out);
+    counter(o, "artemis_ws_pushes_coalesced_total",
+            "Pushes replaced by a per-service reload because a session's queue was full.",
+            m->ws_push_coalesced);
+    counter(o, "artemis_ws_sessions_dropped_total",
+            "Sessions closed because they did not read (queue bound) or broke the protocol.",
+            m->ws_sessions_dropped);
+    counter(o, "artemis_ws_protocol_errors_total", "Malformed WebSocket frames.",
+            m->ws_protocol_errors);
+    gauge(o, "artemis_uptime_seconds", "Seconds since start.",
+          (double)(now - srv->start_mono) / 1000.0);
+}

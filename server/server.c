@@ -1,0 +1,317 @@
+/*
+ * The server's event loop: listeners, timers (lease wheel, self-preservation, session
+ * sweep, systemd watchdog), signals and systemd notification. main.c only parses the
+ * command line and calls srv_run().
+ *
+ * Timers:
+ *   tick   (clean-task.run-interval, 100 ms) advances the lease wheel with a work budget;
+ *          if the budget ran out it re-arms at once, so eviction of many leases is spread
+ *          over loop turns instead of stalling requests (the latency budget of DESIGN.md);
+ *   second re-evaluates self-preservation and sweeps WebSocket sessions;
+ *   watchdog pings systemd at half of WatchdogSec from the loop itself, so a wedged loop
+ *          stops pinging.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+#include <event2/event.h>
+#include <systemd/sd-daemon.h>
+
+#include "clock.h"
+#include "log.h"
+#include "server.h"
+#include "artemis/version.h"
+
+#define TICK_BUDGET 20000 /* leases examined per wheel tick before yielding to requests */
+
+int64_t srv_now_mono(void)
+{
+    return artemisi_mono_ms();
+}
+
+int64_t srv_now_wall(void)
+{
+    return artemisi_wall_ms();
+}
+
+static void selfpres_config(const srv_config_t *c, srv_selfpres_config_t *sc)
+{
+    srv_selfpres_config_init(sc);
+    sc->enabled = c->safe_checker_enabled;
+    sc->window_ms = c->safe_checker_time_window_ms;
+    sc->percentage_threshold = (int)c->safe_checker_percentage_threshold;
+    sc->min_expected = (long)c->safe_checker_max_count_threshold;
+    sc->max_protection_ms = c->safe_checker_max_protection_ms;
+    sc->heartbeat_interval_ms = c->safe_checker_heartbeat_interval_ms;
+}
+
+static srv_ratelimit_t *make_rl(const srv_rate_limiter_config_t *rc, const char *name)
+{
+    char err[256];
+    srv_ratelimit_t *rl = srv_ratelimit_new(rc->enabled, (long)rc->default_rate_limit,
+                                            rc->rate_limit_map, err, sizeof(err));
+    if (!rl)
+        srv_log(SRV_LOG_ERROR, "%s.rate-limiter.rate-limit-map: %s", name, err);
+    return rl;
+}
+
+static int configure_rl(srv_ratelimit_t *rl, const srv_rate_limiter_config_t *rc,
+                        const char *name)
+{
+    char err[256];
+    if (srv_ratelimit_configure(rl, rc->enabled, (long)rc->default_rate_limit, rc->rate_limit_map,
+                                err, sizeof(err)) != 0) {
+        srv_log(SRV_LOG_ERROR, "%s.rate-limiter.rate-limit-map: %s", name, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- timers ------------------------------------------------------------------------------- */
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    srv_server_t *srv = arg;
+    (void)fd;
+    (void)what;
+    int64_t now = srv_now_mono();
+    size_t seen = srv_registry_tick(srv->registry, now, srv_now_wall(),
+                                    srv_selfpres_allow_expiry(&srv->selfpres), TICK_BUDGET);
+    if (seen >= TICK_BUDGET) {
+        /* More to do: come back right after the pending I/O has been served. */
+        event_active(srv->ev_tick, EV_TIMEOUT, 0);
+    }
+}
+
+static void second_cb(evutil_socket_t fd, short what, void *arg)
+{
+    srv_server_t *srv = arg;
+    (void)fd;
+    (void)what;
+    int64_t now = srv_now_mono();
+    int was = srv_selfpres_active(&srv->selfpres);
+    srv_selfpres_tick(&srv->selfpres, now, srv_registry_live_count(srv->registry));
+    int is = srv_selfpres_active(&srv->selfpres);
+    if (is != was)
+        srv_log(is ? SRV_LOG_WARN : SRV_LOG_INFO,
+                "self-preservation %s: %ld renewals in the window, %ld expected from %zu leases",
+                is ? "ON (expired leases are kept)" : "off", srv_selfpres_window_count(&srv->selfpres, now),
+                srv_selfpres_expected(&srv->selfpres), srv_registry_live_count(srv->registry));
+    srv_ws_sweep(srv, now);
+}
+
+static void watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    sd_notify(0, "WATCHDOG=1");
+}
+
+/* ---- signals ------------------------------------------------------------------------------- */
+
+static void stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+    srv_server_t *srv = arg;
+    (void)what;
+    if (srv->draining) {
+        event_base_loopexit(srv->base, NULL);
+        return;
+    }
+    srv_log(SRV_LOG_INFO, "%s: draining and exiting", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    sd_notify(0, "STOPPING=1");
+    srv->draining = 1;
+    /* Stop accepting, say goodbye to WebSocket clients, and give in-flight responses a
+     * moment to flush before the loop exits. */
+    if (srv->listener) {
+        evconnlistener_free(srv->listener);
+        srv->listener = NULL;
+    }
+    srv_ws_close_all(srv);
+    struct timeval tv = {0, 300000};
+    event_base_loopexit(srv->base, &tv);
+}
+
+static void apply_reloadable(srv_server_t *srv)
+{
+    srv_config_t *c = &srv->cfg;
+    srv_log_level = c->log_level;
+    srv_registry_set_ttl(srv->registry, c->lease_ttl_ms, c->legacy_lease_ttl_ms);
+    srv_selfpres_config_t sc;
+    selfpres_config(c, &sc);
+    srv_selfpres_configure(&srv->selfpres, &sc, srv_now_mono());
+    configure_rl(srv->rl_registry, &c->rl_registry, "artemis.service.registry");
+    configure_rl(srv->rl_replication, &c->rl_replication, "artemis.service.registry.replication");
+    configure_rl(srv->rl_cluster, &c->rl_cluster, "artemis.service.cluster");
+    configure_rl(srv->rl_status, &c->rl_status, "artemis.service.status");
+    configure_rl(srv->rl_discovery, &c->rl_discovery, "artemis.service.discovery");
+}
+
+static void hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+    srv_server_t *srv = arg;
+    (void)sig;
+    (void)what;
+    char note[1024], err[512], status[700];
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+               (unsigned long long)ts.tv_sec * 1000000ULL + (unsigned long long)ts.tv_nsec / 1000);
+    if (srv_config_reload(&srv->cfg, NULL, note, sizeof(note), err, sizeof(err)) != 0) {
+        srv_log(SRV_LOG_ERROR, "SIGHUP: reload failed, keeping the old configuration: %s", err);
+        snprintf(status, sizeof(status), "READY=1\nSTATUS=reload failed: %s", err);
+        sd_notify(0, status);
+        return;
+    }
+    apply_reloadable(srv);
+    if (*note)
+        srv_log(SRV_LOG_WARN, "SIGHUP: not applied until restart: %s", note);
+    srv_log(SRV_LOG_INFO, "SIGHUP: configuration reloaded");
+    sd_notify(0, "READY=1\nSTATUS=reloaded");
+}
+
+/* ---- setup and teardown ------------------------------------------------------------------- */
+
+static void compute_urls(srv_server_t *srv)
+{
+    srv_config_node_url(&srv->cfg, srv->node_url, sizeof(srv->node_url));
+    /* The path part of the node URL is a context path clients may prefix (spec §0.3). */
+    const char *p = strstr(srv->node_url, "://");
+    p = p ? strchr(p + 3, '/') : NULL;
+    srv->url_prefix[0] = '\0';
+    if (p && strlen(p) > 1) {
+        snprintf(srv->url_prefix, sizeof(srv->url_prefix), "%s", p);
+        size_t n = strlen(srv->url_prefix);
+        while (n > 0 && srv->url_prefix[n - 1] == '/')
+            srv->url_prefix[--n] = '\0';
+    }
+}
+
+/* systemd socket activation: the first passed stream socket, or -1. */
+static int activation_fd(void)
+{
+    int n = sd_listen_fds(1);
+    if (n < 1)
+        return -1;
+    for (int fd = SD_LISTEN_FDS_START; fd < SD_LISTEN_FDS_START + n; fd++)
+        if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) > 0)
+            return fd;
+    return -1;
+}
+
+int srv_run(srv_config_t *cfg)
+{
+    srv_server_t *srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        srv_oom();
+    srv->cfg = *cfg; /* takes ownership of the strings */
+    memset(cfg, 0, sizeof(*cfg));
+    srv_log_level = srv->cfg.log_level;
+    srv->start_wall = srv_now_wall();
+    srv->start_mono = srv_now_mono();
+    compute_urls(srv);
+    signal(SIGPIPE, SIG_IGN);
+
+    uint64_t seed[2] = {0, 0};
+    if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) {
+        seed[0] = (uint64_t)srv->start_wall ^ ((uint64_t)getpid() << 32);
+        seed[1] = (uint64_t)srv->start_mono * 0x9e3779b97f4a7c15ULL;
+    }
+    artemisi_dict_init(&srv->subs, seed[0] ^ 1, seed[1]);
+    artemisi_dict_init(&srv->v1_subs, seed[0] ^ 2, seed[1]);
+    srv_registry_config_t rc = {srv->cfg.lease_ttl_ms, srv->cfg.legacy_lease_ttl_ms,
+                                srv->cfg.clean_interval_ms, (size_t)srv->cfg.change_log_capacity};
+    srv->registry = srv_registry_new(&rc, seed[0], seed[1], srv->start_wall, srv->start_mono);
+    if (!srv->registry)
+        srv_oom();
+    srv_registry_set_change_cb(srv->registry, srv_ws_on_change, srv);
+    srv_selfpres_config_t sc;
+    selfpres_config(&srv->cfg, &sc);
+    srv_selfpres_init(&srv->selfpres, &sc, srv->start_mono);
+    srv->rl_registry = make_rl(&srv->cfg.rl_registry, "artemis.service.registry");
+    srv->rl_replication =
+        make_rl(&srv->cfg.rl_replication, "artemis.service.registry.replication");
+    srv->rl_cluster = make_rl(&srv->cfg.rl_cluster, "artemis.service.cluster");
+    srv->rl_status = make_rl(&srv->cfg.rl_status, "artemis.service.status");
+    srv->rl_discovery = make_rl(&srv->cfg.rl_discovery, "artemis.service.discovery");
+    int rc_exit = 0;
+    if (!srv->rl_registry || !srv->rl_replication || !srv->rl_cluster || !srv->rl_status ||
+        !srv->rl_discovery) {
+        rc_exit = 2;
+        goto out;
+    }
+    srv->http_limits.max_body_bytes = (size_t)srv->cfg.http_max_body_bytes;
+    srv->http_limits.max_header_bytes = (size_t)srv->cfg.http_max_header_bytes;
+    srv->http_limits.max_headers = (size_t)srv->cfg.http_max_headers;
+
+    srv->base = event_base_new();
+    if (!srv->base)
+        srv_oom();
+    int fd = activation_fd();
+    if (srv_http_listen(srv, fd) != 0) {
+        srv_log(SRV_LOG_ERROR, "listen %s: %s", srv->cfg.listen, strerror(errno));
+        sd_notifyf(0, "STATUS=cannot listen on %s\nERRNO=%d", srv->cfg.listen, errno);
+        rc_exit = 1;
+        goto out;
+    }
+    int64_t tick = srv->cfg.clean_interval_ms;
+    struct timeval tv_tick = {tick / 1000, (tick % 1000) * 1000};
+    struct timeval tv_sec = {1, 0};
+    srv->ev_tick = event_new(srv->base, -1, EV_PERSIST, tick_cb, srv);
+    srv->ev_second = event_new(srv->base, -1, EV_PERSIST, second_cb, srv);
+    srv->ev_sigterm = evsignal_new(srv->base, SIGTERM, stop_cb, srv);
+    srv->ev_sigint = evsignal_new(srv->base, SIGINT, stop_cb, srv);
+    srv->ev_sighup = evsignal_new(srv->base, SIGHUP, hup_cb, srv);
+    event_add(srv->ev_tick, &tv_tick);
+    event_add(srv->ev_second, &tv_sec);
+    event_add(srv->ev_sigterm, NULL);
+    event_add(srv->ev_sigint, NULL);
+    event_add(srv->ev_sighup, NULL);
+    uint64_t wd_usec = 0;
+    if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
+        struct timeval tv_wd = {(time_t)(wd_usec / 2 / 1000000), (long)(wd_usec / 2 % 1000000)};
+        srv->ev_watchdog = event_new(srv->base, -1, EV_PERSIST, watchdog_cb, srv);
+        event_add(srv->ev_watchdog, &tv_wd);
+    }
+    for (size_t i = 0; srv_config_ignored(&srv->cfg, i); i++)
+        srv_log(SRV_LOG_INFO, "config: ignoring unsupported key %s", srv_config_ignored(&srv->cfg, i));
+    srv->ready = 1;
+    srv_log(SRV_LOG_INFO, "artemis-server %s listening on %s (region %s, zone %s, node %s)",
+            ARTEMIS_VERSION_STRING, srv->cfg.listen, srv->cfg.region_id, srv->cfg.zone_id,
+            srv->node_url);
+    sd_notifyf(0, "READY=1\nSTATUS=serving on %s", srv->cfg.listen);
+    event_base_dispatch(srv->base);
+    srv_log(SRV_LOG_INFO, "stopped");
+
+out:
+    srv_http_close_all(srv);
+    srv_ws_free_all(srv);
+    if (srv->listener)
+        evconnlistener_free(srv->listener);
+    struct event *evs[] = {srv->ev_tick,    srv->ev_second,  srv->ev_watchdog, srv->ev_sigterm,
+                           srv->ev_sigint, srv->ev_sighup};
+    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+        if (evs[i])
+            event_free(evs[i]);
+    if (srv->base)
+        event_base_free(srv->base);
+    srv_ratelimit_free(srv->rl_registry);
+    srv_ratelimit_free(srv->rl_replication);
+    srv_ratelimit_free(srv->rl_cluster);
+    srv_ratelimit_free(srv->rl_status);
+    srv_ratelimit_free(srv->rl_discovery);
+    srv_registry_free(srv->registry);
+    artemisi_dict_free(&srv->subs);
+    artemisi_dict_free(&srv->v1_subs);
+    srv_config_free(&srv->cfg);
+    free(srv);
+    libevent_global_shutdown();
+    return rc_exit;
+}
