@@ -353,6 +353,16 @@ size_t srv_registry_tick(srv_registry_t *r, int64_t now_mono, int64_t now_wall, 
                 }
             } else {
                 wheel_schedule(r, l);
+                if (l->slot == slot) {
+                    /* Due a whole wheel turn (or more) from now: filing it back into the
+                     * slot being processed would let a budget-limited pass revisit it
+                     * forever and never finish the slot. Park it in the next slot; it is
+                     * re-filed from there. */
+                    list_unlink(r, l);
+                    l->slot = (uint16_t)((slot + 1) % SRV_WHEEL_SLOTS);
+                    l->where = 1;
+                    list_push(&r->wheel[l->slot], l);
+                }
             }
             l = next;
         }
@@ -462,13 +472,16 @@ int srv_registry_delta(srv_registry_t *r, uint64_t version, artemisi_buf_t *out,
     uint64_t seq = version - r->version_base;
     if (seq >= r->log.head || !srv_changelog_covers(&r->log, seq))
         return 1;
-    /* Keep only the last new/delete per InstanceKey: the delta is the net effect. */
+    /* Keep only the last new/delete per InstanceKey: the delta is the net effect. A key
+     * whose first change in the window is "new" and last is "delete" was absent before and
+     * is absent now, so it is left out (spec §2.2.6). */
     artemisi_dict_t last;
     artemisi_dict_init(&last, r->leases.k0, r->leases.k1);
     size_t cap = (size_t)(r->log.head - seq);
     const srv_change_t **list = calloc(cap, sizeof(*list));
     char **keys = calloc(cap, sizeof(*keys));
-    int rc = (list && keys) ? 0 : -1;
+    uint8_t *first_type = calloc(cap, 1);
+    int rc = (list && keys && first_type) ? 0 : -1;
     size_t nkeys = 0;
     for (uint64_t s = seq + 1; rc == 0 && s <= r->log.head; s++) {
         const srv_change_t *c = srv_changelog_get(&r->log, s);
@@ -487,16 +500,21 @@ int srv_registry_delta(srv_registry_t *r, uint64_t version, artemisi_buf_t *out,
         }
         keys[nkeys] = artemisi_buf_detach(&k, NULL);
         list[nkeys] = c;
+        first_type[nkeys] = (uint8_t)c->type;
         int failed;
         artemisi_dict_put(&last, keys[nkeys], (void *)&list[nkeys], &failed);
         nkeys++;
         if (failed)
             rc = -1;
     }
+    size_t nlist = 0;
+    for (size_t i = 0; rc == 0 && i < nkeys; i++)
+        if (!(first_type[i] == SRV_CHANGE_NEW && list[i]->type == SRV_CHANGE_DELETE))
+            list[nlist++] = list[i];
     if (rc == 0) {
-        qsort(list, nkeys, sizeof(*list), cmp_change_by_service);
+        qsort(list, nlist, sizeof(*list), cmp_change_by_service);
         rc |= artemisi_buf_appendc(out, '{');
-        for (size_t i = 0; i < nkeys; i++) {
+        for (size_t i = 0; i < nlist; i++) {
             const char *sid = ARTEMISI_INST(list[i]->inst, SERVICE_ID);
             int first = i == 0 || strcmp(sid, ARTEMISI_INST(list[i - 1]->inst, SERVICE_ID)) != 0;
             if (first) {
@@ -507,10 +525,10 @@ int srv_registry_delta(srv_registry_t *r, uint64_t version, artemisi_buf_t *out,
             } else {
                 rc |= artemisi_buf_appendc(out, ',');
             }
-            rc |= artemisi_encode_change(out, srv_change_type_name(list[i]->type),
-                                         list[i]->time_ms, list[i]->inst);
+            rc |= artemisi_encode_change(out, srv_change_type_name(list[i]->type), list[i]->time_ms,
+                                         list[i]->inst);
         }
-        if (nkeys)
+        if (nlist)
             rc |= artemisi_buf_appendc(out, ']');
         rc |= artemisi_buf_appendc(out, '}');
         *new_version = srv_registry_version(r);
@@ -518,6 +536,7 @@ int srv_registry_delta(srv_registry_t *r, uint64_t version, artemisi_buf_t *out,
     for (size_t i = 0; keys && i < nkeys; i++)
         free(keys[i]);
     free(keys);
+    free(first_type);
     free(list);
     artemisi_dict_free(&last);
     return rc ? -1 : 0;
