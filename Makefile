@@ -80,22 +80,33 @@ SERVER := $(BUILD)/bin/artemis-server
 
 all: $(SERVER) $(LIBA) $(UNIT_BIN)
 
+# V=1 shows the full command lines.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	@$(if $(Q),echo "  CC    $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(LIBA): $(SDK_OBJ)
 	@mkdir -p $(dir $@)
-	rm -f $@
-	ar rcs $@ $^
+	@rm -f $@
+	@$(if $(Q),echo "  AR    $@")
+	$(Q)ar rcs $@ $^
 
 $(SERVER): $(SERVER_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS_ALL) -o $@ $(SERVER_OBJ) $(LIBA) $(SERVER_LIBS) -lm
+	@$(if $(Q),echo "  LD    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(SERVER_OBJ) $(LIBA) $(SERVER_LIBS) -lm
 
 $(BUILD)/tests/%: tests/unit/%.c $(SERVER_LIBOBJ) $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests/support $(LDFLAGS_ALL) -o $@ $< $(SERVER_LIBOBJ) $(LIBA) \
+	@$(if $(Q),echo "  TEST  $@")
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/support $(LDFLAGS_ALL) -o $@ $< $(SERVER_LIBOBJ) $(LIBA) \
 	    $(SERVER_LIBS) $(TEST_LIBS) -lm
 
 # ---- dependencies --------------------------------------------------------------------------
@@ -153,7 +164,8 @@ FUZZ_LIBSRC := $(SDK_SRC) $(filter-out server/main.c,$(SERVER_SRC))
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBSRC)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIBSRC) $(SERVER_LIBS) -lm
+	@$(if $(Q),echo "  FUZZ  $@")
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LIBSRC) $(SERVER_LIBS) -lm
 
 fuzz: $(FUZZ_BIN)
 

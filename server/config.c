@@ -102,7 +102,7 @@ static const opt_t options[] = {
 
     OPT_B(SC "enabled", NULL, safe_checker_enabled, true, F_RELOAD,
           "Self-preservation: keep expired leases when heartbeats drop sharply."),
-    OPT_I(SC "time-window", NULL, safe_checker_time_window_ms, 12000, 10000, 300000, F_RELOAD,
+    OPT_I(SC "time-window", NULL, safe_checker_time_window_ms, 15000, 10000, 300000, F_RELOAD,
           "Heartbeat counting window, ms."),
     OPT_I(SC "percentage-threshold", NULL, safe_checker_percentage_threshold, 85, 50, 100, F_RELOAD,
           "Unsafe below this percentage of the peak heartbeat count."),

@@ -88,7 +88,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.legacy_lease_ttl_ms, 90000);
     assert_int_equal(c.clean_interval_ms, 100);
     assert_true(c.safe_checker_enabled);
-    assert_int_equal(c.safe_checker_time_window_ms, 12000);
+    assert_int_equal(c.safe_checker_time_window_ms, 15000);
     assert_int_equal(c.safe_checker_percentage_threshold, 85);
     assert_int_equal(c.safe_checker_max_count_threshold, 50);
     assert_int_equal(c.safe_checker_max_protection_ms, 300000);
