@@ -145,7 +145,7 @@ check-integration: $(SERVER)
 check: check-unit check-integration
 
 test-asan:
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=16 UBSAN_OPTIONS=print_stacktrace=1 \
 	    $(MAKE) BUILD=build/asan SANITIZER=address,undefined check
 
 test: deps

@@ -253,9 +253,7 @@ static void leases(srv_req_t *req, int legacy)
                          srv_selfpres_expected(&srv->selfpres),
                          (long long)srv_selfpres_active_since(&srv->selfpres));
     artemisi_buf_append(req->out, body.data ? body.data : "", body.len);
-    artemisi_buf_appends(req->out, "},\"responseStatus\":" SUCCESS_STATUS);
-    artemisi_buf_appendf(req->out, ",\"selfPreservationActive\":%s}",
-                         srv_selfpres_active(&srv->selfpres) ? "true" : "false");
+    artemisi_buf_appends(req->out, "},\"responseStatus\":" SUCCESS_STATUS "}");
     artemisi_buf_free(&body);
     artemisi_buf_free(&q);
     json_decref(root);

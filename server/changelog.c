@@ -26,18 +26,37 @@ void srv_changelog_free(srv_changelog_t *cl)
     memset(cl, 0, sizeof(*cl));
 }
 
+static void drop_oldest(srv_changelog_t *cl)
+{
+    srv_change_t *c = &cl->ring[srv_changelog_oldest(cl) % cl->capacity];
+    cl->bytes -= artemisi_instance_size(c->inst);
+    artemisi_instance_unref(c->inst);
+    c->inst = NULL;
+    cl->count--;
+}
+
+void srv_changelog_set_max_bytes(srv_changelog_t *cl, size_t max_bytes)
+{
+    cl->max_bytes = max_bytes;
+    while (cl->max_bytes && cl->count > 1 && cl->bytes > cl->max_bytes)
+        drop_oldest(cl);
+}
+
 uint64_t srv_changelog_append(srv_changelog_t *cl, srv_change_type_t type,
                               artemisi_instance_t *inst, int64_t time_ms)
 {
+    if (cl->count == cl->capacity)
+        drop_oldest(cl); /* the oldest change falls off */
     uint64_t seq = ++cl->head;
     srv_change_t *c = &cl->ring[seq % cl->capacity];
-    artemisi_instance_unref(c->inst); /* the oldest change falls off */
     c->seq = seq;
     c->time_ms = time_ms;
     c->type = type;
     c->inst = artemisi_instance_ref(inst);
-    if (cl->count < cl->capacity)
-        cl->count++;
+    cl->bytes += artemisi_instance_size(inst);
+    cl->count++;
+    while (cl->max_bytes && cl->count > 1 && cl->bytes > cl->max_bytes)
+        drop_oldest(cl);
     return seq;
 }
 

@@ -31,10 +31,16 @@ typedef struct srv_changelog {
     size_t capacity;
     size_t count;
     uint64_t head; /* seq of the newest change, 0 if none */
+    size_t bytes;     /* instance bytes referenced by the entries */
+    size_t max_bytes; /* 0 = bounded by count only */
 } srv_changelog_t;
 
 int srv_changelog_init(srv_changelog_t *cl, size_t capacity);
 void srv_changelog_free(srv_changelog_t *cl);
+/* Also bound the log by the bytes of the instances it references, so a flood of large
+ * instances cannot pin memory through the log (oldest entries are dropped first; at least
+ * the newest entry is kept). 0 = no byte bound. */
+void srv_changelog_set_max_bytes(srv_changelog_t *cl, size_t max_bytes);
 /* Append (takes a new reference on inst). Returns the new change's seq. Never fails. */
 uint64_t srv_changelog_append(srv_changelog_t *cl, srv_change_type_t type,
                               artemisi_instance_t *inst, int64_t time_ms);

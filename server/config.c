@@ -128,6 +128,9 @@ static const opt_t options[] = {
 
     OPT_I("artemis.service.registry.data.instance-change.max-buffer-size", NULL,
           change_log_capacity, 10000, 1000, 1000000, 0, "Capacity of the instance change log."),
+    OPT_I("artemis.service.registry.data.instance-change.max-buffer-bytes", NULL,
+          change_log_max_bytes, 16777216, 65536, 4294967296, 0,
+          "Byte bound of the instance change log (instance bodies it keeps alive)."),
 
     OPT_I("artemis.service.websocket.session.ttl", NULL, ws_session_ttl_ms, 360000, 10000, 18000000,
           F_RELOAD, "WebSocket sessions are closed this long after opening, ms."),
@@ -164,6 +167,12 @@ static const opt_t options[] = {
 
     OPT_I("artemis.service.discovery.versioned-cache.cache-count", NULL, discovery_cache_count, 3,
           0, 10, 0, "Accepted for compatibility; unused."),
+    OPT_I("artemis.service.discovery.versioned-cache.cache-refresh.init-delay", NULL,
+          discovery_cache_init_delay_ms, 60000, 0, 300000, 0,
+          "Accepted for compatibility; unused (services.json is always current)."),
+    OPT_I("artemis.service.discovery.versioned-cache.cache-refresh.interval", NULL,
+          discovery_cache_interval_ms, 30000, 1000, 300000, 0,
+          "Accepted for compatibility; unused (services.json is always current)."),
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))

@@ -66,6 +66,7 @@ typedef struct srv_config {
     srv_rate_limiter_config_t rl_discovery; /* ours, off by default */
 
     int64_t change_log_capacity; /* ...instance-change.max-buffer-size */
+    int64_t change_log_max_bytes; /* ours: byte bound of the change log */
 
     /* WebSocket (spec §5.1) */
     int64_t ws_session_ttl_ms;
@@ -88,6 +89,8 @@ typedef struct srv_config {
     int64_t registry_max_string_bytes;
 
     int64_t discovery_cache_count; /* accepted for compatibility only */
+    int64_t discovery_cache_init_delay_ms;
+    int64_t discovery_cache_interval_ms;
 
     /* bookkeeping, not options */
     char *config_path;          /* the --config file, NULL if none */

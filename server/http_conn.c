@@ -342,8 +342,9 @@ static const char *strip_prefix(srv_server_t *srv, const char *path)
     return path;
 }
 
-static void handle_upgrade(srv_conn_t *c, const srv_http_request_t *r, srv_ws_kind_t kind,
-                           const char *service_id)
+/* Returns 1 when the connection was handed over to a WebSocket session (c is freed). */
+static int handle_upgrade(srv_conn_t *c, const srv_http_request_t *r, srv_ws_kind_t kind,
+                          const char *service_id)
 {
     srv_server_t *srv = c->srv;
     size_t klen = 0, vlen = 0;
@@ -352,22 +353,22 @@ static void handle_upgrade(srv_conn_t *c, const srv_http_request_t *r, srv_ws_ki
     char accept[29];
     if (r->method != SRV_HTTP_GET || !r->upgrade_websocket) {
         send_error(c, r, 426, "WebSocket upgrade required", "Upgrade: websocket\r\n");
-        return;
+        return 0;
     }
     if (!ver || vlen != 2 || memcmp(ver, "13", 2) != 0) {
         send_error(c, r, 400, "Sec-WebSocket-Version must be 13", "Sec-WebSocket-Version: 13\r\n");
-        return;
+        return 0;
     }
     if (!key || srv_ws_accept_key(key, klen, accept) != 0) {
         send_error(c, r, 400, "bad Sec-WebSocket-Key", NULL);
-        return;
+        return 0;
     }
     size_t total = 0;
     for (int k = 0; k < SRV_WS_KINDS; k++)
         total += srv->n_ws[k];
     if (total >= (size_t)srv->cfg.ws_max_sessions || srv->draining) {
         send_error(c, r, 503, "too many WebSocket sessions", NULL);
-        return;
+        return 0;
     }
     evbuffer_add_printf(bufferevent_get_output(c->bev),
                         "HTTP/1.1 101 Switching Protocols\r\n"
@@ -377,8 +378,9 @@ static void handle_upgrade(srv_conn_t *c, const srv_http_request_t *r, srv_ws_ki
                         accept);
     struct bufferevent *bev = c->bev;
     c->bev = NULL;
-    srv_ws_start(srv, bev, kind, service_id);
     conn_free(c);
+    srv_ws_start(srv, bev, kind, service_id);
+    return 1;
 }
 
 /* Dispatch one complete request. Returns 1 if the connection was handed over or freed. */
@@ -407,11 +409,9 @@ static int dispatch(srv_conn_t *c, const srv_http_request_t *r)
             sid = dec.data;
         }
         srv->metrics.requests[v1 ? SRV_R_WS_SUBSCRIBE : rt->id]++;
-        int closing = c->closing;
-        handle_upgrade(c, r, v1 ? SRV_WS_SUBSCRIBE : rt->ws, sid);
+        int handed = handle_upgrade(c, r, v1 ? SRV_WS_SUBSCRIBE : rt->ws, sid);
         artemisi_buf_free(&dec);
-        /* On success the conn is gone; on failure it may still be open. */
-        return closing ? 0 : (c->bev == NULL ? 1 : 0);
+        return handed;
     }
     if (r->method == SRV_HTTP_OPTIONS) {
         /* CORS preflight (spec §0.2): echo what was asked for. */

@@ -23,6 +23,7 @@ srv_registry_t *srv_registry_new(const srv_registry_config_t *cfg, uint64_t seed
         free(r);
         return NULL;
     }
+    srv_changelog_set_max_bytes(&r->log, cfg->changelog_max_bytes);
     /* Versions are boot-time based so a version from before a restart is never mistaken
      * for one of this process: base = boot wall ms * 1000, plus the change sequence. */
     r->version_base = (uint64_t)now_wall * 1000;

@@ -63,6 +63,7 @@ typedef struct srv_registry_config {
     int64_t legacy_ttl_ms; /* legacy lease TTL (90000) */
     int64_t tick_ms;       /* wheel resolution = cleaner interval (100) */
     size_t changelog_capacity;
+    size_t changelog_max_bytes; /* 0 = count bound only */
 } srv_registry_config_t;
 
 typedef struct srv_registry_stats {

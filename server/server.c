@@ -227,7 +227,8 @@ int srv_run(srv_config_t *cfg)
     artemisi_dict_init(&srv->subs, seed[0] ^ 1, seed[1]);
     artemisi_dict_init(&srv->v1_subs, seed[0] ^ 2, seed[1]);
     srv_registry_config_t rc = {srv->cfg.lease_ttl_ms, srv->cfg.legacy_lease_ttl_ms,
-                                srv->cfg.clean_interval_ms, (size_t)srv->cfg.change_log_capacity};
+                                srv->cfg.clean_interval_ms, (size_t)srv->cfg.change_log_capacity,
+                                (size_t)srv->cfg.change_log_max_bytes};
     srv->registry = srv_registry_new(&rc, seed[0], seed[1], srv->start_wall, srv->start_mono);
     if (!srv->registry)
         srv_oom();
