@@ -24,11 +24,11 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
-#include <zlib.h>
 
 #include "log.h"
 #include "server.h"
 #include "codec.h"
+#include "gzip.h"
 #include "url.h"
 #include "ws_frame.h"
 
@@ -66,8 +66,8 @@ static const route_t routes[] = {
     {"/api/discovery/lookup.json", SRV_R_LOOKUP, M_POST, 1, srv_api_lookup, 0},
     {"/api/discovery/service.json", SRV_R_SERVICE, M_GET | M_POST, 1, srv_api_service, 0},
     {"/api/discovery/services.json", SRV_R_SERVICES, M_GET | M_POST, 1, srv_api_services, 0},
-    {"/api/discovery/services-delta.json", SRV_R_SERVICES_DELTA, M_POST, 1,
-     srv_api_services_delta, 0},
+    {"/api/discovery/services-delta.json", SRV_R_SERVICES_DELTA, M_POST, 1, srv_api_services_delta,
+     0},
     {"/api/cluster/up-registry-nodes.json", SRV_R_UP_REGISTRY_NODES, M_GET | M_POST, 1,
      srv_api_up_registry_nodes, 0},
     {"/api/cluster/up-discovery-nodes.json", SRV_R_UP_DISCOVERY_NODES, M_GET | M_POST, 1,
@@ -191,31 +191,6 @@ static int accepts_gzip(const srv_http_request_t *r)
     return v && srv_http_header_has_token(v, len, "gzip");
 }
 
-static int gzip_buf(const char *data, size_t len, artemisi_buf_t *out)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    if (deflateInit2(&zs, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return -1;
-    size_t bound = deflateBound(&zs, (uLong)len);
-    if (artemisi_buf_reserve(out, bound) != 0) {
-        deflateEnd(&zs);
-        return -1;
-    }
-    zs.next_in = (Bytef *)(uintptr_t)data;
-    zs.avail_in = (uInt)len;
-    zs.next_out = (Bytef *)out->data + out->len;
-    zs.avail_out = (uInt)bound;
-    int rc = deflate(&zs, Z_FINISH);
-    if (rc != Z_STREAM_END) {
-        deflateEnd(&zs);
-        return -1;
-    }
-    out->len += zs.total_out;
-    deflateEnd(&zs);
-    return 0;
-}
-
 static void send_response(srv_conn_t *c, const srv_http_request_t *r, int status,
                           const char *content_type, const char *body, size_t body_len,
                           const char *extra_headers)
@@ -226,7 +201,7 @@ static void send_response(srv_conn_t *c, const srv_http_request_t *r, int status
     int head_only = r && r->method == SRV_HTTP_HEAD;
     int use_gzip = r && srv->cfg.http_gzip_responses && !head_only &&
                    body_len >= (size_t)srv->cfg.http_gzip_min_bytes && body_len > 0 &&
-                   accepts_gzip(r) && gzip_buf(body, body_len, &gz) == 0;
+                   accepts_gzip(r) && srv_gzip(body, body_len, &gz) == 0;
     if (use_gzip) {
         body = gz.data;
         body_len = gz.len;
@@ -283,46 +258,6 @@ void srv_req_bad_request(srv_req_t *req, const char *why)
 }
 
 /* ---- request bodies ----------------------------------------------------------------------- */
-
-/* Inflate a gzip body, stopping at `limit` bytes. Returns 0, 413 or 400. */
-static int gunzip_body(const char *in, size_t len, size_t limit, artemisi_buf_t *out)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    if (inflateInit2(&zs, 15 + 32) != Z_OK) /* 32: accept gzip and zlib headers */
-        return 400;
-    zs.next_in = (Bytef *)(uintptr_t)in;
-    zs.avail_in = (uInt)len;
-    int rc = Z_OK;
-    while (rc != Z_STREAM_END) {
-        if (out->len >= limit) {
-            inflateEnd(&zs);
-            return 413;
-        }
-        size_t room = limit - out->len + 1;
-        if (room > 65536)
-            room = 65536;
-        if (artemisi_buf_reserve(out, room) != 0) {
-            inflateEnd(&zs);
-            return 413;
-        }
-        zs.next_out = (Bytef *)out->data + out->len;
-        zs.avail_out = (uInt)room;
-        rc = inflate(&zs, Z_NO_FLUSH);
-        out->len = (size_t)((char *)zs.next_out - out->data);
-        out->data[out->len] = '\0';
-        if (rc == Z_STREAM_END)
-            break;
-        if (rc != Z_OK || (zs.avail_in == 0 && zs.avail_out != 0)) {
-            inflateEnd(&zs);
-            return 400; /* corrupt or truncated */
-        }
-    }
-    inflateEnd(&zs);
-    if (out->len > limit)
-        return 413;
-    return 0;
-}
 
 static int is_json_type(const char *v, size_t len)
 {
@@ -464,7 +399,7 @@ static int dispatch(srv_conn_t *c, const srv_http_request_t *r)
                 send_error(c, r, 415, "unsupported Content-Encoding", NULL);
                 goto done;
             }
-            int rc = gunzip_body(r->body, r->body_len, (size_t)srv->cfg.http_max_body_bytes, &body);
+            int rc = srv_gunzip(r->body, r->body_len, (size_t)srv->cfg.http_max_body_bytes, &body);
             if (rc) {
                 send_error(c, r, rc,
                            rc == 413 ? "inflated body exceeds http.max-body-bytes"
@@ -540,8 +475,8 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
     }
 }
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen,
-                      void *arg)
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int socklen, void *arg)
 {
     srv_server_t *srv = arg;
     (void)l;
