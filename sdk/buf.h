@@ -19,7 +19,10 @@ typedef struct artemisi_buf {
     size_t cap;
 } artemisi_buf_t;
 
-#define ARTEMISI_BUF_INIT {NULL, 0, 0}
+#define ARTEMISI_BUF_INIT                                                                          \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void artemisi_buf_init(artemisi_buf_t *b);
 void artemisi_buf_free(artemisi_buf_t *b);

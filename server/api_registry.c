@@ -21,8 +21,8 @@ static void append_status_response(artemisi_buf_t *out, const char *code, const 
     artemisi_buf_appendc(out, '}');
 }
 
-static void append_failed(artemisi_buf_t *failed, const artemisi_instance_t *inst,
-                          const char *code, const char *msg)
+static void append_failed(artemisi_buf_t *failed, const artemisi_instance_t *inst, const char *code,
+                          const char *msg)
 {
     artemisi_buf_t desc = ARTEMISI_BUF_INIT;
     artemisi_instance_describe(inst, &desc);
@@ -68,10 +68,9 @@ void srv_registry_request(srv_server_t *srv, srv_op_t op, int replication, const
     }
     /* 2. instances null or empty. */
     artemisi_instance_list_t list;
-    int rc = artemisi_decode_instances(artemisi_json_get(root, "instances"),
-                                       (size_t)srv->cfg.registry_max_instances_per_request,
-                                       (size_t)srv->cfg.registry_max_string_bytes, &list, err,
-                                       sizeof(err));
+    int rc = artemisi_decode_instances(
+        artemisi_json_get(root, "instances"), (size_t)srv->cfg.registry_max_instances_per_request,
+        (size_t)srv->cfg.registry_max_string_bytes, &list, err, sizeof(err));
     if (rc == ARTEMISI_DECODE_TOO_MANY || rc == ARTEMISI_DECODE_TOO_LONG) {
         append_status_response(out, "bad-request", err, "fail");
         json_decref(root);
@@ -144,7 +143,8 @@ void srv_registry_request(srv_server_t *srv, srv_op_t op, int replication, const
             break;
         }
         if (r == 1) {
-            append_failed(&failed, d, "data-not-found", "Instance is not exising! Need re-register.");
+            append_failed(&failed, d, "data-not-found",
+                          "Instance is not exising! Need re-register.");
             nfailed++;
         } else if (r < 0) {
             append_failed(&failed, d, "internal-service-error", "Exception: out of memory");

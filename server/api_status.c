@@ -140,8 +140,9 @@ void srv_api_status_node(srv_req_t *req)
 
 void srv_api_status_cluster(srv_req_t *req)
 {
-    if (status_limited(req, req->srv->rl_status, "get-cluster", "\"nodeCount\":0,"
-                                                                 "\"nodesStatus\":null,",
+    if (status_limited(req, req->srv->rl_status, "get-cluster",
+                       "\"nodeCount\":0,"
+                       "\"nodesStatus\":null,",
                        ""))
         return;
     artemisi_buf_appends(req->out, "{\"nodeCount\":1,\"nodesStatus\":[");
@@ -247,9 +248,8 @@ static void leases(srv_req_t *req, int legacy)
                          "{\"isSafe\":%s,\"isSafeCheckEnabled\":%s,\"leaseCount\":%zu,"
                          "\"leaseUpdateCountLastTimeWindow\":%ld,\"leaseUpdateMaxCount\":%ld,"
                          "\"leaseUpdateMaxCountLastUpdateTime\":%lld,\"leases\":{",
-                         safe ? "true" : "false",
-                         srv->cfg.safe_checker_enabled ? "true" : "false", count,
-                         srv_selfpres_window_count(&srv->selfpres, now),
+                         safe ? "true" : "false", srv->cfg.safe_checker_enabled ? "true" : "false",
+                         count, srv_selfpres_window_count(&srv->selfpres, now),
                          srv_selfpres_expected(&srv->selfpres),
                          (long long)srv_selfpres_active_since(&srv->selfpres));
     artemisi_buf_append(req->out, body.data ? body.data : "", body.len);

@@ -30,7 +30,7 @@ typedef struct srv_changelog {
     srv_change_t *ring;
     size_t capacity;
     size_t count;
-    uint64_t head; /* seq of the newest change, 0 if none */
+    uint64_t head;    /* seq of the newest change, 0 if none */
     size_t bytes;     /* instance bytes referenced by the entries */
     size_t max_bytes; /* 0 = bounded by count only */
 } srv_changelog_t;

@@ -65,7 +65,7 @@ typedef struct srv_config {
     srv_rate_limiter_config_t rl_status;
     srv_rate_limiter_config_t rl_discovery; /* ours, off by default */
 
-    int64_t change_log_capacity; /* ...instance-change.max-buffer-size */
+    int64_t change_log_capacity;  /* ...instance-change.max-buffer-size */
     int64_t change_log_max_bytes; /* ours: byte bound of the change log */
 
     /* WebSocket (spec §5.1) */

@@ -8,24 +8,41 @@
 
 #include "server.h"
 
-static const double bounds[SRV_LAT_BUCKETS - 1] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-                                                   0.005,  0.01,    0.025,  0.05,  0.1,
-                                                   0.25,   0.5,     1.0};
+static const double bounds[SRV_LAT_BUCKETS - 1] = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
 
 static const char *const route_names[SRV_R_COUNT] = {
-    "register",          "heartbeat",          "unregister",
-    "lookup",            "service",            "services",
-    "services_delta",    "up_registry_nodes",  "up_discovery_nodes",
-    "repl_register",     "repl_heartbeat",     "repl_unregister",
-    "repl_services",     "status_node",        "status_cluster",
-    "status_leases",     "status_legacy_leases", "status_config",
-    "status_deployment", "status_connections", "health",
-    "metrics",           "ws_heartbeat",       "ws_instance_change",
-    "ws_all_instance_change", "ws_subscribe",  "other",
+    "register",
+    "heartbeat",
+    "unregister",
+    "lookup",
+    "service",
+    "services",
+    "services_delta",
+    "up_registry_nodes",
+    "up_discovery_nodes",
+    "repl_register",
+    "repl_heartbeat",
+    "repl_unregister",
+    "repl_services",
+    "status_node",
+    "status_cluster",
+    "status_leases",
+    "status_legacy_leases",
+    "status_config",
+    "status_deployment",
+    "status_connections",
+    "health",
+    "metrics",
+    "ws_heartbeat",
+    "ws_instance_change",
+    "ws_all_instance_change",
+    "ws_subscribe",
+    "other",
 };
 
 static const char *const ws_kind_names[SRV_WS_KINDS] = {"heartbeat", "instance_change",
-                                                         "all_instance_change", "subscribe"};
+                                                        "all_instance_change", "subscribe"};
 
 void srv_metrics_observe(srv_server_t *srv, srv_route_id_t route, int status, double seconds)
 {
@@ -86,7 +103,8 @@ void srv_api_metrics(srv_req_t *req)
         }
         artemisi_buf_appendf(o, "artemis_http_request_duration_seconds_sum{endpoint=\"%s\"} %.9f\n",
                              route_names[r], m->lat_sum[r]);
-        artemisi_buf_appendf(o, "artemis_http_request_duration_seconds_count{endpoint=\"%s\"} %llu\n",
+        artemisi_buf_appendf(o,
+                             "artemis_http_request_duration_seconds_count{endpoint=\"%s\"} %llu\n",
                              route_names[r], (unsigned long long)total);
     }
     counter(o, "artemis_http_responses_4xx_total", "Responses with a 4xx status.", m->status_4xx);
@@ -112,8 +130,7 @@ void srv_api_metrics(srv_req_t *req)
     counter(o, "artemis_renewals_total", "Successful heartbeat renewals.", reg->stats.renewed);
     counter(o, "artemis_renewals_failed_total", "Heartbeats for unknown or expired leases.",
             reg->stats.renew_failed);
-    counter(o, "artemis_unregistrations_total", "Instances unregistered.",
-            reg->stats.unregistered);
+    counter(o, "artemis_unregistrations_total", "Instances unregistered.", reg->stats.unregistered);
     counter(o, "artemis_leases_expired_total", "Leases observed expired.", reg->stats.expired);
     counter(o, "artemis_leases_evicted_total", "Expired leases removed.", reg->stats.evicted);
     gauge(o, "artemis_leases_expired_kept", "Expired leases kept by self-preservation.",

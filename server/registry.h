@@ -107,8 +107,7 @@ int srv_registry_register(srv_registry_t *r, const artemisi_instance_t *draft, i
 int srv_registry_heartbeat(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_mono,
                            int64_t now_wall);
 /* Remove the lease if present (emits delete). Absent leases are ignored. */
-void srv_registry_unregister(srv_registry_t *r, const artemisi_instance_t *draft,
-                             int64_t now_wall);
+void srv_registry_unregister(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_wall);
 
 /* Advance the wheel to now. Expired leases are evicted when allow_expiry, else kept.
  * At most `budget` leases are examined per call. Returns the number examined. */

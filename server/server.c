@@ -62,8 +62,7 @@ static srv_ratelimit_t *make_rl(const srv_rate_limiter_config_t *rc, const char 
     return rl;
 }
 
-static int configure_rl(srv_ratelimit_t *rl, const srv_rate_limiter_config_t *rc,
-                        const char *name)
+static int configure_rl(srv_ratelimit_t *rl, const srv_rate_limiter_config_t *rc, const char *name)
 {
     char err[256];
     if (srv_ratelimit_configure(rl, rc->enabled, (long)rc->default_rate_limit, rc->rate_limit_map,
@@ -102,7 +101,8 @@ static void second_cb(evutil_socket_t fd, short what, void *arg)
     if (is != was)
         srv_log(is ? SRV_LOG_WARN : SRV_LOG_INFO,
                 "self-preservation %s: %ld renewals in the window, %ld expected from %zu leases",
-                is ? "ON (expired leases are kept)" : "off", srv_selfpres_window_count(&srv->selfpres, now),
+                is ? "ON (expired leases are kept)" : "off",
+                srv_selfpres_window_count(&srv->selfpres, now),
                 srv_selfpres_expected(&srv->selfpres), srv_registry_live_count(srv->registry));
     srv_ws_sweep(srv, now);
 }
@@ -237,8 +237,7 @@ int srv_run(srv_config_t *cfg)
     selfpres_config(&srv->cfg, &sc);
     srv_selfpres_init(&srv->selfpres, &sc, srv->start_mono);
     srv->rl_registry = make_rl(&srv->cfg.rl_registry, "artemis.service.registry");
-    srv->rl_replication =
-        make_rl(&srv->cfg.rl_replication, "artemis.service.registry.replication");
+    srv->rl_replication = make_rl(&srv->cfg.rl_replication, "artemis.service.registry.replication");
     srv->rl_cluster = make_rl(&srv->cfg.rl_cluster, "artemis.service.cluster");
     srv->rl_status = make_rl(&srv->cfg.rl_status, "artemis.service.status");
     srv->rl_discovery = make_rl(&srv->cfg.rl_discovery, "artemis.service.discovery");
@@ -282,7 +281,8 @@ int srv_run(srv_config_t *cfg)
         event_add(srv->ev_watchdog, &tv_wd);
     }
     for (size_t i = 0; srv_config_ignored(&srv->cfg, i); i++)
-        srv_log(SRV_LOG_INFO, "config: ignoring unsupported key %s", srv_config_ignored(&srv->cfg, i));
+        srv_log(SRV_LOG_INFO, "config: ignoring unsupported key %s",
+                srv_config_ignored(&srv->cfg, i));
     srv->ready = 1;
     srv_log(SRV_LOG_INFO, "artemis-server %s listening on %s (region %s, zone %s, node %s)",
             ARTEMIS_VERSION_STRING, srv->cfg.listen, srv->cfg.region_id, srv->cfg.zone_id,
@@ -296,8 +296,8 @@ out:
     srv_ws_free_all(srv);
     if (srv->listener)
         evconnlistener_free(srv->listener);
-    struct event *evs[] = {srv->ev_tick,    srv->ev_second,  srv->ev_watchdog, srv->ev_sigterm,
-                           srv->ev_sigint, srv->ev_sighup};
+    struct event *evs[] = {srv->ev_tick,    srv->ev_second, srv->ev_watchdog,
+                           srv->ev_sigterm, srv->ev_sigint, srv->ev_sighup};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i])
             event_free(evs[i]);

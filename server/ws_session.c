@@ -26,9 +26,9 @@
 #include "server.h"
 #include "ws_frame.h"
 
-#define DROP_AFTER_MS   30000
-#define MAX_PENDING     1024
-#define MAX_SUBS        4096
+#define DROP_AFTER_MS 30000
+#define MAX_PENDING   1024
+#define MAX_SUBS      4096
 #define FIXED_HB_SUCCESS                                                                           \
     "{\"failedInstances\":null,\"responseStatus\":{\"errorCode\":\"success\",\"message\":\"\","    \
     "\"status\":\"success\"}}"
