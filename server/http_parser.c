@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "http_parser.h"
+#include "url.h"
 
 /* A chunk-size line (hex size + extensions) longer than this is refused. */
 #define CHUNK_LINE_MAX 4096
@@ -86,16 +87,6 @@ static int is_ows(char c)
     return c == ' ' || c == '\t';
 }
 
-static int hex_val(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static int ieq(const char *a, size_t alen, const char *b)
 {
@@ -592,11 +583,11 @@ static int parse_chunk_size(srv_http_parser_t *p, const char *s, size_t n)
     size_t i = 0;
     uint64_t v = 0;
     int big = 0;
-    while (i < n && hex_val((unsigned char)s[i]) >= 0) {
+    while (i < n && srv_hex_value((unsigned char)s[i]) >= 0) {
         if (v > (UINT64_MAX >> 4))
             big = 1;
         else
-            v = (v << 4) | (uint64_t)hex_val((unsigned char)s[i]);
+            v = (v << 4) | (uint64_t)srv_hex_value((unsigned char)s[i]);
         i++;
     }
     if (i == 0)

@@ -6,7 +6,7 @@
 
 #include "url.h"
 
-static int hexv(unsigned char c)
+int srv_hex_value(unsigned char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -27,8 +27,8 @@ static int decode(const char *in, size_t len, artemisi_buf_t *out, int plus_is_s
         unsigned char c = (unsigned char)in[i];
         if (c == '%') {
             int hi, lo;
-            if (len - i < 3 || (hi = hexv((unsigned char)in[i + 1])) < 0 ||
-                (lo = hexv((unsigned char)in[i + 2])) < 0 || (hi == 0 && lo == 0)) {
+            if (len - i < 3 || (hi = srv_hex_value((unsigned char)in[i + 1])) < 0 ||
+                (lo = srv_hex_value((unsigned char)in[i + 2])) < 0 || (hi == 0 && lo == 0)) {
                 out->len = old;
                 out->data[old] = '\0';
                 return -1;

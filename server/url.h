@@ -30,4 +30,7 @@ int srv_query_get(const char *query, const char *name, artemisi_buf_t *out);
  * Returns 1 if at least one occurrence, 0 absent, -1 malformed. */
 int srv_query_get_all(const char *query, const char *name, artemisi_buf_t *out);
 
+/* Value of one hexadecimal digit, or -1. */
+int srv_hex_value(unsigned char c);
+
 #endif
