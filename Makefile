@@ -37,13 +37,13 @@ PKG_MAP := libevent:libevent-dev libevent_pthreads:libevent-dev jansson:libjanss
 # tool -> Debian package
 TOOL_MAP := pkg-config:pkg-config $(PYTHON):python3 clang:clang clang-format:clang-format
 
-SERVER_PKGS := libevent jansson zlib libsystemd openssl
-SDK_PKGS    := jansson
+SERVER_PKGS := libevent jansson zlib libsystemd openssl libcurl
+SDK_PKGS    := libevent libevent_pthreads jansson zlib libcrypto libcurl
 TEST_PKGS   := cmocka
 
-PKG_CFLAGS = $(shell pkg-config --cflags $(SERVER_PKGS) $(TEST_PKGS) 2>/dev/null)
-SERVER_LIBS = $(shell pkg-config --libs $(SERVER_PKGS) 2>/dev/null)
-SDK_LIBS    = $(shell pkg-config --libs $(SDK_PKGS) 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(SERVER_PKGS) $(SDK_PKGS) $(TEST_PKGS) 2>/dev/null)
+SERVER_LIBS = $(shell pkg-config --libs $(SERVER_PKGS) $(SDK_PKGS) 2>/dev/null) -lpthread
+SDK_LIBS    = $(shell pkg-config --libs $(SDK_PKGS) 2>/dev/null) -lpthread
 TEST_LIBS   = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -61,11 +61,14 @@ endif
 
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -Iinclude -Isdk -Iserver \
              $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+# The library exports only what include/artemis marks ARTEMIS_EXPORT.
+SDK_CFLAGS = -DARTEMIS_BUILDING -fvisibility=hidden
 LDFLAGS_ALL = $(SANLD) -Wl,-z,relro,-z,now $(LDFLAGS)
 
 SDK_SRC    := $(wildcard sdk/*.c)
 SERVER_SRC := $(wildcard server/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+EXAMPLE_SRC := $(wildcard examples/*.c)
 
 SDK_OBJ    := $(SDK_SRC:%.c=$(BUILD)/obj/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o)
@@ -73,12 +76,17 @@ SERVER_LIBOBJ := $(filter-out $(BUILD)/obj/server/main.o,$(SERVER_OBJ))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 LIBA   := $(BUILD)/lib/libartemis.a
+SONAME := libartemis.so.$(shell awk '/define ARTEMIS_ABI_VERSION/{print $$3}' include/artemis/version.h)
+SOREAL := libartemis.so.$(VERSION)
+LIBSO  := $(BUILD)/lib/$(SOREAL)
 SERVER := $(BUILD)/bin/artemis-server
+EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
+PCFILE := $(BUILD)/lib/artemis.pc
 
 .PHONY: all deps run test check check-unit check-integration test-asan fuzz fuzz-smoke bench \
         install uninstall format format-check clean
 
-all: $(SERVER) $(LIBA) $(UNIT_BIN)
+all: $(SERVER) $(LIBA) $(LIBSO) $(PCFILE) $(EXAMPLES) $(UNIT_BIN)
 
 # V=1 shows the full command lines.
 ifeq ($(V),1)
@@ -91,6 +99,29 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC    $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/obj/sdk/%.o: sdk/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC    $<")
+	$(Q)$(CC) $(CFLAGS_ALL) $(SDK_CFLAGS) -c $< -o $@
+
+$(LIBSO): $(SDK_OBJ)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  SO    $@")
+	$(Q)$(CC) -shared $(LDFLAGS_ALL) -Wl,-soname,$(SONAME) -o $@ $(SDK_OBJ) $(SDK_LIBS) -lm
+	@ln -sf $(SOREAL) $(BUILD)/lib/$(SONAME)
+	@ln -sf $(SONAME) $(BUILD)/lib/libartemis.so
+
+$(PCFILE): sdk/artemis.pc.in include/artemis/version.h
+	@mkdir -p $(dir $@)
+	@sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+# Examples link the static library so they run from the build tree without LD_LIBRARY_PATH.
+$(BUILD)/examples/%: examples/%.c $(LIBA)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  EX    $@")
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(SDK_LIBS) -lm
 
 $(LIBA): $(SDK_OBJ)
 	@mkdir -p $(dir $@)
@@ -184,12 +215,23 @@ bench: $(SERVER)
 # ---- install -------------------------------------------------------------------------------
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(LIBDIR) \
+	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(INCLUDEDIR)/artemis/adapters
+	install -m 644 include/artemis/*.h $(DESTDIR)$(INCLUDEDIR)/artemis/
+	install -m 644 include/artemis/adapters/*.h $(DESTDIR)$(INCLUDEDIR)/artemis/adapters/
+	install -m 755 $(LIBSO) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(SOREAL) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libartemis.so
+	install -m 644 $(LIBA) $(DESTDIR)$(LIBDIR)/
+	install -m 644 $(PCFILE) $(DESTDIR)$(PKGCONFIGDIR)/
 	install -m 755 $(SERVER) $(DESTDIR)$(BINDIR)/artemis-server
 	install -m 644 server/artemis-server.service $(DESTDIR)$(SYSTEMDUNITDIR)/
 	install -m 644 server/artemis-server.socket $(DESTDIR)$(SYSTEMDUNITDIR)/
 
 uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libartemis.so* $(DESTDIR)$(LIBDIR)/libartemis.a \
+	      $(DESTDIR)$(PKGCONFIGDIR)/artemis.pc
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/artemis
 	rm -f $(DESTDIR)$(BINDIR)/artemis-server \
 	      $(DESTDIR)$(SYSTEMDUNITDIR)/artemis-server.service \
 	      $(DESTDIR)$(SYSTEMDUNITDIR)/artemis-server.socket
