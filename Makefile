@@ -134,6 +134,16 @@ $(SERVER): $(SERVER_OBJ) $(LIBA)
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(SERVER_OBJ) $(LIBA) $(SERVER_LIBS) -lm
 
+# Allocation-failure sweeps: tests named test_*_oom.c wrap the allocator of everything linked
+# statically (the project's own objects) so they can fail the Nth allocation.
+OOM_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
+
+$(BUILD)/tests/%_oom: tests/unit/%_oom.c $(SERVER_LIBOBJ) $(LIBA)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST  $@")
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/support $(LDFLAGS_ALL) $(OOM_WRAP) -o $@ $< $(SERVER_LIBOBJ) \
+	    $(LIBA) $(SERVER_LIBS) $(TEST_LIBS) -lm
+
 $(BUILD)/tests/%: tests/unit/%.c $(SERVER_LIBOBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST  $@")
