@@ -99,6 +99,33 @@ class Server:
                     break  # running but not answering: no point retrying on another port
         raise AssertionError("server did not become ready: %s" % last_err)
 
+    def restart(self, timeout=10.0):
+        """Start the server again on the SAME port (after kill() or stop()), with the same
+        arguments and data directory: what clients see as a server restart."""
+        if self.alive():
+            raise AssertionError("restart: the server (pid %d) is still running" % self.proc.pid)
+        self._close_log()
+        deadline = time.monotonic() + timeout
+        last_err = None
+        while True:  # the port may be briefly unavailable right after the old process died
+            self.log = open(self.log_path, "ab")
+            self.log.write(("=== restart: %s\n" % " ".join(self.argv())).encode())
+            self.log.flush()
+            self.proc = subprocess.Popen(
+                self.argv(), stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, close_fds=True
+            )
+            try:
+                self.wait_ready(max(0.5, deadline - time.monotonic()))
+                return self
+            except AssertionError as e:
+                last_err = e
+                code = self.proc.poll()
+                self.kill()
+                if code is None or time.monotonic() >= deadline:
+                    break
+                time.sleep(0.2)
+        raise AssertionError("server did not restart on port %d: %s" % (self.port, last_err))
+
     def wait_ready(self, timeout):
         deadline = time.monotonic() + timeout
         last = None
