@@ -219,8 +219,20 @@ fuzz-smoke: $(FUZZ_BIN)
 	        || { tail -40 build/fuzz/$$n.log; exit 1; }; \
 	    grep -E '^Done' build/fuzz/$$n.log; done
 
-bench: $(SERVER)
-	$(PYTHON) bench/run.py
+# bench: release build (-O2 -DNDEBUG) in its own tree; etcd-server is installed only if missing.
+BENCH_BUILD := build/release
+.PHONY: bench-quick bench-server bench-etcd
+bench-server:
+	$(MAKE) BUILD=$(BENCH_BUILD) CFLAGS=-DNDEBUG $(BENCH_BUILD)/bin/artemis-server
+bench-etcd:
+	@command -v etcd >/dev/null 2>&1 || { echo "bench: installing etcd-server"; \
+	    (command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && S=sudo; \
+	     DEBIAN_FRONTEND=noninteractive timeout 600 $$S apt-get install -y --no-install-recommends \
+	     etcd-server) || echo "bench: etcd-server could not be installed; the etcd rows are skipped"; }
+bench: bench-server bench-etcd
+	$(PYTHON) bench/run.py --server $(BENCH_BUILD)/bin/artemis-server
+bench-quick: bench-server
+	$(PYTHON) bench/run.py --quick --server $(BENCH_BUILD)/bin/artemis-server
 
 # ---- install -------------------------------------------------------------------------------
 

@@ -17,6 +17,9 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,10 +132,15 @@ int main(int argc, char **argv)
     g_lookup_answer = make_lookup(n);
     struct event_base *base = event_base_new();
     struct evhttp *http = base ? evhttp_new(base) : NULL;
-    if (!g_lookup_answer || !http || evhttp_bind_socket(http, "127.0.0.1", (ev_uint16_t)port)) {
+    struct evhttp_bound_socket *bound =
+        http ? evhttp_bind_socket_with_handle(http, "127.0.0.1", (ev_uint16_t)port) : NULL;
+    if (!g_lookup_answer || !bound) {
         fprintf(stderr, "ceiling: cannot listen on 127.0.0.1:%d\n", port);
         return 1;
     }
+    /* accepted sockets inherit TCP_NODELAY from the listener (Linux), as artemis-server sets it */
+    int one = 1;
+    setsockopt(evhttp_bound_socket_get_fd(bound), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     evhttp_set_max_body_size(http, 64 << 20);
     evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST);
     evhttp_set_gencb(http, on_request, NULL);

@@ -1,25 +1,24 @@
 #!/usr/bin/env python3
-"""Benchmark driver for artemis-server (run by `make bench`).
+"""Benchmark driver for artemis-server (`make bench`, `make bench-quick`).
 
-Builds bench/loadgen.c, starts build/bin/artemis-server on a free loopback port with the registry
-rate limiter off, then measures:
-  1. memory: RSS (VmRSS) and artemis_registry_memory_bytes before/after registering
-     10000 instances (100 services x 100), one instance per request;
-  2. heartbeat throughput over those 10000 instances (round-robin);
-  3. lookup.json of one 100-instance service;
-  4. register throughput (re-registers the same 10000 instances, round-robin);
-  5. services.json (all 10000 instances, ~3 MB uncompressed) with 4 connections.
-Each of 2-5 runs 3 times; the table shows the median of each figure and the error total.
-Results (every run, plus the medians) go to build/bench/results.json. Everything is bounded:
-each loadgen run has a timeout, and the server is stopped by PID with SIGTERM (SIGKILL after 5 s).
+Builds bench/loadgen.c and bench/ceiling.c into build/bench/, starts what each scenario needs on
+127.0.0.1 (artemis-server, the ceiling server, etcd if installed), runs every scenario of issue 6
+three times (once in --quick mode), and writes build/bench/report.json and build/bench/report.md.
+With --profile (default in full mode) it also runs the server under valgrind --tool=callgrind
+for the scenarios whose bars are CPU-bound and saves the profiles in build/bench/.
+
+Everything is bounded: each child has a timeout, every process started here is stopped by PID
+(SIGTERM, then SIGKILL after 5 s), temp directories are removed.
 """
 
 import argparse
+import base64
 import datetime
 import json
 import os
 import platform
 import resource
+import shutil
 import signal
 import socket
 import statistics
@@ -30,21 +29,32 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SERVER = os.path.join(ROOT, "build", "bin", "artemis-server")
-OUT_DIR = os.path.join(ROOT, "build", "bench")
-LOADGEN = os.path.join(OUT_DIR, "loadgen")
-LOADGEN_SRC = os.path.join(ROOT, "bench", "loadgen.c")
-
-SERVICES = 100
-PER_SERVICE = 100
-INSTANCES = SERVICES * PER_SERVICE
+OUT = os.path.join(ROOT, "build", "bench")
+LOADGEN = os.path.join(OUT, "loadgen")
+CEILING = os.path.join(OUT, "ceiling")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+PROCS = []  # every child process started here, stopped by PID at exit
 
 
-def build_loadgen():
-    os.makedirs(OUT_DIR, exist_ok=True)
-    subprocess.run(["cc", "-O2", "-std=c11", "-D_GNU_SOURCE", "-o", LOADGEN, LOADGEN_SRC, "-lm"],
-                   check=True, cwd=ROOT, timeout=120)
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def pkg_flags(*pkgs):
+    out = subprocess.run(["pkg-config", "--cflags", "--libs", *pkgs], capture_output=True,
+                         text=True, timeout=30)
+    return out.stdout.split() if out.returncode == 0 else None
+
+
+def build_tools():
+    os.makedirs(OUT, exist_ok=True)
+    subprocess.run(["cc", "-O2", "-g", "-std=c11", "-D_GNU_SOURCE", "-o", LOADGEN,
+                    os.path.join(ROOT, "bench", "loadgen.c")], check=True, timeout=120)
+    flags = pkg_flags("libevent", "jansson")
+    if flags is None:
+        sys.exit("bench: pkg-config cannot find libevent and jansson (run `make deps`)")
+    subprocess.run(["cc", "-O2", "-g", "-std=c11", "-D_GNU_SOURCE", "-o", CEILING,
+                    os.path.join(ROOT, "bench", "ceiling.c"), *flags], check=True, timeout=120)
 
 
 def free_port():
@@ -53,21 +63,106 @@ def free_port():
         return s.getsockname()[1]
 
 
-def http_get(port, path, timeout=10):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def http(port, path, body=None, timeout=30):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data,
+                                 headers={"Content-Type": "application/json"},
+                                 method="POST" if data is not None else "GET")
+    with urllib.request.urlopen(req, timeout=timeout) as r:
         return r.read()
 
 
-def http_post_json(port, path, obj, timeout=10):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(obj).encode(),
-                                 headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        return json.loads(r.read())
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return -1
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def stop_proc(p):
+    if p.poll() is None:
+        os.kill(p.pid, signal.SIGTERM)
+        try:
+            p.wait(timeout=5 if "valgrind" not in str(p.args) else 60)
+        except subprocess.TimeoutExpired:
+            os.kill(p.pid, signal.SIGKILL)
+            p.wait(timeout=5)
+    if p in PROCS:
+        PROCS.remove(p)
+
+
+class Proc:
+    """A server child on a free port, ready when `ready_path` answers."""
+
+    def __init__(self, args, port, ready_path, cwd=None, log_path=None, ready_timeout=15):
+        self.port = port
+        self.tmp = None
+        out = open(log_path, "w") if log_path else subprocess.DEVNULL
+        self.proc = subprocess.Popen(args, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out,
+                                     stderr=subprocess.STDOUT if log_path else None)
+        PROCS.append(self.proc)
+        deadline = time.monotonic() + ready_timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{args[0]} exited with {self.proc.returncode}")
+            try:
+                if ready_path.startswith("/v3"):
+                    http(port, ready_path, {}, timeout=1)
+                else:
+                    http(port, ready_path, timeout=1)
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"{args[0]} not ready in {ready_timeout} s")
+                time.sleep(0.05)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def stop(self):
+        stop_proc(self.proc)
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def artemis(server_bin, extra=(), ttl_ms=600000, wrapper=()):
+    tmp = tempfile.mkdtemp(prefix="artemis-bench-")
+    port = free_port()
+    args = [*wrapper, server_bin, f"--listen=127.0.0.1:{port}", "--region=sha", "--zone=sha-z1",
+            "--log-level=warn", f"--data-dir={tmp}",
+            "--artemis.service.registry.rate-limiter.enabled=false", f"--lease-ttl-ms={ttl_ms}",
+            "--artemis.service.registry.instance.lease-manager.lease-update-safe-checker"
+            ".enabled=false", "--http.max-connections=30000", "--ws.max-sessions=25000",
+            *extra]
+    p = Proc(args, port, "/health", cwd=tmp, ready_timeout=60 if wrapper else 15)
+    p.tmp = tmp
+    return p
+
+
+def ceiling():
+    port = free_port()
+    return Proc([CEILING, "--port", str(port)], port, "/health")
 
 
 def metrics(port):
     out = {}
-    for line in http_get(port, "/metrics").decode().splitlines():
+    for line in http(port, "/metrics").decode().splitlines():
         if line.startswith("artemis_") and "{" not in line:
             name, _, value = line.partition(" ")
             try:
@@ -77,108 +172,575 @@ def metrics(port):
     return out
 
 
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    # fields[0] is state (field 3); utime and stime are fields 14 and 15
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-class Server:
-    def __init__(self, port, data_dir):
-        self.port = port
-        args = [SERVER, f"--listen=127.0.0.1:{port}", "--region=sha", "--zone=sha-z1",
-                "--log-level=warn", f"--data-dir={data_dir}",
-                "--artemis.service.registry.rate-limiter.enabled=false",
-                # keep the 10000 instances alive across the whole run (phases 3 and 5 send no
-                # heartbeats); the default 20 s TTL would let them expire mid-run
-                "--lease-ttl-ms=600000",
-                # and no self-preservation switching on when the heartbeat phase ends
-                "--artemis.service.registry.instance.lease-manager.lease-update-safe-checker"
-                ".enabled=false"]
-        self.proc = subprocess.Popen(args, cwd=data_dir, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}")
-            try:
-                http_get(port, "/health", timeout=1)
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("server did not become ready in 10 s")
-                time.sleep(0.05)
-
-    @property
-    def pid(self):
-        return self.proc.pid
-
-    def stop(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-
-
-def cpu_ticks():
-    """(steal, busy, total) jiffies of all CPUs from /proc/stat."""
-    with open("/proc/stat") as f:
-        vals = [int(v) for v in f.readline().split()[1:]]
-    # user nice system idle iowait irq softirq steal [guest guest_nice, included in user/nice]
-    total = sum(vals[:8])
-    return (vals[7] if len(vals) > 7 else 0), total - vals[3] - vals[4], total
-
-
-def children_cpu():
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ru.ru_utime + ru.ru_stime
-
-
-def loadgen(server, mode, conns, duration, warmup, extra=()):
-    args = [LOADGEN, "--port", str(server.port), "--mode", mode, "--conns", str(conns),
-            "--duration", str(duration), "--warmup", str(warmup),
-            "--services", str(SERVICES), "--instances", str(INSTANCES), *extra]
-    cpu0, t0, (st0, busy0, tot0) = cpu_seconds(server.pid), time.monotonic(), cpu_ticks()
-    lg0 = children_cpu()
-    p = subprocess.run(args, capture_output=True, text=True, timeout=duration + warmup + 70)
-    cpu1, t1, (st1, busy1, tot1) = cpu_seconds(server.pid), time.monotonic(), cpu_ticks()
-    lg1 = children_cpu()
+def loadgen(port, mode, *args, pid=None, timeout=None):
+    argv = [LOADGEN, "--port", str(port), "--mode", mode, *[str(a) for a in args]]
+    t0 = time.monotonic()
+    c0 = cpu_seconds(pid) if pid else 0
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout or 180)
     if p.returncode != 0:
-        raise RuntimeError(f"loadgen failed: {p.stderr.strip()}")
+        raise RuntimeError(f"loadgen {mode} failed: {p.stderr.strip()}")
     res = json.loads(p.stdout.strip().splitlines()[-1])
-    # server CPU over the whole loadgen process lifetime (warm-up included), 1.0 = one core
-    res["server_cpu"] = round((cpu1 - cpu0) / (t1 - t0), 3)
-    # share of the VM's CPU time the hypervisor gave to someone else (noise indicator)
-    res["steal"] = round((st1 - st0) / max(1, tot1 - tot0), 3)
-    res["loadgen_cpu"] = round((lg1 - lg0) / (t1 - t0), 3)
-    # cores kept busy by everything else on the machine (other users' builds and tests)
-    res["other_cpu"] = round(max(0.0, (busy1 - busy0) / CLK_TCK / (t1 - t0)
-                                 - res["server_cpu"] - res["loadgen_cpu"]), 3)
+    if pid:
+        res["server_cpu"] = round((cpu_seconds(pid) - c0) / (time.monotonic() - t0), 3)
     return res
 
 
-def median_of(runs):
-    keys = ["rps", "mean_us", "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "server_cpu",
-            "loadgen_cpu", "other_cpu", "steal"]
-    med = {k: statistics.median(r[k] for r in runs) for k in keys}
-    med["rps_min"] = min(r["rps"] for r in runs)
-    med["rps_max"] = max(r["rps"] for r in runs)
-    med["errors"] = sum(r["errors"] for r in runs)
-    med["requests"] = sum(r["requests"] for r in runs)
-    med["bytes_per_response"] = round(sum(r["bytes_in"] for r in runs) / max(1, med["requests"]))
-    return med
+def agg(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values),
+            "runs": values}
+
+
+# ---- scenarios -----------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, opt):
+        self.opt = opt
+        self.q = opt.quick
+        self.runs = 1 if self.q else opt.runs
+        self.dur = 1.5 if self.q else opt.duration
+        self.warm = 0.3 if self.q else 1.0
+        self.res = {}  # scenario id -> dict
+        self.etcd = {}  # etcd reference figures
+
+    def timed(self, dur=None):
+        return ["--duration", dur or self.dur, "--warmup", self.warm]
+
+    # -- register / heartbeat / lookup vs ceiling on one server with 10k instances
+    def http_rows(self):
+        n = 2000 if self.q else 10000
+        srv, ceil = artemis(self.opt.server), ceiling()
+        try:
+            r = loadgen(srv.port, "register", "--count", n // 100, "--batch", 100, "--conns", 4,
+                        "--instances", n)
+            if r["errors"]:
+                raise RuntimeError(f"preload failed: {r}")
+            rows = {
+                "register": ("register", ["--conns", 64, "--instances", n], "rps"),
+                "heartbeat_1": ("heartbeat", ["--conns", 32, "--instances", n], "rps"),
+                "heartbeat_100": ("heartbeat", ["--conns", 8, "--batch", 100,
+                                                "--instances", n], "items_per_s"),
+                "lookup": ("lookup", ["--conns", 32, "--lookup-service", 0], "rps"),
+            }
+            for sid, (mode, args, key) in rows.items():
+                ours, ref, cpu = [], [], []
+                for _ in range(self.runs):
+                    a = loadgen(srv.port, mode, *args, *self.timed(), pid=srv.pid)
+                    b = loadgen(ceil.port, mode, *args, *self.timed(), pid=ceil.pid)
+                    ours.append(a)
+                    ref.append(b)
+                    log(f"  {sid}: ours {a[key]:.0f}/s (p99 {a['p99_us']:.0f} us, "
+                        f"err {a['errors']}, cpu {a['server_cpu']:.2f}) "
+                        f"ceiling {b[key]:.0f}/s (cpu {b['server_cpu']:.2f})")
+                self.res[sid] = {"ours": ours, "ceiling": ref, "key": key}
+            # lookup latency at a fixed rate: half of the measured closed-loop rate
+            cl = statistics.median(r["rps"] for r in self.res["lookup"]["ours"])
+            rate = max(100, int(cl / 2))
+            ol, olc = [], []
+            for _ in range(self.runs):
+                ol.append(loadgen(srv.port, "lookup", "--conns", 32, "--rate", rate,
+                                  *self.timed(), pid=srv.pid))
+                olc.append(loadgen(ceil.port, "lookup", "--conns", 32, "--rate", rate,
+                                   *self.timed(), pid=ceil.pid))
+            self.res["lookup"]["open_loop"] = ol
+            self.res["lookup"]["open_loop_ceiling"] = olc
+            self.res["lookup"]["open_loop_rate"] = rate
+            log(f"  lookup open loop {rate}/s: p99 ours "
+                f"{statistics.median(x['p99_us'] for x in ol):.0f} us, ceiling "
+                f"{statistics.median(x['p99_us'] for x in olc):.0f} us")
+        finally:
+            srv.stop()
+            ceil.stop()
+
+    # -- WebSocket heartbeats
+    def ws_heartbeat(self):
+        n = 500 if self.q else 10000
+        out = []
+        for _ in range(self.runs):
+            srv = artemis(self.opt.server)
+            try:
+                loadgen(srv.port, "register", "--count", n // 100, "--batch", 100, "--conns", 4,
+                        "--instances", n)
+                r = loadgen(srv.port, "ws-heartbeat", "--sessions", n, "--interval-ms", 1000,
+                            "--instances", n, *self.timed(), pid=srv.pid, timeout=120)
+                out.append(r)
+                log(f"  ws heartbeat {n} sessions: {r['items_per_s']:.0f} renewals/s, "
+                    f"p50 {r['p50_us']:.0f} us p99 {r['p99_us']:.0f} us, "
+                    f"sessions {r['ws_established']}, err {r['errors']}")
+            finally:
+                srv.stop()
+        self.res["ws_heartbeat"] = {"ours": out, "sessions": n}
+
+    # -- capacity + services-delta at large N
+    def delta(self, srv, n, n_services):
+        """100 changes after n instances; services-delta.json closed loop from before them."""
+        base = self.base_version
+        head = metrics(srv.port)["artemis_change_log_version"]
+        v0 = int(base + head)
+        r = loadgen(srv.port, "register", "--count", 1, "--batch", 100, "--conns", 1,
+                    "--instances", n + 100, "--services", n_services,
+                    "--prefix", "bench.delta.", "--max-seconds", 30)
+        if r["errors"]:
+            raise RuntimeError("delta changes failed")
+        d = loadgen(srv.port, "delta", "--conns", 4, "--version", v0, *self.timed(),
+                    pid=srv.pid)
+        if d["errors"]:
+            raise RuntimeError(f"services-delta failed: {d}")
+        return d
+
+    def capacity(self):
+        n = 20000 if self.q else self.opt.capacity
+        per = 100
+        n_services = n // per
+        cap, deltas, small = [], [], []
+        for _ in range(self.runs):
+            srv = artemis(self.opt.server)
+            try:
+                self.base_version = json.loads(http(srv.port, "/api/discovery/services.json"))[
+                    "version"]
+                time.sleep(0.2)
+                r0, m0 = rss_kb(srv.pid), metrics(srv.port)["artemis_registry_memory_bytes"]
+                t0 = time.monotonic()
+                r = loadgen(srv.port, "register", "--count", n // 100, "--batch", 100,
+                            "--conns", 4, "--instances", n, "--services", n_services,
+                            "--max-seconds", 600, timeout=700)
+                el = time.monotonic() - t0
+                time.sleep(0.5)
+                m = metrics(srv.port)
+                r1 = rss_kb(srv.pid)
+                if r["errors"] or m.get("artemis_instances") != n:
+                    raise RuntimeError(f"capacity load failed: {r}, {m.get('artemis_instances')}")
+                c = {"instances": n, "rss_before_kb": r0, "rss_after_kb": r1,
+                     "rss_mb": round(r1 / 1024, 1),
+                     "bytes_per_instance": round((r1 - r0) * 1024 / n),
+                     "gauge_bytes_per_instance": round(
+                         (m["artemis_registry_memory_bytes"] - m0) / n),
+                     "load_s": round(el, 2), "load_instances_per_s": round(n / el)}
+                cap.append(c)
+                d = self.delta(srv, n, n_services)
+                deltas.append(d)
+                log(f"  capacity {n}: RSS {c['rss_mb']} MB, {c['bytes_per_instance']} B/inst "
+                    f"(gauge {c['gauge_bytes_per_instance']}), load {c['load_s']} s; "
+                    f"delta {d['rps']:.0f}/s p99 {d['p99_us']:.0f} us")
+            finally:
+                srv.stop()
+            # the same delta with a small registry
+            ns = 10000 if not self.q else 2000
+            srv = artemis(self.opt.server)
+            try:
+                self.base_version = json.loads(http(srv.port, "/api/discovery/services.json"))[
+                    "version"]
+                loadgen(srv.port, "register", "--count", ns // 100, "--batch", 100, "--conns", 4,
+                        "--instances", ns, "--services", ns // 100)
+                d = self.delta(srv, ns, ns // 100)
+                small.append(d)
+                log(f"  delta at {ns}: {d['rps']:.0f}/s p99 {d['p99_us']:.0f} us")
+            finally:
+                srv.stop()
+        self.res["capacity"] = {"ours": cap, "instances": n}
+        self.res["delta"] = {"ours_big": deltas, "ours_small": small, "n_big": n,
+                             "n_small": 10000 if not self.q else 2000}
+
+    # -- push
+    def push(self):
+        m, k, rate = (500, 50, 200) if self.q else (10000, 1000, 1000)
+        out = []
+        for _ in range(self.runs):
+            srv = artemis(self.opt.server)
+            try:
+                r = loadgen(srv.port, "ws-push", "--sessions", m, "--services", k,
+                            "--prefix", "bench.push.", "--rate", rate, "--conns", 4,
+                            "--instances", 10 * k, "--server-pid", srv.pid, *self.timed(),
+                            pid=srv.pid, timeout=120)
+                r["bytes_per_session"] = round((r["rss_after_kb"] - r["rss_before_kb"]) * 1024 / m)
+                r["expected_pushes"] = round(rate * (m // k) * self.dur)
+                out.append(r)
+                log(f"  push {m} subs/{k} services @{rate}/s: p50 {r['p50_us']:.0f} us "
+                    f"p99 {r['p99_us']:.0f} us, {r['pushes']} pushes "
+                    f"(~{r['expected_pushes']} expected), {r['bytes_per_session']} B/session, "
+                    f"sessions {r['ws_established']}")
+            finally:
+                srv.stop()
+        self.res["push"] = {"ours": out, "sessions": m, "services": k, "rate": rate}
+
+    # -- mass expiry
+    def expiry(self):
+        n, ttl = (5000, 2000) if self.q else (100000, 5000)
+        out = []
+        for _ in range(self.runs):
+            srv = artemis(self.opt.server, ttl_ms=ttl)
+            try:
+                r = loadgen(srv.port, "register", "--count", n // 100, "--batch", 100,
+                            "--conns", 4, "--instances", n, "--services", n // 100,
+                            "--max-seconds", 60)
+                t_reg = time.monotonic()
+                if r["errors"]:
+                    raise RuntimeError("expiry preload failed")
+                # lookups from 1.5 s before the TTL until 1.5 s after it
+                delay = max(0.0, ttl / 1000 - 1.5)
+                time.sleep(delay)
+                lg = subprocess.Popen([LOADGEN, "--port", str(srv.port), "--mode", "lookup",
+                                       "--conns", "8", "--rate", "1000", "--duration", "3",
+                                       "--warmup", "0", "--services", str(n // 100)],
+                                      stdout=subprocess.PIPE, text=True)
+                PROCS.append(lg)
+                gone = None
+                while time.monotonic() - t_reg < ttl / 1000 + 10:
+                    if metrics(srv.port).get("artemis_instances", 1) == 0:
+                        gone = time.monotonic() - t_reg
+                        break
+                    time.sleep(0.02)
+                stdout, _ = lg.communicate(timeout=30)
+                PROCS.remove(lg)
+                lk = json.loads(stdout.strip().splitlines()[-1])
+                out.append({"instances": n, "ttl_ms": ttl, "gone_after_s": gone,
+                            "over_ttl_s": None if gone is None else round(gone - ttl / 1000, 3),
+                            "lookup": lk})
+                log(f"  expiry {n} leases, TTL {ttl} ms: all gone after "
+                    f"{gone if gone is None else round(gone, 2)} s; lookups p99 "
+                    f"{lk['p99_us']:.0f} us ({lk['requests']} at 1000/s, err {lk['errors']})")
+            finally:
+                srv.stop()
+        self.res["expiry"] = {"ours": out}
+
+    # -- etcd
+    def etcd_ref(self):
+        exe = shutil.which("etcd")
+        if not exe:
+            self.etcd = {"available": False, "why": "etcd is not installed (apt-get failed?)"}
+            return
+        ver = subprocess.run([exe, "--version"], capture_output=True, text=True,
+                             timeout=10).stdout.split("\n")[0]
+        n = 2000 if self.q else self.opt.etcd_keys
+        tmp = tempfile.mkdtemp(prefix="etcd-bench-")
+        cport, pport = free_port(), free_port()
+        args = [exe, "--data-dir", os.path.join(tmp, "d"), "--name", "bench",
+                "--listen-client-urls", f"http://127.0.0.1:{cport}",
+                "--advertise-client-urls", f"http://127.0.0.1:{cport}",
+                "--listen-peer-urls", f"http://127.0.0.1:{pport}",
+                "--initial-advertise-peer-urls", f"http://127.0.0.1:{pport}",
+                "--initial-cluster", f"bench=http://127.0.0.1:{pport}",
+                "--log-level", "error", "--quota-backend-bytes", str(8 << 30)]
+        e = Proc(args, cport, "/v3/maintenance/status", log_path=os.path.join(OUT, "etcd.log"),
+                 ready_timeout=30)
+        e.tmp = tmp
+        try:
+            time.sleep(0.5)
+            r0 = rss_kb(e.pid)
+            put = loadgen(cport, "etcd-put", "--count", n, "--conns", 64, "--instances", n,
+                          "--services", n // 100, "--max-seconds", 300, timeout=400)
+            time.sleep(1.0)
+            r1 = rss_kb(e.pid)
+            self.etcd = {"available": True, "version": ver, "keys": n,
+                         "rss_before_kb": r0, "rss_after_kb": r1,
+                         "bytes_per_key": round((r1 - r0) * 1024 / n),
+                         "initial_put": put}
+            log(f"  etcd {ver}: {n} leased keys in {put['window_s']:.1f} s "
+                f"({put['rps']:.0f}/s), {self.etcd['bytes_per_key']} B/key RSS")
+            rng, puts, kas = [], [], []
+            for _ in range(self.runs):
+                rng.append(loadgen(cport, "etcd-range", "--conns", 32, "--services", n // 100,
+                                   "--lookup-service", 0, *self.timed(), pid=e.pid))
+                puts.append(loadgen(cport, "etcd-put", "--conns", 64, "--instances", n,
+                                    "--services", n // 100, *self.timed(), pid=e.pid))
+                kas.append(loadgen(cport, "etcd-keepalive", "--conns", 32, "--instances", 1000,
+                                   *self.timed(), pid=e.pid))
+                log(f"  etcd: put+lease {puts[-1]['rps']:.0f}/s, keepalive {kas[-1]['rps']:.0f}/s"
+                    f", range(100 keys) {rng[-1]['rps']:.0f}/s p99 {rng[-1]['p99_us']:.0f} us")
+            self.etcd.update({"put": puts, "keepalive": kas, "range": rng})
+        finally:
+            e.stop()
+
+    # -- profile
+    def profile(self):
+        if not shutil.which("valgrind"):
+            self.profiles = {"tool": None, "why": "valgrind not installed"}
+            return
+        perf_ok = subprocess.run(["perf", "stat", "-e", "instructions", "true"],
+                                 capture_output=True, text=True, timeout=10)
+        use_perf = perf_ok.returncode == 0 and "not supported" not in perf_ok.stderr
+        self.profiles = {"tool": "perf" if use_perf else "callgrind", "files": {}}
+        for name, mode, args in (("heartbeat_100", "heartbeat", ["--batch", 100, "--conns", 8]),
+                                 ("lookup", "lookup", ["--conns", 8]),
+                                 ("register", "register", ["--conns", 16])):
+            out = os.path.join(OUT, f"callgrind.{name}.out")
+            wrapper = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
+            if use_perf:
+                out = os.path.join(OUT, f"perf.{name}.data")
+                wrapper = ["perf", "record", "-g", "-o", out, "--"]
+            srv = artemis(self.opt.server, wrapper=wrapper)
+            try:
+                loadgen(srv.port, "register", "--count", 100, "--batch", 100, "--conns", 2,
+                        timeout=300)
+                loadgen(srv.port, mode, *args, "--duration", 4, "--warmup", 1, timeout=120)
+            finally:
+                srv.stop()
+            txt = os.path.join(OUT, f"profile.{name}.txt")
+            if use_perf:
+                rep = subprocess.run(["perf", "report", "-i", out, "--stdio", "--no-children"],
+                                     capture_output=True, text=True, timeout=120).stdout
+            else:
+                rep = subprocess.run(["callgrind_annotate", "--inclusive=no", out],
+                                     capture_output=True, text=True, timeout=120).stdout
+            with open(txt, "w") as f:
+                f.write(rep)
+            self.profiles["files"][name] = {"raw": os.path.relpath(out, ROOT),
+                                            "text": os.path.relpath(txt, ROOT),
+                                            "top": top_functions(rep)}
+            log(f"  profile {name}: {txt}")
+
+
+def top_functions(report, n=12):
+    """The first n rows of a callgrind_annotate / perf report: (share %, function)."""
+    rows = []
+    total = None
+    for line in report.splitlines():
+        s = line.strip()
+        if s.endswith("PROGRAM TOTALS"):
+            total = float(s.split()[0].replace(",", ""))
+            continue
+        if total and s and s[0].isdigit() and ":" in s and "(" not in s.split()[1][:1]:
+            parts = s.split(None, 2)
+            ir = float(parts[0].replace(",", ""))
+            fn = s.split(":", 1)[1].strip() if "*" not in s else s.split("*", 1)[1].strip()
+            fn = fn.split(" [")[0]
+            rows.append((round(100 * ir / total, 1), fn))
+        elif s.endswith("%") is False and "%" in s and s.split()[0].endswith("%"):
+            parts = s.split()
+            rows.append((float(parts[0].rstrip("%")), parts[-1]))
+        if len(rows) >= n:
+            break
+    return rows
+
+
+# ---- report --------------------------------------------------------------------------------
+
+
+def med(runs, key):
+    return agg([r[key] for r in runs])
+
+
+def build_report(b, info):
+    R, E = b.res, b.etcd
+    rows = []
+
+    def row(sid, name, unit, ours, bar, status, ref=None, notes=""):
+        rows.append({"id": sid, "scenario": name, "unit": unit,
+                     **({k: ours[k] for k in ("median", "min", "max", "runs")} if ours else
+                        {"median": None, "min": None, "max": None, "runs": []}),
+                     "bar": bar, "status": status, "reference": ref or {}, "notes": notes})
+
+    def etcd_fig(key, field="rps"):
+        if not E.get("available") or key not in E:
+            return None
+        return med(E[key], field)
+
+    # register
+    o = med(R["register"]["ours"], "rps")
+    c = med(R["register"]["ceiling"], "rps")
+    ep = etcd_fig("put")
+    ok = o["median"] >= 0.6 * c["median"] and (ep is None or o["median"] >= 5 * ep["median"])
+    row("register", "register, 1 instance/request, 64 conns", "req/s", o,
+        "≥ 0.6 × ceiling and ≥ 5 × etcd lease-put", "met" if ok else "missed",
+        {"ceiling": c, "ratio_to_ceiling": round(o["median"] / c["median"], 2),
+         "etcd_lease_put": ep,
+         "ratio_to_etcd": round(o["median"] / ep["median"], 1) if ep else None},
+        "" if ep else "etcd not measured: only the ceiling part of the bar was checked")
+    # heartbeat 1
+    o = med(R["heartbeat_1"]["ours"], "rps")
+    c = med(R["heartbeat_1"]["ceiling"], "rps")
+    ek = etcd_fig("keepalive")
+    row("heartbeat_1", "heartbeat, 1 instance/request, 32 conns", "req/s", o,
+        "≥ 0.7 × ceiling", "met" if o["median"] >= 0.7 * c["median"] else "missed",
+        {"ceiling": c, "ratio_to_ceiling": round(o["median"] / c["median"], 2),
+         "etcd_keepalive": ek})
+    # heartbeat 100
+    o = med(R["heartbeat_100"]["ours"], "items_per_s")
+    c = med(R["heartbeat_100"]["ceiling"], "items_per_s")
+    row("heartbeat_100", "heartbeat, 100 instances/request, 8 conns", "renewals/s", o,
+        "≥ 1,000,000 renewals/s", "met" if o["median"] >= 1e6 else "missed",
+        {"ceiling": c, "ratio_to_ceiling": round(o["median"] / c["median"], 2),
+         "etcd_keepalive": ek})
+    # ws heartbeat
+    w = R["ws_heartbeat"]["ours"]
+    o = med(w, "items_per_s")
+    p99 = med(w, "p99_us")
+    row("ws_heartbeat", f"WebSocket heartbeats, {R['ws_heartbeat']['sessions']} sessions, "
+        "1 instance each every 1 s", "renewals/s", o, "renewals/s reported; p99 ≤ 20 ms",
+        "met" if p99["median"] <= 20000 and sum(x["errors"] for x in w) == 0 else "missed",
+        {"p50_us": med(w, "p50_us"), "p99_us": p99,
+         "sessions_established": [x["ws_established"] for x in w]})
+    # capacity
+    cp = R["capacity"]["ours"]
+    o = agg([x["rss_mb"] for x in cp])
+    bpi = agg([x["bytes_per_instance"] for x in cp])
+    n = R["capacity"]["instances"]
+    rss_full = o["median"] * 1_000_000 / n
+    bar_ok = rss_full <= 600
+    row("capacity", f"capacity: {n:,} instances ({n // 100:,} services × 100, 2 metadata)",
+        "MB RSS", o, "RSS ≤ 600 MB at 1,000,000; bytes/instance beside etcd's",
+        "met" if bar_ok else "missed",
+        {"bytes_per_instance": bpi, "gauge_bytes_per_instance":
+            agg([x["gauge_bytes_per_instance"] for x in cp]),
+         "load_instances_per_s": agg([x["load_instances_per_s"] for x in cp]),
+         "rss_mb_at_1m": round(rss_full, 1),
+         "etcd_bytes_per_key": E.get("bytes_per_key"), "etcd_keys": E.get("keys")},
+        "" if n >= 1_000_000 else f"measured at {n:,} and extrapolated linearly to 1,000,000")
+    # lookup
+    o = med(R["lookup"]["ours"], "rps")
+    c = med(R["lookup"]["ceiling"], "rps")
+    ol = med(R["lookup"]["open_loop"], "p99_us")
+    olc = med(R["lookup"]["open_loop_ceiling"], "p99_us")
+    er = etcd_fig("range")
+    ok = o["median"] >= 0.8 * c["median"] and ol["median"] <= 2000
+    row("lookup", "lookup of a 100-instance service, 32 conns", "req/s", o,
+        "≥ 0.8 × ceiling req/s, p99 ≤ 2 ms", "met" if ok else "missed",
+        {"ceiling": c, "ratio_to_ceiling": round(o["median"] / c["median"], 2),
+         "open_loop_rate": R["lookup"]["open_loop_rate"], "open_loop_p99_us": ol,
+         "ceiling_open_loop_p99_us": olc, "etcd_range_100_keys": er,
+         "etcd_range_p99_us": etcd_fig("range", "p99_us")},
+        f"p99 measured open-loop at {R['lookup']['open_loop_rate']} req/s (half the "
+        "closed-loop rate); the closed-loop p99 is queueing behind 31 other connections")
+    # delta
+    d = R["delta"]
+    big, small = med(d["ours_big"], "rps"), med(d["ours_small"], "rps")
+    ratio = big["median"] / small["median"]
+    row("delta", f"services-delta after 100 changes among {d['n_big']:,} instances", "req/s",
+        big, "cost independent of the total", "met" if ratio >= 0.8 else "missed",
+        {f"at_{d['n_small']}_instances": small, "ratio_big_to_small": round(ratio, 2),
+         "p99_us_big": med(d["ours_big"], "p99_us"),
+         "p99_us_small": med(d["ours_small"], "p99_us")},
+        "met when the rate at the large N is ≥ 0.8 × the rate at the small N")
+    # push
+    p = R["push"]
+    o = med(p["ours"], "p99_us")
+    bps = agg([x["bytes_per_session"] for x in p["ours"]])
+    ok = o["median"] <= 50000 and bps["median"] <= 8192
+    row("push", f"push: {p['sessions']:,} subscribers on {p['services']:,} services, "
+        f"{p['rate']:,} changes/s", "p99 us", o,
+        "change → client p99 ≤ 50 ms; ≤ 8 KB server memory per session",
+        "met" if ok else "missed",
+        {"p50_us": med(p["ours"], "p50_us"), "bytes_per_session": bps,
+         "pushes": [x["pushes"] for x in p["ours"]],
+         "expected_pushes": [x["expected_pushes"] for x in p["ours"]],
+         "sessions_established": [x["ws_established"] for x in p["ours"]]},
+        "latency = client receive time − send time stamped by the writer in metadata \"ts\"")
+    # expiry
+    ex = R["expiry"]["ours"]
+    over = agg([x["over_ttl_s"] for x in ex])
+    lp99 = agg([x["lookup"]["p99_us"] for x in ex])
+    ok = over is not None and len(over["runs"]) == len(ex) and over["max"] <= 1.0 and \
+        lp99["median"] <= 10000
+    row("expiry", f"mass expiry: {ex[0]['instances']:,} leases, TTL {ex[0]['ttl_ms']} ms",
+        "s after TTL", over, "all gone within TTL + 1 s; lookups during it p99 ≤ 10 ms",
+        "met" if ok else "missed",
+        {"lookup_p99_us": lp99, "lookup_rate": 1000,
+         "lookup_errors": sum(x["lookup"]["errors"] for x in ex)},
+        "time from the end of the registration burst to artemis_instances = 0, minus the TTL")
+    for sid, name, bar in (
+            ("sdk_lookup", "SDK cached lookup (in-process)", "median ≤ 1 µs"),
+            ("sidecar_dns", "sidecar DNS, dnsperf", "≥ dnsmasq"),
+            ("replication", "replication, 3 local nodes", "lag p99 ≤ 100 ms at 10k hb/s")):
+        row(sid, name, "", None, bar, "not yet available")
+    return {"machine": info, "config": {"quick": b.q, "runs": b.runs, "duration_s": b.dur,
+                                         "warmup_s": b.warm},
+            "etcd": {k: v for k, v in E.items() if k not in ("put", "keepalive", "range")} |
+            ({"put": med(E["put"], "rps"), "keepalive": med(E["keepalive"], "rps"),
+              "range": med(E["range"], "rps"), "range_p99_us": med(E["range"], "p99_us")}
+             if E.get("available") else {}),
+            "profiles": getattr(b, "profiles", None), "scenarios": rows}
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "–"
+    if isinstance(v, dict):
+        return f"{fmt(v['median'])} ({fmt(v['min'])}–{fmt(v['max'])})"
+    if abs(v) >= 100:
+        return f"{v:,.0f}"
+    return f"{v:.2f}" if abs(v) < 10 else f"{v:.1f}"
+
+
+def reference_text(r):
+    ref = r["reference"]
+    parts = []
+    if "ceiling" in ref:
+        parts.append(f"ceiling {fmt(ref['ceiling']['median'])} (×{ref['ratio_to_ceiling']})")
+    if ref.get("etcd_lease_put"):
+        parts.append(f"etcd lease+put {fmt(ref['etcd_lease_put']['median'])}/s "
+                     f"(ours ×{ref['ratio_to_etcd']})")
+    if ref.get("etcd_keepalive"):
+        parts.append(f"etcd keep-alive {fmt(ref['etcd_keepalive']['median'])}/s")
+    if r["id"] == "ws_heartbeat":
+        parts.append(f"p50 {fmt(ref['p50_us']['median'])} µs, p99 {fmt(ref['p99_us'])} µs")
+    if r["id"] == "capacity":
+        parts.append(f"{fmt(ref['bytes_per_instance'])} B/instance RSS "
+                     f"(registry gauge {fmt(ref['gauge_bytes_per_instance']['median'])})")
+        parts.append(f"≈ {ref['rss_mb_at_1m']} MB at 1M")
+        if ref.get("etcd_bytes_per_key"):
+            parts.append(f"etcd {ref['etcd_bytes_per_key']:,} B/leased key "
+                         f"(at {ref['etcd_keys']:,} keys)")
+    if r["id"] == "lookup":
+        parts.append(f"p99 {fmt(ref['open_loop_p99_us'])} µs at {ref['open_loop_rate']:,}/s "
+                     f"(ceiling p99 {fmt(ref['ceiling_open_loop_p99_us']['median'])} µs)")
+        if ref.get("etcd_range_100_keys"):
+            parts.append(f"etcd range of 100 keys {fmt(ref['etcd_range_100_keys']['median'])}/s"
+                         f" p99 {fmt(ref['etcd_range_p99_us']['median'])} µs")
+    if r["id"] == "delta":
+        k = [x for x in ref if x.startswith("at_")][0]
+        parts.append(f"{fmt(ref[k]['median'])}/s at {k[3:-10]} instances "
+                     f"(ratio {ref['ratio_big_to_small']})")
+    if r["id"] == "push":
+        parts.append(f"p50 {fmt(ref['p50_us']['median'])} µs; "
+                     f"{fmt(ref['bytes_per_session'])} B/session")
+    if r["id"] == "expiry":
+        parts.append(f"lookup p99 {fmt(ref['lookup_p99_us'])} µs at 1,000/s")
+    return "; ".join(parts)
+
+
+def write_reports(rep):
+    with open(os.path.join(OUT, "report.json"), "w") as f:
+        json.dump(rep, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    m = rep["machine"]
+    lines = [f"# artemis-server benchmark — {m['date']}", "",
+             f"commit {m['commit']} · {m['cpus']} CPU ({m['cpu_model']}) · kernel {m['kernel']}"
+             f" · load generator on the same cores · {rep['config']['runs']} run(s) per scenario,"
+             f" median (min–max)" + (" · QUICK smoke run: small counts, not comparable"
+                                     if rep["config"]["quick"] else ""), "",
+             "| scenario | ours: median (min–max) | unit | references | bar | status |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for r in rep["scenarios"]:
+        ours = "–" if r["median"] is None else fmt(r)
+        lines.append(f"| {r['scenario']} | {ours} | {r['unit']} | {reference_text(r)} | "
+                     f"{r['bar']} | **{r['status']}** |")
+    lines.append("")
+    for r in rep["scenarios"]:
+        if r["notes"]:
+            lines.append(f"* {r['scenario']}: {r['notes']}")
+    e = rep["etcd"]
+    lines.append("")
+    if e.get("available"):
+        lines.append(f"etcd reference: {e['version']}, v3 HTTP/JSON gateway, same load generator;"
+                     f" {e['keys']:,} leased keys, RSS {e['rss_before_kb']:,} → "
+                     f"{e['rss_after_kb']:,} kB = {e['bytes_per_key']:,} B/key; "
+                     f"lease grant+put {fmt(e['put'])}/s; keep-alive {fmt(e['keepalive'])}/s; "
+                     f"range of 100 keys {fmt(e['range'])}/s.")
+    else:
+        lines.append(f"etcd reference: not measured — {e.get('why', 'unavailable')}.")
+    pr = rep.get("profiles")
+    if pr and pr.get("files"):
+        lines.append("")
+        lines.append(f"Profiles ({pr['tool']}, server only):")
+        for name, p in pr["files"].items():
+            top = ", ".join(f"{fn} {pct}%" for pct, fn in p["top"][:6])
+            lines.append(f"* {name}: `{p['text']}` — {top}")
+    with open(os.path.join(OUT, "report.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return "\n".join(lines)
 
 
 def machine_info():
@@ -191,135 +753,60 @@ def machine_info():
                     break
     except OSError:
         pass
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                                capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = "?"
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=10).stdout.strip() or "?"
+    with open("/proc/loadavg") as f:
+        load = f.read().split()[0]
     return {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "cpus": os.cpu_count(), "cpu_model": cpu, "kernel": platform.release(),
-            "commit": commit}
+            "commit": commit, "loadavg_at_start": load}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--duration", type=float, default=5.0, help="measured seconds per run")
-    ap.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds per run")
-    ap.add_argument("--runs", type=int, default=3, help="runs per measurement (median)")
-    ap.add_argument("--conns", type=int, default=32, help="connections (services.json uses 4)")
+    ap.add_argument("--server", default=os.path.join(ROOT, "build", "bin", "artemis-server"))
+    ap.add_argument("--quick", action="store_true", help="< 60 s smoke run, small counts")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--duration", type=float, default=4.0, help="measured seconds per run")
+    ap.add_argument("--capacity", type=int, default=1000000, help="instances in the capacity row")
+    ap.add_argument("--etcd-keys", type=int, default=50000)
+    ap.add_argument("--profile", choices=("auto", "yes", "no"), default="auto",
+                    help="callgrind/perf profiles (auto: full runs only)")
+    ap.add_argument("--only", default="", help="comma list of parts to run (debugging)")
     opt = ap.parse_args()
-    if not (0 < opt.duration <= 60 and 0 <= opt.warmup <= 10 and 1 <= opt.runs <= 9):
-        ap.error("out of range")
-
-    if not os.access(SERVER, os.X_OK):
-        sys.exit(f"{SERVER} not built; run `make` first")
-    build_loadgen()
+    if not os.access(opt.server, os.X_OK):
+        sys.exit(f"{opt.server} not built")
+    if opt.capacity % 100 or not 1000 <= opt.capacity <= 2_000_000:
+        ap.error("--capacity must be a multiple of 100 in 1000..2000000")
+    nofile = raise_nofile()
+    if nofile < 21000 and not opt.quick:
+        log(f"warning: RLIMIT_NOFILE is {nofile}; 10,000-session scenarios may fail")
+    build_tools()
     info = machine_info()
-    results = {"machine": info, "config": vars(opt), "benchmarks": {}}
-    data_dir = tempfile.mkdtemp(prefix="artemis-bench-")
-    server = Server(free_port(), data_dir)
-    started = time.monotonic()
+    b = Bench(opt)
+    t0 = time.monotonic()
+    parts = [("etcd", b.etcd_ref), ("http", b.http_rows), ("ws", b.ws_heartbeat),
+             ("capacity", b.capacity), ("push", b.push), ("expiry", b.expiry)]
+    if opt.profile == "yes" or (opt.profile == "auto" and not opt.quick):
+        parts.append(("profile", b.profile))
+    only = set(filter(None, opt.only.split(",")))
     try:
-        # (1) memory per instance: one registration per instance, each exactly once
-        time.sleep(0.2)
-        m0, r0 = metrics(server.port), rss_kb(server.pid)
-        reg = loadgen(server, "register", opt.conns, 1, 0,
-                      ["--count", str(INSTANCES), "--max-seconds", "60"])
-        time.sleep(0.3)  # let the services.json snapshot etc. settle
-        m1, r1 = metrics(server.port), rss_kb(server.pid)
-        if reg["errors"] or reg["incomplete"] or m1.get("artemis_instances") != INSTANCES:
-            raise RuntimeError(f"initial registration failed: {reg}, "
-                               f"instances={m1.get('artemis_instances')}")
-        mem = {
-            "instances": INSTANCES,
-            "rss_before_kb": r0, "rss_after_kb": r1,
-            "rss_bytes_per_instance": round((r1 - r0) * 1024 / INSTANCES),
-            "metric_before": m0.get("artemis_registry_memory_bytes"),
-            "metric_after": m1.get("artemis_registry_memory_bytes"),
-            "metric_bytes_per_instance": round((m1["artemis_registry_memory_bytes"]
-                                                - m0["artemis_registry_memory_bytes"]) / INSTANCES),
-            "register_10000": reg,
-        }
-        results["memory"] = mem
-
-        # sanity: the lookup target really holds 100 instances, services.json all 10000
-        lk = http_post_json(server.port, "/api/discovery/lookup.json", {
-            "discoveryConfigs": [{"serviceId": "bench.service.0"}],
-            "regionId": "sha", "zoneId": "sha-z1"})
-        n_lookup = len(lk["services"][0]["instances"] or [])
-        if n_lookup != PER_SERVICE:
-            raise RuntimeError(f"lookup returned {n_lookup} instances, want {PER_SERVICE}")
-
-        plan = [
-            ("heartbeat", "heartbeat", opt.conns, []),
-            ("lookup (100 inst.)", "lookup", opt.conns, ["--lookup-service", "0"]),
-            ("register (re-reg.)", "register", opt.conns, []),
-            ("services.json (10k)", "services", 4, []),
-        ]
-        for label, mode, conns, extra in plan:
-            runs = [loadgen(server, mode, conns, opt.duration, opt.warmup, extra)
-                    for _ in range(opt.runs)]
-            inst = metrics(server.port).get("artemis_instances")
-            results["benchmarks"][label] = {"mode": mode, "conns": conns, "runs": runs,
-                                            "median": median_of(runs),
-                                            "instances_after": inst}
-            if inst != INSTANCES:
-                print(f"warning: {inst} instances after {label}", file=sys.stderr)
-
-        svc = json.loads(http_get(server.port, "/api/discovery/services.json", timeout=30))
-        n_all = sum(len(s["instances"] or []) for s in svc["services"])
-        results["services_json_instances"] = n_all
-        results["final_rss_kb"] = rss_kb(server.pid)
-        results["final_metrics"] = {k: v for k, v in metrics(server.port).items()
-                                    if k in ("artemis_instances", "artemis_services",
-                                             "artemis_registry_memory_bytes",
-                                             "artemis_registrations_total",
-                                             "artemis_renewals_total",
-                                             "artemis_renewals_failed_total",
-                                             "artemis_leases_expired_total")}
+        for name, fn in parts:
+            if only and name not in only:
+                continue
+            log(f"[{time.monotonic() - t0:6.1f} s] {name}")
+            fn()
     finally:
-        server.stop()
-        subprocess.run(["rm", "-rf", data_dir], timeout=30)
-    results["total_seconds"] = round(time.monotonic() - started, 1)
-
-    with open(os.path.join(OUT_DIR, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
-        f.write("\n")
-    print_table(results)
-
-
-def print_table(res):
-    info, mem = res["machine"], res["memory"]
-    print(f"artemis-server benchmark  {info['date']}  commit {info['commit']}  "
-          f"{info['cpus']} CPU ({info['cpu_model']}), kernel {info['kernel']}")
-    print(f"{res['config']['runs']} runs x ({res['config']['warmup']:g} s warm-up + "
-          f"{res['config']['duration']:g} s), median per figure, errors summed; "
-          f"loadgen and server share the machine")
-    print()
-    hdr = (f"{'benchmark':<21}{'conns':>6}{'req/s':>8}{'(min-max)':>15}{'p50 us':>8}"
-           f"{'p90 us':>8}{'p99 us':>8}{'p99.9 us':>9}{'errors':>7}{'srv CPU':>8}{'other':>6}"
-           f"{'resp B':>9}")
-    print(hdr)
-    print("-" * len(hdr))
-    for label, b in res["benchmarks"].items():
-        m = b["median"]
-        rng = f"({m['rps_min']:.0f}-{m['rps_max']:.0f})"
-        print(f"{label:<21}{b['conns']:>6}{m['rps']:>8.0f}{rng:>15}{m['p50_us']:>8.0f}"
-              f"{m['p90_us']:>8.0f}{m['p99_us']:>8.0f}{m['p999_us']:>9.0f}{m['errors']:>7}"
-              f"{m['server_cpu'] * 100:>7.0f}%{m['other_cpu'] * 100:>5.0f}%"
-              f"{m['bytes_per_response']:>9}")
-    reg = mem["register_10000"]
-    print()
-    print(f"memory: {mem['instances']} instances in {SERVICES} services registered in "
-          f"{reg['window_s']:.2f} s ({reg['rps']:.0f} req/s, one instance per request)")
-    print(f"  RSS {mem['rss_before_kb']} kB -> {mem['rss_after_kb']} kB = "
-          f"{mem['rss_bytes_per_instance']} B/instance; artemis_registry_memory_bytes "
-          f"{mem['metric_before']:.0f} -> {mem['metric_after']:.0f} = "
-          f"{mem['metric_bytes_per_instance']} B/instance")
-    print(f"  after all runs: RSS {res['final_rss_kb']} kB, "
-          f"registry_memory_bytes {res['final_metrics'].get('artemis_registry_memory_bytes', 0):.0f}, "
-          f"services.json held {res['services_json_instances']} instances")
-    print(f"total {res['total_seconds']} s; full results in build/bench/results.json")
+        for p in list(PROCS):
+            stop_proc(p)
+    info["total_seconds"] = round(time.monotonic() - t0, 1)
+    if only:
+        with open(os.path.join(OUT, "partial.json"), "w") as f:
+            json.dump({"res": b.res, "etcd": b.etcd}, f, indent=1)
+        return
+    rep = build_report(b, info)
+    print(write_reports(rep))
+    log(f"total {info['total_seconds']} s; build/bench/report.json, build/bench/report.md")
 
 
 if __name__ == "__main__":
