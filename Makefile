@@ -83,7 +83,8 @@ SERVER := $(BUILD)/bin/artemis-server
 EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 PCFILE := $(BUILD)/lib/artemis.pc
 
-.PHONY: all deps run test check check-unit check-integration test-asan fuzz fuzz-smoke bench \
+.PHONY: all deps run test check check-unit check-integration test-asan test-tsan fuzz fuzz-smoke \
+        bench \
         install uninstall format format-check clean
 
 all: $(SERVER) $(LIBA) $(LIBSO) $(PCFILE) $(EXAMPLES) $(UNIT_BIN)
@@ -180,8 +181,9 @@ check-unit: $(UNIT_BIN)
 	    if $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; done; \
 	echo "unit ($(BUILD)): $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
-check-integration: $(SERVER)
-	ARTEMIS_SERVER=$(SERVER) $(PYTHON) tests/integration/run.py
+check-integration: $(SERVER) $(EXAMPLES)
+	ARTEMIS_SERVER=$(SERVER) ARTEMIS_EXAMPLES=$(BUILD)/examples $(PYTHON) tests/integration/run.py \
+	    $(INTEGRATION_FILTER)
 
 check: check-unit check-integration
 
@@ -189,10 +191,19 @@ test-asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=16 UBSAN_OPTIONS=print_stacktrace=1 \
 	    $(MAKE) BUILD=build/asan SANITIZER=address,undefined check
 
+# ThreadSanitizer: the SDK's threaded mode (cache readers vs the SDK thread, the command
+# queue, registration states) through the unit tests and the SDK end-to-end tests.
+test-tsan:
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	    $(MAKE) BUILD=build/tsan SANITIZER=thread check-unit
+	TSAN_OPTIONS=halt_on_error=1 $(MAKE) BUILD=build/tsan SANITIZER=thread check-integration \
+	    INTEGRATION_FILTER=test_sdk
+
 test: deps
 	$(MAKE) all
 	$(MAKE) check
 	$(MAKE) test-asan
+	$(MAKE) test-tsan
 	$(MAKE) fuzz-smoke
 
 # ---- fuzzing (clang + libFuzzer) -----------------------------------------------------------
