@@ -278,3 +278,39 @@ def test_server_restart_reregisters(ctx):
 
 
 test_server_restart_reregisters.timeout = 40
+
+
+# ---- empty-push protection: a restarted, empty server does not empty a watcher's view ---------------
+
+
+def test_watch_keeps_view_across_empty_restart(ctx):
+    ex = Examples(ctx)
+    x = inst("sdk.h", "h-1", 9501)
+    http_register(ctx, x)
+    w = ex.watch("sdk.h")
+    _, line = w.next_line(5.0, "the line at start")
+    eq(ids(parse_line(line)), {"h-1"}, "watch line at start")
+
+    ctx.server.kill()
+    ctx.server.restart()  # knows nothing: a full lookup now says "no instances"
+    deadline = time.monotonic() + 4.0
+    while time.monotonic() < deadline:
+        try:
+            _, line = w.next_line(max(0.05, deadline - time.monotonic()), "a line")
+        except AssertionError:
+            break  # no line at all is fine too
+        check(ids(parse_line(line)) == {"h-1"}, "watch emptied its view after a server restart: %r" % line)
+
+    http_register(ctx, x)  # the instance comes back: still one instance, no empty line in between
+    time.sleep(1.0)
+    while True:
+        try:
+            _, line = w.next_line(0.1, "a line")
+        except AssertionError:
+            break
+        check(ids(parse_line(line)) == {"h-1"}, "unexpected watch line after re-registration: %r" % line)
+    check(w.terminate(5.0) == 0, "watch exit status")
+    http_unregister(ctx, x)
+
+
+test_watch_keeps_view_across_empty_restart.timeout = 30
