@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <sys/random.h>
+
 #include <openssl/evp.h>
 
 #include "ws_frame.h"
@@ -36,7 +39,7 @@ static int b64_value(unsigned char c)
     return -1;
 }
 
-int srv_ws_accept_key(const char *client_key, size_t key_len, char out[29])
+int artemisi_ws_accept_key(const char *client_key, size_t key_len, char out[29])
 {
     /* 16 bytes encode to 22 significant characters plus "=="; the 22nd character carries
      * only 2 data bits, so its low 4 bits must be zero in a canonical encoding. */
@@ -63,9 +66,28 @@ int srv_ws_accept_key(const char *client_key, size_t key_len, char out[29])
     return 0;
 }
 
+int artemisi_ws_client_key(char out[25])
+{
+    unsigned char raw[16];
+    size_t got = 0;
+    while (got < sizeof(raw)) {
+        ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        got += (size_t)n;
+    }
+    /* EVP_EncodeBlock writes 24 characters and a NUL for 16 bytes. */
+    if (EVP_EncodeBlock((unsigned char *)out, raw, (int)sizeof(raw)) != 24)
+        return -1;
+    return 0;
+}
+
 /* ---- UTF-8 and close codes ------------------------------------------------------------ */
 
-int srv_utf8_valid(const char *s, size_t len)
+int artemisi_utf8_valid(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
@@ -106,7 +128,7 @@ int srv_utf8_valid(const char *s, size_t len)
     return 1;
 }
 
-int srv_ws_close_code_valid(int code)
+int artemisi_ws_close_code_valid(int code)
 {
     return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) ||
            (code >= 3000 && code <= 4999);
@@ -117,13 +139,13 @@ int srv_ws_close_code_valid(int code)
 static int opcode_sendable(int opcode, size_t len)
 {
     switch (opcode) {
-    case SRV_WS_OP_TEXT:
-    case SRV_WS_OP_BINARY:
+    case ARTEMISI_WS_OP_TEXT:
+    case ARTEMISI_WS_OP_BINARY:
         return 1;
-    case SRV_WS_OP_CLOSE:
-    case SRV_WS_OP_PING:
-    case SRV_WS_OP_PONG:
-        return len <= SRV_WS_MAX_CONTROL;
+    case ARTEMISI_WS_OP_CLOSE:
+    case ARTEMISI_WS_OP_PING:
+    case ARTEMISI_WS_OP_PONG:
+        return len <= ARTEMISI_WS_MAX_CONTROL;
     default:
         return 0;
     }
@@ -151,17 +173,17 @@ static size_t put_header(unsigned char *hdr, unsigned first_byte, size_t len, in
     return 10;
 }
 
-size_t srv_ws_frame_header(unsigned char hdr[SRV_WS_MAX_HEADER], int opcode, size_t len)
+size_t artemisi_ws_frame_header(unsigned char hdr[ARTEMISI_WS_MAX_HEADER], int opcode, size_t len)
 {
     if (!opcode_sendable(opcode, len))
         return 0;
     return put_header(hdr, 0x80u | (unsigned)opcode, len, 0);
 }
 
-int srv_ws_frame_append_raw(artemisi_buf_t *out, unsigned first_byte, const void *payload,
-                            size_t len, const unsigned char *mask)
+int artemisi_ws_frame_append_raw(artemisi_buf_t *out, unsigned first_byte, const void *payload,
+                                 size_t len, const unsigned char *mask)
 {
-    unsigned char hdr[SRV_WS_MAX_HEADER + 4];
+    unsigned char hdr[ARTEMISI_WS_MAX_HEADER + 4];
     size_t hl = put_header(hdr, first_byte, len, mask != NULL);
     if (mask) {
         memcpy(hdr + hl, mask, 4);
@@ -184,55 +206,57 @@ int srv_ws_frame_append_raw(artemisi_buf_t *out, unsigned first_byte, const void
     return 0;
 }
 
-int srv_ws_frame_append(artemisi_buf_t *out, int opcode, const void *payload, size_t len)
+int artemisi_ws_frame_append(artemisi_buf_t *out, int opcode, const void *payload, size_t len)
 {
     if (!opcode_sendable(opcode, len))
         return -1;
-    return srv_ws_frame_append_raw(out, 0x80u | (unsigned)opcode, payload, len, NULL);
+    return artemisi_ws_frame_append_raw(out, 0x80u | (unsigned)opcode, payload, len, NULL);
 }
 
-int srv_ws_frame_append_masked(artemisi_buf_t *out, int opcode, const void *payload, size_t len,
-                               const unsigned char mask[4])
+int artemisi_ws_frame_append_masked(artemisi_buf_t *out, int opcode, const void *payload,
+                                    size_t len, const unsigned char mask[4])
 {
     if (!opcode_sendable(opcode, len) || !mask)
         return -1;
-    return srv_ws_frame_append_raw(out, 0x80u | (unsigned)opcode, payload, len, mask);
+    return artemisi_ws_frame_append_raw(out, 0x80u | (unsigned)opcode, payload, len, mask);
 }
 
-int srv_ws_close_append(artemisi_buf_t *out, int code, const char *reason)
+int artemisi_ws_close_append(artemisi_buf_t *out, int code, const char *reason)
 {
     if (code == 0)
-        return srv_ws_frame_append(out, SRV_WS_OP_CLOSE, NULL, 0);
+        return artemisi_ws_frame_append(out, ARTEMISI_WS_OP_CLOSE, NULL, 0);
     if (code < 1000 || code > 4999)
         return -1;
-    unsigned char payload[SRV_WS_MAX_CONTROL];
+    unsigned char payload[ARTEMISI_WS_MAX_CONTROL];
     payload[0] = (unsigned char)(code >> 8);
     payload[1] = (unsigned char)code;
     size_t rlen = reason ? strlen(reason) : 0;
-    if (rlen > SRV_WS_MAX_CONTROL - 2) {
-        rlen = SRV_WS_MAX_CONTROL - 2;
+    if (rlen > ARTEMISI_WS_MAX_CONTROL - 2) {
+        rlen = ARTEMISI_WS_MAX_CONTROL - 2;
         /* Do not split a UTF-8 sequence: back up to the start of the cut character. */
         while (rlen > 0 && ((unsigned char)reason[rlen] & 0xC0) == 0x80)
             rlen--;
     }
     if (rlen)
         memcpy(payload + 2, reason, rlen);
-    return srv_ws_frame_append(out, SRV_WS_OP_CLOSE, payload, 2 + rlen);
+    return artemisi_ws_frame_append(out, ARTEMISI_WS_OP_CLOSE, payload, 2 + rlen);
 }
 
 /* ---- parser --------------------------------------------------------------------------- */
 
 enum { ST_HEADER, ST_PAYLOAD, ST_DEAD };
 
-struct srv_ws_parser {
+struct artemisi_ws_parser {
     size_t max_msg;
     int state;
     int dead_code; /* close_code reported once dead */
+    int client;    /* 1: we are the client, peer frames must be unmasked */
 
     /* current frame header */
     unsigned char hdr[14];
     size_t hdr_len;  /* bytes collected */
     size_t hdr_need; /* 2 until the first two bytes are known, then the full length */
+    int hdr_first;   /* the first two bytes were checked (hdr_need is final) */
     int fin;
     int opcode;
     unsigned char mask[4];
@@ -245,22 +269,23 @@ struct srv_ws_parser {
     int msg_delivered; /* msg holds a delivered message: clear it on the next call */
     artemisi_buf_t msg;
 
-    unsigned char ctrl[SRV_WS_MAX_CONTROL + 1];
+    unsigned char ctrl[ARTEMISI_WS_MAX_CONTROL + 1];
 };
 
-srv_ws_parser_t *srv_ws_parser_new(size_t max_message_bytes)
+artemisi_ws_parser_t *artemisi_ws_parser_new(size_t max_message_bytes, int client)
 {
-    srv_ws_parser_t *p = calloc(1, sizeof(*p));
+    artemisi_ws_parser_t *p = calloc(1, sizeof(*p));
     if (!p)
         return NULL;
     p->max_msg = max_message_bytes;
+    p->client = client != 0;
     p->state = ST_HEADER;
     p->hdr_need = 2;
     artemisi_buf_init(&p->msg);
     return p;
 }
 
-void srv_ws_parser_free(srv_ws_parser_t *p)
+void artemisi_ws_parser_free(artemisi_ws_parser_t *p)
 {
     if (!p)
         return;
@@ -268,52 +293,54 @@ void srv_ws_parser_free(srv_ws_parser_t *p)
     free(p);
 }
 
-static void fail(srv_ws_parser_t *p, srv_ws_event_t *ev, int code)
+static void fail(artemisi_ws_parser_t *p, artemisi_ws_event_t *ev, int code)
 {
     p->state = ST_DEAD;
     p->dead_code = code;
-    ev->type = SRV_WS_EV_ERROR;
+    ev->type = ARTEMISI_WS_EV_ERROR;
     ev->data = NULL;
     ev->len = 0;
     ev->close_code = code;
 }
 
 /* The first two header bytes are in: check everything they decide. 0 or a close code. */
-static int check_first(srv_ws_parser_t *p)
+static int check_first(artemisi_ws_parser_t *p)
 {
     unsigned b0 = p->hdr[0], b1 = p->hdr[1];
     if (b0 & 0x70)
-        return SRV_WS_CLOSE_PROTOCOL; /* RSV bits: no extension negotiated */
+        return ARTEMISI_WS_CLOSE_PROTOCOL; /* RSV bits: no extension negotiated */
     p->fin = (b0 & 0x80) != 0;
     p->opcode = (int)(b0 & 0x0F);
-    if (!(b1 & 0x80))
-        return SRV_WS_CLOSE_PROTOCOL; /* client frames must be masked */
+    /* Section 5.1: client frames are masked, server frames are not. */
+    int masked = (b1 & 0x80) != 0;
+    if (masked == p->client)
+        return ARTEMISI_WS_CLOSE_PROTOCOL;
     unsigned len7 = b1 & 0x7F;
     switch (p->opcode) {
-    case SRV_WS_OP_CONT:
+    case ARTEMISI_WS_OP_CONT:
         if (!p->msg_open)
-            return SRV_WS_CLOSE_PROTOCOL;
+            return ARTEMISI_WS_CLOSE_PROTOCOL;
         break;
-    case SRV_WS_OP_TEXT:
-    case SRV_WS_OP_BINARY:
+    case ARTEMISI_WS_OP_TEXT:
+    case ARTEMISI_WS_OP_BINARY:
         if (p->msg_open)
-            return SRV_WS_CLOSE_PROTOCOL;
+            return ARTEMISI_WS_CLOSE_PROTOCOL;
         break;
-    case SRV_WS_OP_CLOSE:
-    case SRV_WS_OP_PING:
-    case SRV_WS_OP_PONG:
-        if (!p->fin || len7 > SRV_WS_MAX_CONTROL)
-            return SRV_WS_CLOSE_PROTOCOL;
+    case ARTEMISI_WS_OP_CLOSE:
+    case ARTEMISI_WS_OP_PING:
+    case ARTEMISI_WS_OP_PONG:
+        if (!p->fin || len7 > ARTEMISI_WS_MAX_CONTROL)
+            return ARTEMISI_WS_CLOSE_PROTOCOL;
         break;
     default:
-        return SRV_WS_CLOSE_PROTOCOL;
+        return ARTEMISI_WS_CLOSE_PROTOCOL;
     }
-    p->hdr_need = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + 4;
+    p->hdr_need = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + (p->client ? 0 : 4);
     return 0;
 }
 
 /* The whole header is in: decode the length and mask, check sizes. 0 or a close code. */
-static int check_full(srv_ws_parser_t *p)
+static int check_full(artemisi_ws_parser_t *p)
 {
     unsigned len7 = p->hdr[1] & 0x7F;
     uint64_t len;
@@ -324,19 +351,22 @@ static int check_full(srv_ws_parser_t *p)
         for (int i = 0; i < 8; i++)
             len = (len << 8) | p->hdr[2 + i];
         if (len >> 63)
-            return SRV_WS_CLOSE_PROTOCOL;
+            return ARTEMISI_WS_CLOSE_PROTOCOL;
     } else {
         len = len7;
     }
-    memcpy(p->mask, p->hdr + p->hdr_need - 4, 4);
+    if (p->client)
+        memset(p->mask, 0, sizeof(p->mask));
+    else
+        memcpy(p->mask, p->hdr + p->hdr_need - 4, 4);
     p->frame_len = len;
     p->frame_got = 0;
     if (p->opcode & 0x8)
         return 0; /* control: length already checked against 125 */
-    uint64_t have = p->opcode == SRV_WS_OP_CONT ? (uint64_t)p->msg.len : 0;
+    uint64_t have = p->opcode == ARTEMISI_WS_OP_CONT ? (uint64_t)p->msg.len : 0;
     if (len > (uint64_t)p->max_msg || have > (uint64_t)p->max_msg - len)
-        return SRV_WS_CLOSE_TOO_BIG;
-    if (p->opcode != SRV_WS_OP_CONT) {
+        return ARTEMISI_WS_CLOSE_TOO_BIG;
+    if (p->opcode != ARTEMISI_WS_OP_CONT) {
         p->msg_open = 1;
         p->msg_opcode = p->opcode;
         artemisi_buf_reset(&p->msg);
@@ -345,7 +375,7 @@ static int check_full(srv_ws_parser_t *p)
 }
 
 /* Unmask n payload bytes from in into the frame's destination. 0, or -1 on OOM. */
-static int take_payload(srv_ws_parser_t *p, const unsigned char *in, size_t n)
+static int take_payload(artemisi_ws_parser_t *p, const unsigned char *in, size_t n)
 {
     unsigned char *dst;
     if (p->opcode & 0x8) {
@@ -364,39 +394,39 @@ static int take_payload(srv_ws_parser_t *p, const unsigned char *in, size_t n)
 }
 
 /* A frame is complete. Returns 1 if it produced an event (including an error). */
-static int finish_frame(srv_ws_parser_t *p, srv_ws_event_t *ev)
+static int finish_frame(artemisi_ws_parser_t *p, artemisi_ws_event_t *ev)
 {
     size_t len = (size_t)p->frame_len;
     switch (p->opcode) {
-    case SRV_WS_OP_PING:
-    case SRV_WS_OP_PONG:
-        ev->type = p->opcode == SRV_WS_OP_PING ? SRV_WS_EV_PING : SRV_WS_EV_PONG;
+    case ARTEMISI_WS_OP_PING:
+    case ARTEMISI_WS_OP_PONG:
+        ev->type = p->opcode == ARTEMISI_WS_OP_PING ? ARTEMISI_WS_EV_PING : ARTEMISI_WS_EV_PONG;
         ev->data = (const char *)p->ctrl;
         ev->len = len;
         return 1;
-    case SRV_WS_OP_CLOSE: {
+    case ARTEMISI_WS_OP_CLOSE: {
         if (len == 1) {
-            fail(p, ev, SRV_WS_CLOSE_PROTOCOL);
+            fail(p, ev, ARTEMISI_WS_CLOSE_PROTOCOL);
             return 1;
         }
-        int code = SRV_WS_CLOSE_NO_STATUS;
+        int code = ARTEMISI_WS_CLOSE_NO_STATUS;
         const char *reason = (const char *)p->ctrl + (len ? 2 : 0);
         size_t rlen = len ? len - 2 : 0;
         if (len) {
             code = (p->ctrl[0] << 8) | p->ctrl[1];
-            if (!srv_ws_close_code_valid(code)) {
-                fail(p, ev, SRV_WS_CLOSE_PROTOCOL);
+            if (!artemisi_ws_close_code_valid(code)) {
+                fail(p, ev, ARTEMISI_WS_CLOSE_PROTOCOL);
                 return 1;
             }
-            if (!srv_utf8_valid(reason, rlen)) {
-                fail(p, ev, SRV_WS_CLOSE_INVALID_DATA);
+            if (!artemisi_utf8_valid(reason, rlen)) {
+                fail(p, ev, ARTEMISI_WS_CLOSE_INVALID_DATA);
                 return 1;
             }
         }
         /* The peer is done: anything after its close frame is refused. */
         p->state = ST_DEAD;
-        p->dead_code = SRV_WS_CLOSE_PROTOCOL;
-        ev->type = SRV_WS_EV_CLOSE;
+        p->dead_code = ARTEMISI_WS_CLOSE_PROTOCOL;
+        ev->type = ARTEMISI_WS_EV_CLOSE;
         ev->data = reason;
         ev->len = rlen;
         ev->close_code = code;
@@ -410,23 +440,24 @@ static int finish_frame(srv_ws_parser_t *p, srv_ws_event_t *ev)
     p->msg_open = 0;
     p->msg_delivered = 1;
     const char *data = p->msg.data ? p->msg.data : "";
-    if (p->msg_opcode == SRV_WS_OP_TEXT && !srv_utf8_valid(data, p->msg.len)) {
-        fail(p, ev, SRV_WS_CLOSE_INVALID_DATA);
+    if (p->msg_opcode == ARTEMISI_WS_OP_TEXT && !artemisi_utf8_valid(data, p->msg.len)) {
+        fail(p, ev, ARTEMISI_WS_CLOSE_INVALID_DATA);
         return 1;
     }
-    ev->type = p->msg_opcode == SRV_WS_OP_TEXT ? SRV_WS_EV_TEXT : SRV_WS_EV_BINARY;
+    ev->type = p->msg_opcode == ARTEMISI_WS_OP_TEXT ? ARTEMISI_WS_EV_TEXT : ARTEMISI_WS_EV_BINARY;
     ev->data = data;
     ev->len = p->msg.len;
     return 1;
 }
 
-size_t srv_ws_parser_feed(srv_ws_parser_t *p, const char *data, size_t len, srv_ws_event_t *ev)
+size_t artemisi_ws_parser_feed(artemisi_ws_parser_t *p, const char *data, size_t len,
+                               artemisi_ws_event_t *ev)
 {
     const unsigned char *in = (const unsigned char *)data;
     size_t used = 0;
     int rc;
 
-    ev->type = SRV_WS_EV_NONE;
+    ev->type = ARTEMISI_WS_EV_NONE;
     ev->data = NULL;
     ev->len = 0;
     ev->close_code = 0;
@@ -447,7 +478,8 @@ size_t srv_ws_parser_feed(srv_ws_parser_t *p, const char *data, size_t len, srv_
                 p->hdr[p->hdr_len++] = in[used++];
             if (p->hdr_len < p->hdr_need)
                 return used;
-            if (p->hdr_need == 2) {
+            if (!p->hdr_first) {
+                p->hdr_first = 1;
                 if ((rc = check_first(p)) != 0) {
                     fail(p, ev, rc);
                     return used;
@@ -465,7 +497,7 @@ size_t srv_ws_parser_feed(srv_ws_parser_t *p, const char *data, size_t len, srv_
         if ((uint64_t)n > want)
             n = (size_t)want;
         if (n && take_payload(p, in + used, n) != 0) {
-            fail(p, ev, SRV_WS_CLOSE_INTERNAL);
+            fail(p, ev, ARTEMISI_WS_CLOSE_INTERNAL);
             return used;
         }
         used += n;
@@ -474,6 +506,7 @@ size_t srv_ws_parser_feed(srv_ws_parser_t *p, const char *data, size_t len, srv_
         p->state = ST_HEADER;
         p->hdr_len = 0;
         p->hdr_need = 2;
+        p->hdr_first = 0;
         if (finish_frame(p, ev))
             return used;
     }

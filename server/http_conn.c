@@ -294,7 +294,7 @@ static int handle_upgrade(srv_conn_t *c, const srv_http_request_t *r, srv_ws_kin
         send_error(c, r, 400, "Sec-WebSocket-Version must be 13", "Sec-WebSocket-Version: 13\r\n");
         return 0;
     }
-    if (!key || srv_ws_accept_key(key, klen, accept) != 0) {
+    if (!key || artemisi_ws_accept_key(key, klen, accept) != 0) {
         send_error(c, r, 400, "bad Sec-WebSocket-Key", NULL);
         return 0;
     }

@@ -42,7 +42,7 @@ typedef struct sublist {
 struct srv_ws {
     srv_server_t *srv;
     struct bufferevent *bev;
-    srv_ws_parser_t *parser;
+    artemisi_ws_parser_t *parser;
     srv_ws_kind_t kind;
     srv_ws_t *next, *prev;
     int64_t opened_mono;
@@ -156,7 +156,7 @@ static void ws_close(srv_ws_t *ws, int code, const char *reason)
     if (ws->closing)
         return;
     artemisi_buf_t b = ARTEMISI_BUF_INIT;
-    srv_ws_close_append(&b, code, reason);
+    artemisi_ws_close_append(&b, code, reason);
     bufferevent_write(ws->bev, b.data, b.len);
     artemisi_buf_free(&b);
     ws->closing = 1;
@@ -181,8 +181,8 @@ static int ws_send(srv_ws_t *ws, int opcode, const char *data, size_t len)
         ws_drop(ws, "send queue over ws.max-queue-bytes");
         return -1;
     }
-    unsigned char hdr[SRV_WS_MAX_HEADER];
-    size_t hl = srv_ws_frame_header(hdr, opcode, len);
+    unsigned char hdr[ARTEMISI_WS_MAX_HEADER];
+    size_t hl = artemisi_ws_frame_header(hdr, opcode, len);
     struct evbuffer *out = bufferevent_get_output(ws->bev);
     evbuffer_add(out, hdr, hl);
     evbuffer_add(out, data, len);
@@ -220,7 +220,7 @@ static void ws_push(srv_ws_t *ws, const char *sid, const char *data, size_t len)
     if (ws->closing)
         return;
     if (ws->n_pending == 0 && queued(ws) + len <= (size_t)srv->cfg.ws_max_queue_bytes) {
-        ws_send(ws, SRV_WS_OP_TEXT, data, len);
+        ws_send(ws, ARTEMISI_WS_OP_TEXT, data, len);
         return;
     }
     srv->metrics.ws_push_coalesced++;
@@ -245,7 +245,7 @@ static void ws_flush_pending(srv_ws_t *ws)
             append_reload(&b, ws->pending[i], srv_now_wall());
         if (queued(ws) + b.len > (size_t)srv->cfg.ws_max_queue_bytes)
             break;
-        ws_send(ws, SRV_WS_OP_TEXT, b.data, b.len);
+        ws_send(ws, ARTEMISI_WS_OP_TEXT, b.data, b.len);
         free(ws->pending[i]);
     }
     /* Keep what did not fit, in order. */
@@ -267,9 +267,9 @@ static void on_text(srv_ws_t *ws, const char *data, size_t len)
         int status = 200;
         srv_registry_request(srv, SRV_OP_HEARTBEAT, 0, data, len, &out, &status);
         if (status != 200) /* spec §5.2 / §11.11: unparsable frames get a success answer */
-            ws_send(ws, SRV_WS_OP_TEXT, FIXED_HB_SUCCESS, sizeof(FIXED_HB_SUCCESS) - 1);
+            ws_send(ws, ARTEMISI_WS_OP_TEXT, FIXED_HB_SUCCESS, sizeof(FIXED_HB_SUCCESS) - 1);
         else
-            ws_send(ws, SRV_WS_OP_TEXT, out.data, out.len);
+            ws_send(ws, ARTEMISI_WS_OP_TEXT, out.data, out.len);
         artemisi_buf_free(&out);
         return;
     }
@@ -294,32 +294,32 @@ static void ws_read_cb(struct bufferevent *bev, void *arg)
         struct evbuffer_iovec vec;
         if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1)
             break;
-        srv_ws_event_t ev;
-        size_t used = srv_ws_parser_feed(ws->parser, vec.iov_base, vec.iov_len, &ev);
+        artemisi_ws_event_t ev;
+        size_t used = artemisi_ws_parser_feed(ws->parser, vec.iov_base, vec.iov_len, &ev);
         evbuffer_drain(in, used);
         switch (ev.type) {
-        case SRV_WS_EV_NONE:
+        case ARTEMISI_WS_EV_NONE:
             break;
-        case SRV_WS_EV_TEXT:
+        case ARTEMISI_WS_EV_TEXT:
             on_text(ws, ev.data, ev.len);
             break;
-        case SRV_WS_EV_BINARY:
+        case ARTEMISI_WS_EV_BINARY:
             ws_close(ws, 1003, "binary frames are not accepted");
             return;
-        case SRV_WS_EV_PING:
-            ws_send(ws, SRV_WS_OP_PONG, ev.data, ev.len);
+        case ARTEMISI_WS_EV_PING:
+            ws_send(ws, ARTEMISI_WS_OP_PONG, ev.data, ev.len);
             break;
-        case SRV_WS_EV_PONG:
+        case ARTEMISI_WS_EV_PONG:
             break;
-        case SRV_WS_EV_CLOSE:
-            ws_close(ws, SRV_WS_CLOSE_NORMAL, NULL);
+        case ARTEMISI_WS_EV_CLOSE:
+            ws_close(ws, ARTEMISI_WS_CLOSE_NORMAL, NULL);
             return;
-        case SRV_WS_EV_ERROR:
+        case ARTEMISI_WS_EV_ERROR:
             ws->srv->metrics.ws_protocol_errors++;
             ws_close(ws, ev.close_code, "protocol error");
             return;
         }
-        if (used == 0 && ev.type == SRV_WS_EV_NONE)
+        if (used == 0 && ev.type == ARTEMISI_WS_EV_NONE)
             break;
     }
 }
@@ -361,7 +361,7 @@ static void ws_free(srv_ws_t *ws)
     strset_clear(ws->pending, &ws->n_pending);
     free(ws->subs);
     free(ws->pending);
-    srv_ws_parser_free(ws->parser);
+    artemisi_ws_parser_free(ws->parser);
     bufferevent_free(ws->bev);
     free(ws);
 }
@@ -376,7 +376,7 @@ void srv_ws_start(srv_server_t *srv, struct bufferevent *bev, srv_ws_kind_t kind
     ws->bev = bev;
     ws->kind = kind;
     ws->opened_mono = srv_now_mono();
-    ws->parser = srv_ws_parser_new((size_t)srv->cfg.ws_max_message_bytes);
+    ws->parser = artemisi_ws_parser_new((size_t)srv->cfg.ws_max_message_bytes, 0);
     if (!ws->parser)
         srv_oom();
     ws->next = srv->ws_sessions[kind];
@@ -394,7 +394,7 @@ void srv_ws_start(srv_server_t *srv, struct bufferevent *bev, srv_ws_kind_t kind
         index_add(ws, service_id);
         artemisi_buf_t b = ARTEMISI_BUF_INIT;
         v1_append(&b, srv, service_id);
-        ws_send(ws, SRV_WS_OP_TEXT, b.data, b.len);
+        ws_send(ws, ARTEMISI_WS_OP_TEXT, b.data, b.len);
         artemisi_buf_free(&b);
     }
     /* Frames may have arrived together with the handshake. */
@@ -472,7 +472,7 @@ void srv_ws_sweep(srv_server_t *srv, int64_t now)
             if (ws->overflow_since && now - ws->overflow_since > DROP_AFTER_MS)
                 ws_drop(ws, "did not read its pushes for 30 s");
             else if (now - ws->opened_mono > srv->cfg.ws_session_ttl_ms)
-                ws_close(ws, SRV_WS_CLOSE_GOING_AWAY, "session ttl");
+                ws_close(ws, ARTEMISI_WS_CLOSE_GOING_AWAY, "session ttl");
         }
     }
 }
@@ -483,7 +483,7 @@ void srv_ws_close_all(srv_server_t *srv)
         srv_ws_t *next;
         for (srv_ws_t *ws = srv->ws_sessions[k]; ws; ws = next) {
             next = ws->next;
-            ws_close(ws, SRV_WS_CLOSE_GOING_AWAY, "server shutting down");
+            ws_close(ws, ARTEMISI_WS_CLOSE_GOING_AWAY, "server shutting down");
         }
     }
 }

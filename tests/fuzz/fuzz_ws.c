@@ -1,14 +1,15 @@
 /*
- * libFuzzer target for the WebSocket codec (server/ws_frame.c). The first input byte picks a
+ * libFuzzer target for the WebSocket codec (sdk/ws_frame.c). The first input byte picks a
  * mode and a size limit:
- *   even: the rest is raw client bytes. They are parsed all at once and again split at
+ *   even: the rest is raw peer bytes. They are parsed all at once and again split at
  *         pseudo-random points; both runs must produce the same events, and every event
- *         must respect the codec's invariants.
+ *         must respect the codec's invariants. Bit 3 of the first byte picks the parser's
+ *         role (0 server: frames must be masked, 1 client: frames must not be).
  *   odd:  the rest describes messages (text/binary/ping/pong, fragmented, with pings
  *         between fragments, long enough for 16- and 64-bit lengths). They are encoded
  *         with the masked client encoder, parsed back in random pieces, and the events must
  *         match a model of what the parser should report (including 1007 and 1009).
- * Also feeds the input to srv_utf8_valid and srv_ws_accept_key.
+ * Also feeds the input to artemisi_utf8_valid and artemisi_ws_accept_key.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -36,29 +37,29 @@ static void log_event(artemisi_buf_t *log, int type, int code, const char *d, si
         abort();
 }
 
-static void check_event(const srv_ws_event_t *ev, size_t max)
+static void check_event(const artemisi_ws_event_t *ev, size_t max)
 {
     switch (ev->type) {
-    case SRV_WS_EV_TEXT:
-        if (!ev->data || ev->len > max || !srv_utf8_valid(ev->data, ev->len))
+    case ARTEMISI_WS_EV_TEXT:
+        if (!ev->data || ev->len > max || !artemisi_utf8_valid(ev->data, ev->len))
             abort();
         break;
-    case SRV_WS_EV_BINARY:
+    case ARTEMISI_WS_EV_BINARY:
         if (!ev->data || ev->len > max)
             abort();
         break;
-    case SRV_WS_EV_PING:
-    case SRV_WS_EV_PONG:
-        if (!ev->data || ev->len > SRV_WS_MAX_CONTROL)
+    case ARTEMISI_WS_EV_PING:
+    case ARTEMISI_WS_EV_PONG:
+        if (!ev->data || ev->len > ARTEMISI_WS_MAX_CONTROL)
             abort();
         break;
-    case SRV_WS_EV_CLOSE:
-        if (!ev->data || ev->len > SRV_WS_MAX_CONTROL - 2 ||
-            (ev->close_code != 1005 && !srv_ws_close_code_valid(ev->close_code)) ||
-            !srv_utf8_valid(ev->data, ev->len))
+    case ARTEMISI_WS_EV_CLOSE:
+        if (!ev->data || ev->len > ARTEMISI_WS_MAX_CONTROL - 2 ||
+            (ev->close_code != 1005 && !artemisi_ws_close_code_valid(ev->close_code)) ||
+            !artemisi_utf8_valid(ev->data, ev->len))
             abort();
         break;
-    case SRV_WS_EV_ERROR:
+    case ARTEMISI_WS_EV_ERROR:
         if (ev->close_code != 1002 && ev->close_code != 1007 && ev->close_code != 1009)
             abort();
         break;
@@ -68,9 +69,10 @@ static void check_event(const srv_ws_event_t *ev, size_t max)
 }
 
 /* Parse in into log. seed 0: all at once; otherwise pieces of random size (mostly small). */
-static void parse(const char *in, size_t len, size_t max, uint32_t seed, artemisi_buf_t *log)
+static void parse(const char *in, size_t len, size_t max, int client, uint32_t seed,
+                  artemisi_buf_t *log)
 {
-    srv_ws_parser_t *p = srv_ws_parser_new(max);
+    artemisi_ws_parser_t *p = artemisi_ws_parser_new(max, client);
     if (!p)
         abort();
     size_t off = 0;
@@ -82,12 +84,12 @@ static void parse(const char *in, size_t len, size_t max, uint32_t seed, artemis
             if (n > avail)
                 n = avail;
         }
-        srv_ws_event_t ev;
-        size_t used = srv_ws_parser_feed(p, in + off, n, &ev);
+        artemisi_ws_event_t ev;
+        size_t used = artemisi_ws_parser_feed(p, in + off, n, &ev);
         if (used > n)
             abort();
         off += used;
-        if (ev.type == SRV_WS_EV_NONE) {
+        if (ev.type == ARTEMISI_WS_EV_NONE) {
             if (used != n)
                 abort();
             if (off == len)
@@ -98,17 +100,17 @@ static void parse(const char *in, size_t len, size_t max, uint32_t seed, artemis
             abort(); /* every event completes a frame fed in this call */
         check_event(&ev, max);
         log_event(log, ev.type, ev.close_code, ev.data, ev.len);
-        if (ev.type == SRV_WS_EV_ERROR || ev.type == SRV_WS_EV_CLOSE) {
-            srv_ws_event_t again;
-            if (srv_ws_parser_feed(p, in + off, len - off, &again) != 0 ||
-                again.type != SRV_WS_EV_ERROR)
+        if (ev.type == ARTEMISI_WS_EV_ERROR || ev.type == ARTEMISI_WS_EV_CLOSE) {
+            artemisi_ws_event_t again;
+            if (artemisi_ws_parser_feed(p, in + off, len - off, &again) != 0 ||
+                again.type != ARTEMISI_WS_EV_ERROR)
                 abort();
             break;
         }
     }
     if (artemisi_buf_appendf(log, "@%zu", off) != 0)
         abort();
-    srv_ws_parser_free(p);
+    artemisi_ws_parser_free(p);
 }
 
 static void compare(const artemisi_buf_t *a, const artemisi_buf_t *b)
@@ -120,11 +122,11 @@ static void compare(const artemisi_buf_t *a, const artemisi_buf_t *b)
     }
 }
 
-static void differential(const uint8_t *data, size_t size, size_t max, uint32_t seed)
+static void differential(const uint8_t *data, size_t size, size_t max, int client, uint32_t seed)
 {
     artemisi_buf_t whole = ARTEMISI_BUF_INIT, split = ARTEMISI_BUF_INIT;
-    parse((const char *)data, size, max, 0, &whole);
-    parse((const char *)data, size, max, seed | 1, &split);
+    parse((const char *)data, size, max, client, 0, &whole);
+    parse((const char *)data, size, max, client, seed | 1, &split);
     compare(&whole, &split);
     artemisi_buf_free(&whole);
     artemisi_buf_free(&split);
@@ -150,7 +152,7 @@ static void roundtrip(const uint8_t *data, size_t size, size_t max, uint32_t see
             len += 65536;
         int kind = b & 3;
         if (kind >= 2)
-            len %= SRV_WS_MAX_CONTROL + 1;
+            len %= ARTEMISI_WS_MAX_CONTROL + 1;
         /* Payload: the next input bytes, cycled if the input is shorter. */
         size_t avail = size - i;
         size_t take = len < avail ? len : avail;
@@ -163,49 +165,51 @@ static void roundtrip(const uint8_t *data, size_t size, size_t max, uint32_t see
         i += take;
 
         if (kind >= 2) {
-            int op = kind == 2 ? SRV_WS_OP_PING : SRV_WS_OP_PONG;
-            if (srv_ws_frame_append_masked(&wire, op, msg.data, len, mask) != 0)
+            int op = kind == 2 ? ARTEMISI_WS_OP_PING : ARTEMISI_WS_OP_PONG;
+            if (artemisi_ws_frame_append_masked(&wire, op, msg.data, len, mask) != 0)
                 abort();
-            log_event(&want, kind == 2 ? SRV_WS_EV_PING : SRV_WS_EV_PONG, 0, msg.data, len);
+            log_event(&want, kind == 2 ? ARTEMISI_WS_EV_PING : ARTEMISI_WS_EV_PONG, 0, msg.data,
+                      len);
             continue;
         }
         /* A data message in nfrag fragments, optionally with a ping between fragments. */
         size_t nfrag = ((b >> 2) & 3) + 1, sent = 0;
         for (size_t f = 0; f < nfrag; f++) {
             if (f > 0 && (b & 0x40)) {
-                if (srv_ws_frame_append_masked(&wire, SRV_WS_OP_PING, "pi", 2, mask) != 0)
+                if (artemisi_ws_frame_append_masked(&wire, ARTEMISI_WS_OP_PING, "pi", 2, mask) != 0)
                     abort();
-                log_event(&want, SRV_WS_EV_PING, 0, "pi", 2);
+                log_event(&want, ARTEMISI_WS_EV_PING, 0, "pi", 2);
             }
             size_t flen = f + 1 == nfrag ? len - sent : (rng_next(&seed) % (len - sent + 1));
             unsigned first =
                 (f == 0 ? (kind == 0 ? 0x1u : 0x2u) : 0x0u) | (f + 1 == nfrag ? 0x80u : 0x0u);
-            if (srv_ws_frame_append_raw(&wire, first, msg.data + sent, flen, mask) != 0)
+            if (artemisi_ws_frame_append_raw(&wire, first, msg.data + sent, flen, mask) != 0)
                 abort();
             sent += flen;
             if (sent > max) {
-                log_event(&want, SRV_WS_EV_ERROR, 1009, NULL, 0);
+                log_event(&want, ARTEMISI_WS_EV_ERROR, 1009, NULL, 0);
                 failed = 1;
                 break;
             }
         }
         if (failed)
             break;
-        if (kind == 0 && !srv_utf8_valid(msg.data, len)) {
-            log_event(&want, SRV_WS_EV_ERROR, 1007, NULL, 0);
+        if (kind == 0 && !artemisi_utf8_valid(msg.data, len)) {
+            log_event(&want, ARTEMISI_WS_EV_ERROR, 1007, NULL, 0);
             failed = 1;
             break;
         }
-        log_event(&want, kind == 0 ? SRV_WS_EV_TEXT : SRV_WS_EV_BINARY, 0, msg.data, len);
+        log_event(&want, kind == 0 ? ARTEMISI_WS_EV_TEXT : ARTEMISI_WS_EV_BINARY, 0, msg.data, len);
     }
     if (!failed) {
         memset(mask, 0, sizeof(mask)); /* an all-zero mask is legal too */
-        if (srv_ws_frame_append_masked(&wire, SRV_WS_OP_CLOSE, "\x03\xe8ok", 4, mask) != 0)
+        if (artemisi_ws_frame_append_masked(&wire, ARTEMISI_WS_OP_CLOSE, "\x03\xe8ok", 4, mask) !=
+            0)
             abort();
-        log_event(&want, SRV_WS_EV_CLOSE, 1000, "ok", 2);
+        log_event(&want, ARTEMISI_WS_EV_CLOSE, 1000, "ok", 2);
     }
 
-    parse(wire.data, wire.len, max, seed | 1, &got);
+    parse(wire.data, wire.len, max, 0, seed | 1, &got);
     /* parse() appends the final offset; the model stops at the end of the stream unless
      * an error cut it short, in which case only the events are compared. */
     size_t at = got.len;
@@ -229,8 +233,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const size_t limits[4] = {16, 200, 70000, 1 << 20};
     char key_out[29];
 
-    (void)srv_utf8_valid((const char *)data, size);
-    if (srv_ws_accept_key((const char *)data, size, key_out) == 0 && strlen(key_out) != 28)
+    (void)artemisi_utf8_valid((const char *)data, size);
+    if (artemisi_ws_accept_key((const char *)data, size, key_out) == 0 && strlen(key_out) != 28)
         abort();
     if (size < 1)
         return 0;
@@ -242,6 +246,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mode & 1)
         roundtrip(data + 1, size - 1, max, seed);
     else
-        differential(data + 1, size - 1, max, seed);
+        differential(data + 1, size - 1, max, (mode >> 3) & 1, seed);
     return 0;
 }
