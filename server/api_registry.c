@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cluster.h"
 #include "codec.h"
 #include "log.h"
 #include "server.h"
@@ -89,7 +90,17 @@ void srv_registry_request(srv_server_t *srv, srv_op_t op, int replication, const
         json_decref(root);
         return;
     }
-    /* 3. node status: a single node is up at once; the cluster issue adds the gate here. */
+    /* 3. node status (spec F8): a starting node (bootstrap) refuses client writes. */
+    if (!replication && !srv_cluster_can_registry(srv)) {
+        artemisi_buf_t st = ARTEMISI_BUF_INIT;
+        artemisi_buf_appends(&st, "Serivce registry is not in up state. Current status: ");
+        srv_node_status_text(srv, &st);
+        append_status_response(out, "service-unavailable", st.data ? st.data : "", "fail");
+        artemisi_buf_free(&st);
+        artemisi_instance_list_free(&list);
+        json_decref(root);
+        return;
+    }
 
     /* 4. per instance. */
     artemisi_buf_t failed = ARTEMISI_BUF_INIT;
@@ -142,6 +153,8 @@ void srv_registry_request(srv_server_t *srv, srv_op_t op, int replication, const
             srv_registry_unregister(srv->registry, d, now_wall);
             break;
         }
+        if (r == 0 && !replication) /* a peer's write is never replicated again */
+            srv_cluster_replicate(srv, op, d);
         if (r == 1) {
             append_failed(&failed, d, "data-not-found",
                           "Instance is not exising! Need re-register.");

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "codec.h"
 #include "log.h"
 #include "server.h"
@@ -29,22 +30,12 @@ void srv_node_json(srv_server_t *srv, artemisi_buf_t *out)
 
 static const char *node_status(srv_server_t *srv)
 {
-    return srv->draining ? "down" : "up";
+    return srv_cluster_local_status(srv);
 }
 
 static void node_status_json(srv_server_t *srv, artemisi_buf_t *out)
 {
-    int up = !srv->draining;
-    artemisi_buf_appendf(out,
-                         "{\"allowDiscoveryFromOtherZone\":%s,\"allowRegistryFromOtherZone\":%s,"
-                         "\"canServiceDiscovery\":%s,\"canServiceRegistry\":%s,\"node\":",
-                         srv->cfg.discovery_allow_from_other_zone ? "true" : "false",
-                         srv->cfg.registry_allow_from_other_zone ? "true" : "false",
-                         up ? "true" : "false", up ? "true" : "false");
-    srv_node_json(srv, out);
-    artemisi_buf_appends(out, ",\"status\":");
-    artemisi_json_str(out, node_status(srv));
-    artemisi_buf_appendc(out, '}');
+    srv_cluster_local_status_json(srv, out);
 }
 
 void srv_node_status_text(srv_server_t *srv, artemisi_buf_t *out)
@@ -55,8 +46,10 @@ void srv_node_status_text(srv_server_t *srv, artemisi_buf_t *out)
     artemisi_buf_append_lower(out, srv->cfg.zone_id);
     artemisi_buf_appendc(out, '/');
     artemisi_buf_append_lower(out, srv->node_url);
-    artemisi_buf_appendf(out, ", status: %s, canServiceRegistry: true, canServiceDiscovery: true }",
-                         node_status(srv));
+    const char *st = node_status(srv);
+    const char *can = !strcmp(st, "up") ? "true" : !strcmp(st, "down") ? "false" : "null";
+    artemisi_buf_appendf(out, ", status: %s, canServiceRegistry: %s, canServiceDiscovery: %s }", st,
+                         can, can);
 }
 
 /* Rate-limited status calls answer with the payload fields null; `nulls` lists them in
@@ -78,47 +71,38 @@ static void nodes(srv_req_t *req, const char *identity)
     srv_server_t *srv = req->srv;
     if (status_limited(req, srv->rl_cluster, identity, "\"nodes\":null,", ""))
         return;
-    if (srv->draining) {
+    /* Every node (this one and the peers, by their polled status) that can serve and either
+     * allows other zones or is in the caller's zone exactly (spec §2.3, case-sensitive). */
+    const char *region = NULL, *zone = NULL;
+    artemisi_buf_t qr = ARTEMISI_BUF_INIT, qz = ARTEMISI_BUF_INIT, list = ARTEMISI_BUF_INIT;
+    json_t *root = NULL;
+    if (req->http->method == SRV_HTTP_POST) {
+        root = artemisi_json_parse(req->body, req->body_len, NULL, 0);
+        if (artemisi_json_get_str(root, "regionId", &region) ||
+            artemisi_json_get_str(root, "zoneId", &zone))
+            region = zone = NULL;
+    } else {
+        if (srv_query_get(req->http->query, "regionId", &qr) == 1)
+            region = qr.data;
+        if (srv_query_get(req->http->query, "zoneId", &qz) == 1)
+            zone = qz.data;
+    }
+    size_t n = srv->draining ? 0
+                             : srv_cluster_up_nodes(srv, !strcmp(identity, "up-registry-nodes"),
+                                                    region, zone, &list);
+    if (n == 0) {
         artemisi_buf_appends(req->out, "{\"nodes\":null,\"responseStatus\":");
         artemisi_encode_status(req->out, "data-not-found", "No available service nodes.", "fail");
         artemisi_buf_appendc(req->out, '}');
-        return;
+    } else {
+        artemisi_buf_appends(req->out, "{\"nodes\":[");
+        artemisi_buf_append(req->out, list.data, list.len);
+        artemisi_buf_appends(req->out, "],\"responseStatus\":" SUCCESS_STATUS "}");
     }
-    /* A single node always qualifies when other zones are allowed; otherwise the caller
-     * must be in this node's zone exactly (spec §2.3, case-sensitive). The request body is
-     * parsed only for that case. */
-    int allow = !strcmp(identity, "up-registry-nodes") ? srv->cfg.registry_allow_from_other_zone
-                                                       : srv->cfg.discovery_allow_from_other_zone;
-    if (!allow) {
-        const char *region = NULL, *zone = NULL;
-        artemisi_buf_t qr = ARTEMISI_BUF_INIT, qz = ARTEMISI_BUF_INIT;
-        json_t *root = NULL;
-        if (req->http->method == SRV_HTTP_POST) {
-            root = artemisi_json_parse(req->body, req->body_len, NULL, 0);
-            if (artemisi_json_get_str(root, "regionId", &region) ||
-                artemisi_json_get_str(root, "zoneId", &zone))
-                region = zone = NULL;
-        } else {
-            if (srv_query_get(req->http->query, "regionId", &qr) == 1)
-                region = qr.data;
-            if (srv_query_get(req->http->query, "zoneId", &qz) == 1)
-                zone = qz.data;
-        }
-        allow = region && zone && !strcmp(region, srv->cfg.region_id) &&
-                !strcmp(zone, srv->cfg.zone_id);
-        json_decref(root);
-        artemisi_buf_free(&qr);
-        artemisi_buf_free(&qz);
-    }
-    if (!allow) {
-        artemisi_buf_appends(req->out, "{\"nodes\":null,\"responseStatus\":");
-        artemisi_encode_status(req->out, "data-not-found", "No available service nodes.", "fail");
-        artemisi_buf_appendc(req->out, '}');
-        return;
-    }
-    artemisi_buf_appends(req->out, "{\"nodes\":[");
-    srv_node_json(srv, req->out);
-    artemisi_buf_appends(req->out, "],\"responseStatus\":" SUCCESS_STATUS "}");
+    json_decref(root);
+    artemisi_buf_free(&qr);
+    artemisi_buf_free(&qz);
+    artemisi_buf_free(&list);
 }
 
 void srv_api_up_registry_nodes(srv_req_t *req)
@@ -145,9 +129,8 @@ void srv_api_status_cluster(srv_req_t *req)
                        "\"nodesStatus\":null,",
                        ""))
         return;
-    artemisi_buf_appends(req->out, "{\"nodeCount\":1,\"nodesStatus\":[");
-    node_status_json(req->srv, req->out);
-    artemisi_buf_appends(req->out, "],\"responseStatus\":" SUCCESS_STATUS "}");
+    srv_cluster_status_json(req->srv, req->out);
+    artemisi_buf_appends(req->out, ",\"responseStatus\":" SUCCESS_STATUS "}");
 }
 
 static void fmt_time(artemisi_buf_t *out, int64_t wall_ms)

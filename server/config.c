@@ -76,6 +76,7 @@ static const char *check_rate_map(const char *v);
 
 #define LM "artemis.service.registry.instance.lease-manager."
 #define SC LM "lease-update-safe-checker."
+#define RB "artemis.service.registry.replication.batching."
 
 static const opt_t options[] = {
     OPT_S("listen", "listen", listen, "127.0.0.1:8080", 0, check_listen, "HOST:PORT",
@@ -164,6 +165,41 @@ static const opt_t options[] = {
           1000000, 0, "Most instances in one registry request."),
     OPT_I("registry.max-string-bytes", NULL, registry_max_string_bytes, 4096, 64, 1048576, 0,
           "Longest string field in a registry request."),
+
+    OPT_I("artemis.service.cluster.nodes.status-update.interval", NULL, cluster_status_interval_ms,
+          5000, 100, 600000, 0, "Period of peer health polling, ms."),
+    OPT_I("artemis.service.cluster.nodes.status-update.fail-retry-times", NULL,
+          cluster_status_retries, 3, 0, 10, 0,
+          "Extra attempts of a failed peer poll (none after connection refused)."),
+    OPT_I("artemis.service.cluster.node.init.sync-interval", NULL, cluster_sync_interval_ms, 1000,
+          50, 600000, 0, "Period of bootstrap attempts while the node is starting, ms."),
+    OPT_I("artemis.service.cluster.node.init.max-wait", NULL, cluster_max_wait_ms, 30000, 0,
+          3600000, 0, "With peers but none up or reachable, come up alone after this, ms."),
+    OPT_B("artemis.service.cluster.node.status.force-up", NULL, cluster_force_up, false, 0,
+          "Come up at once without bootstrapping from a peer."),
+    OPT_I(RB "task-acceptor.max-batching-size", NULL, repl_batch_size, 250, 1, 10000, 0,
+          "Most instances in one replication request."),
+    OPT_I(RB "task-acceptor.max-batching-delay", NULL, repl_batch_delay_ms, 20, 0, 10000, 0,
+          "A partial replication batch is sent when its oldest write is this old, ms."),
+    OPT_I(RB "task-acceptor.max-buffer-size", NULL, repl_queue_max, 100000, 100, 10000000, 0,
+          "Replication queue bound per peer; the oldest write is dropped beyond it."),
+    OPT_I("artemis.service.registry.register.replication.task-ttl", NULL, repl_register_ttl_ms,
+          5000, 2000, 30000, 0, "A register not replicated within this is dropped, ms."),
+    OPT_I("artemis.service.registry.heartbeat.replication.task-ttl", NULL, repl_heartbeat_ttl_ms,
+          5000, 2000, 10000, 0, "A heartbeat not replicated within this is dropped, ms."),
+    OPT_I("artemis.service.registry.unregister.replication.task-ttl", NULL, repl_unregister_ttl_ms,
+          5000, 2000, 30000, 0, "An unregister not replicated within this is dropped, ms."),
+    OPT_I("artemis.service.registry.replication.client.connect-timeout", NULL,
+          repl_connect_timeout_ms, 200, 10, 60000, 0, "Connect timeout to peers, ms."),
+    OPT_I("artemis.service.registry.replication.client.socket-timeout", NULL, repl_timeout_ms, 2000,
+          50, 600000, 0, "Timeout of one replication or poll request, ms."),
+    OPT_I("artemis.service.registry.replication.get-applications.client.socket-timeout", NULL,
+          repl_bootstrap_timeout_ms, 60000, 100, 600000, 0,
+          "Timeout of the bootstrap copy (services.json) from a peer, ms."),
+    OPT_I("artemis.service.registry.replication.max-inflight", NULL, repl_max_inflight, 4, 1, 64, 0,
+          "Replication requests in flight per peer."),
+    OPT_I("artemis.service.registry.replication.retry-backoff-max", NULL, repl_backoff_max_ms, 2000,
+          10, 60000, 0, "Longest pause before retrying a failed peer, ms."),
 
     OPT_I("artemis.service.discovery.versioned-cache.cache-count", NULL, discovery_cache_count, 3,
           0, 10, 0, "Accepted for compatibility; unused."),

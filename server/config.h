@@ -88,6 +88,20 @@ typedef struct srv_config {
     int64_t registry_max_instances_per_request;
     int64_t registry_max_string_bytes;
 
+    /* cluster (spec §6; docs/cluster.md) */
+    int64_t cluster_status_interval_ms; /* peer polling period */
+    int64_t cluster_status_retries;     /* extra attempts of a failed poll */
+    int64_t cluster_sync_interval_ms;   /* bootstrap attempt period while starting */
+    int64_t cluster_max_wait_ms;        /* ours: come up alone after this with no peer up */
+    bool cluster_force_up;              /* skip bootstrap */
+    int64_t repl_batch_size;
+    int64_t repl_batch_delay_ms;
+    int64_t repl_queue_max; /* per peer */
+    int64_t repl_register_ttl_ms, repl_heartbeat_ttl_ms, repl_unregister_ttl_ms;
+    int64_t repl_connect_timeout_ms, repl_timeout_ms, repl_bootstrap_timeout_ms;
+    int64_t repl_max_inflight; /* ours: concurrent batches per peer */
+    int64_t repl_backoff_max_ms;
+
     int64_t discovery_cache_count; /* accepted for compatibility only */
     int64_t discovery_cache_init_delay_ms;
     int64_t discovery_cache_interval_ms;

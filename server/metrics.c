@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "server.h"
 
 static const double bounds[SRV_LAT_BUCKETS - 1] = {
@@ -170,4 +171,5 @@ void srv_api_metrics(srv_req_t *req)
             m->ws_protocol_errors);
     gauge(o, "artemis_uptime_seconds", "Seconds since start.",
           (double)(now - srv->start_mono) / 1000.0);
+    srv_cluster_metrics(srv, o);
 }

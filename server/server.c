@@ -26,6 +26,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "cluster.h"
 #include "server.h"
 #include "artemis/version.h"
 
@@ -82,7 +83,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     int64_t now = srv_now_mono();
     size_t seen = srv_registry_tick(srv->registry, now, srv_now_wall(),
-                                    srv_selfpres_allow_expiry(&srv->selfpres), TICK_BUDGET);
+                                    srv_selfpres_allow_expiry(&srv->selfpres) && srv->ready,
+                                    TICK_BUDGET); /* no expiry until bootstrapped */
     if (seen >= TICK_BUDGET) {
         /* More to do: come back right after the pending I/O has been served. */
         event_active(srv->ev_tick, EV_TIMEOUT, 0);
@@ -283,7 +285,10 @@ int srv_run(srv_config_t *cfg)
     for (size_t i = 0; srv_config_ignored(&srv->cfg, i); i++)
         srv_log(SRV_LOG_INFO, "config: ignoring unsupported key %s",
                 srv_config_ignored(&srv->cfg, i));
-    srv->ready = 1;
+    if (srv_cluster_init(srv) != 0) { /* sets srv->ready: at once without peers */
+        rc_exit = 1;
+        goto out;
+    }
     srv_log(SRV_LOG_INFO, "artemis-server %s listening on %s (region %s, zone %s, node %s)",
             ARTEMIS_VERSION_STRING, srv->cfg.listen, srv->cfg.region_id, srv->cfg.zone_id,
             srv->node_url);
@@ -292,6 +297,7 @@ int srv_run(srv_config_t *cfg)
     srv_log(SRV_LOG_INFO, "stopped");
 
 out:
+    srv_cluster_free(srv);
     srv_http_close_all(srv);
     srv_ws_free_all(srv);
     if (srv->listener)

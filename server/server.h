@@ -103,6 +103,7 @@ struct srv_server {
     struct event *ev_flush;  /* coalesced v1 pushes, once per loop turn */
 
     srv_metrics_t metrics;
+    struct srv_cluster *cluster; /* peers, bootstrap, replication (cluster.c); NULL alone */
     int64_t start_wall, start_mono;
     int draining;
     int ready;

@@ -449,16 +449,18 @@ static void test_file_errors(void **state)
 static void test_unknown_keys_in_file(void **state)
 {
     (void)state;
-    const char *path = write_tmp(1, "artemis.service.cluster.node.status.force-up = true\n"
-                                    "artemis.service.registry.replicaton.x = 1\n"
-                                    "artemis.service.cluster.node.status.force-up = false\n"
-                                    "zone = z1\n");
+    const char *path =
+        write_tmp(1, "artemis.service.cluster.node.status.force-down.10.0.0.1 = true\n"
+                     "artemis.service.registry.replicaton.x = 1\n"
+                     "artemis.service.cluster.node.status.force-down.10.0.0.1 = false\n"
+                     "zone = z1\n");
     srv_config_t c;
     char err[256];
     srv_config_init(&c);
     assert_int_equal(srv_config_load_file(&c, path, err, sizeof(err)), 0);
     assert_string_equal(c.zone_id, "z1");
-    assert_string_equal(srv_config_ignored(&c, 0), "artemis.service.cluster.node.status.force-up");
+    assert_string_equal(srv_config_ignored(&c, 0),
+                        "artemis.service.cluster.node.status.force-down.10.0.0.1");
     assert_string_equal(srv_config_ignored(&c, 1), "artemis.service.registry.replicaton.x");
     assert_null(srv_config_ignored(&c, 2)); /* duplicates recorded once */
     srv_config_free(&c);
