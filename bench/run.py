@@ -17,6 +17,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import signal
@@ -176,13 +177,34 @@ def loadgen(port, mode, *args, pid=None, timeout=None):
     argv = [LOADGEN, "--port", str(port), "--mode", mode, *[str(a) for a in args]]
     t0 = time.monotonic()
     c0 = cpu_seconds(pid) if pid else 0
+    b0, l0 = busy_seconds(), children_cpu()
     p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout or 180)
     if p.returncode != 0:
         raise RuntimeError(f"loadgen {mode} failed: {p.stderr.strip()}")
     res = json.loads(p.stdout.strip().splitlines()[-1])
+    el = time.monotonic() - t0
+    res["loadgen_cpu"] = round((children_cpu() - l0) / el, 3)
     if pid:
-        res["server_cpu"] = round((cpu_seconds(pid) - c0) / (time.monotonic() - t0), 3)
+        res["server_cpu"] = round((cpu_seconds(pid) - c0) / el, 3)
+        # cores kept busy by everything else (other users' jobs): the noise indicator
+        res["other_cpu"] = round(max(0.0, (busy_seconds() - b0) / el - res["server_cpu"]
+                                     - res["loadgen_cpu"]), 3)
+        OTHER.append(res["other_cpu"])
     return res
+
+
+OTHER = []
+
+
+def busy_seconds():
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    return (sum(v) - v[3] - v[4]) / CLK_TCK
+
+
+def children_cpu():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def agg(values):
@@ -463,19 +485,32 @@ class Bench:
                                  capture_output=True, text=True, timeout=10)
         use_perf = perf_ok.returncode == 0 and "not supported" not in perf_ok.stderr
         self.profiles = {"tool": "perf" if use_perf else "callgrind", "files": {}}
+        # 100 instances in one service, so the profile is the measured request, not the preload
+        small = ["--instances", 100, "--services", 1]
         for name, mode, args in (("heartbeat_100", "heartbeat", ["--batch", 100, "--conns", 8]),
                                  ("lookup", "lookup", ["--conns", 8]),
-                                 ("register", "register", ["--conns", 16])):
+                                 ("register", "register", ["--conns", 16]),
+                                 ("ws_heartbeat", "ws-heartbeat", ["--sessions", 1000]),
+                                 ("expiry", None, [])):
             out = os.path.join(OUT, f"callgrind.{name}.out")
-            wrapper = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
+            wrapper = ["valgrind", "-q", "--tool=callgrind", f"--callgrind-out-file={out}"]
             if use_perf:
                 out = os.path.join(OUT, f"perf.{name}.data")
                 wrapper = ["perf", "record", "-g", "-o", out, "--"]
-            srv = artemis(self.opt.server, wrapper=wrapper)
+            srv = artemis(self.opt.server, wrapper=wrapper, ttl_ms=2000 if not mode else 600000)
             try:
-                loadgen(srv.port, "register", "--count", 100, "--batch", 100, "--conns", 2,
-                        timeout=300)
-                loadgen(srv.port, mode, *args, "--duration", 4, "--warmup", 1, timeout=120)
+                if not mode:  # 20,000 leases registered, then all expire (TTL 2 s)
+                    loadgen(srv.port, "register", "--count", 200, "--batch", 100, "--conns", 2,
+                            "--instances", 20000, "--services", 200, timeout=300)
+                    deadline = time.monotonic() + 60
+                    while time.monotonic() < deadline and \
+                            metrics(srv.port).get("artemis_instances", 1) > 0:
+                        time.sleep(0.5)
+                else:
+                    loadgen(srv.port, "register", "--count", 1, "--batch", 100, "--conns", 1,
+                            *small, timeout=300)
+                    loadgen(srv.port, mode, *args, *small, "--duration", 4, "--warmup", 1,
+                            timeout=120)
             finally:
                 srv.stop()
             txt = os.path.join(OUT, f"profile.{name}.txt")
@@ -485,6 +520,10 @@ class Bench:
             else:
                 rep = subprocess.run(["callgrind_annotate", "--inclusive=no", out],
                                      capture_output=True, text=True, timeout=120).stdout
+                inc = subprocess.run(["callgrind_annotate", "--inclusive=yes", out],
+                                     capture_output=True, text=True, timeout=120).stdout
+                with open(os.path.join(OUT, f"profile.{name}.inclusive.txt"), "w") as f:
+                    f.write(inc)
             with open(txt, "w") as f:
                 f.write(rep)
             self.profiles["files"][name] = {"raw": os.path.relpath(out, ROOT),
@@ -494,23 +533,21 @@ class Bench:
 
 
 def top_functions(report, n=12):
-    """The first n rows of a callgrind_annotate / perf report: (share %, function)."""
+    """The first n rows of a callgrind_annotate (or perf report) listing: (share %, function)."""
     rows = []
-    total = None
     for line in report.splitlines():
-        s = line.strip()
-        if s.endswith("PROGRAM TOTALS"):
-            total = float(s.split()[0].replace(",", ""))
-            continue
-        if total and s and s[0].isdigit() and ":" in s and "(" not in s.split()[1][:1]:
-            parts = s.split(None, 2)
-            ir = float(parts[0].replace(",", ""))
-            fn = s.split(":", 1)[1].strip() if "*" not in s else s.split("*", 1)[1].strip()
-            fn = fn.split(" [")[0]
-            rows.append((round(100 * ir / total, 1), fn))
-        elif s.endswith("%") is False and "%" in s and s.split()[0].endswith("%"):
-            parts = s.split()
-            rows.append((float(parts[0].rstrip("%")), parts[-1]))
+        m = re.match(r"^\s*([\d,]+)\s+\(\s*([\d.]+)%\)\s+(.*)$", line)
+        if m and "PROGRAM TOTALS" not in line:
+            where = m.group(3)
+            lib = re.search(r"\[(.*)\]\s*$", where)
+            fn = re.sub(r"\s*\[.*\]\s*$", "", where).rsplit(":", 1)[-1]
+            if fn.startswith("0x") and lib:
+                fn = f"{os.path.basename(lib.group(1)).split('.so')[0]}+{fn}"
+            rows.append((float(m.group(2)), fn))
+        else:
+            m = re.match(r"^\s*([\d.]+)%\s+.*\s(\S+)\s*$", line)
+            if m and not line.lstrip().startswith("#"):
+                rows.append((float(m.group(1)), m.group(2)))
         if len(rows) >= n:
             break
     return rows
@@ -651,7 +688,9 @@ def build_report(b, info):
             ({"put": med(E["put"], "rps"), "keepalive": med(E["keepalive"], "rps"),
               "range": med(E["range"], "rps"), "range_p99_us": med(E["range"], "p99_us")}
              if E.get("available") else {}),
-            "profiles": getattr(b, "profiles", None), "scenarios": rows}
+            "profiles": getattr(b, "profiles", None), "scenarios": rows,
+            "raw": {"ours": b.res, "etcd": {k: E.get(k) for k in ("put", "keepalive", "range",
+                                                                   "initial_put")}}}
 
 
 def fmt(v, unit=""):
@@ -711,6 +750,9 @@ def write_reports(rep):
              f" · load generator on the same cores · {rep['config']['runs']} run(s) per scenario,"
              f" median (min–max)" + (" · QUICK smoke run: small counts, not comparable"
                                      if rep["config"]["quick"] else ""), "",
+             f"Other load on the machine during the measured runs (cores busy outside the "
+             f"server and the load generator): median {m.get('other_cpu_median')}, max "
+             f"{m.get('other_cpu_max')}; load average at start {m['loadavg_at_start']}.", "",
              "| scenario | ours: median (min–max) | unit | references | bar | status |",
              "| --- | --- | --- | --- | --- | --- |"]
     for r in rep["scenarios"]:
@@ -774,6 +816,7 @@ def main():
                     help="callgrind/perf profiles (auto: full runs only)")
     ap.add_argument("--only", default="", help="comma list of parts to run (debugging)")
     opt = ap.parse_args()
+    opt.server = os.path.abspath(opt.server)
     if not os.access(opt.server, os.X_OK):
         sys.exit(f"{opt.server} not built")
     if opt.capacity % 100 or not 1000 <= opt.capacity <= 2_000_000:
@@ -800,6 +843,8 @@ def main():
         for p in list(PROCS):
             stop_proc(p)
     info["total_seconds"] = round(time.monotonic() - t0, 1)
+    info["other_cpu_median"] = round(statistics.median(OTHER), 2) if OTHER else None
+    info["other_cpu_max"] = round(max(OTHER), 2) if OTHER else None
     if only:
         with open(os.path.join(OUT, "partial.json"), "w") as f:
             json.dump({"res": b.res, "etcd": b.etcd}, f, indent=1)
