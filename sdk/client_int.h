@@ -1,0 +1,175 @@
+/*
+ * Internal definition of artemis_client_t, shared by client.c (public API, commands, the two
+ * drivers), reg_client.c (registration and heartbeats) and disc_client.c (discovery, watch).
+ *
+ * One core, two drivers: the core always runs on a libevent event_base. In threaded mode
+ * that base is private and dispatched by the SDK thread; in external-loop mode it is the
+ * application's. Application threads never touch core state directly: public calls become
+ * commands on a mutex-protected queue, and a pipe wakes the loop (libevent 2.1 bases are
+ * not thread-safe unless evthread_use_pthreads ran before they were made, which we cannot
+ * require of an application). Reads of the cache and of registration states are MT-safe
+ * through short mutex sections.
+ */
+#ifndef ARTEMIS_SDK_CLIENT_INT_H
+#define ARTEMIS_SDK_CLIENT_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "artemis/client.h"
+#include "buf.h"
+#include "cache.h"
+#include "config_int.h"
+#include "error_int.h"
+#include "http.h"
+#include "log_int.h"
+#include "model.h"
+#include "wsclient.h"
+
+/* A server list with a cursor: the active entry is used until it fails. */
+typedef struct srvlist {
+    char **urls; /* normalised base URLs, no trailing '/' */
+    size_t n;
+    size_t cur;
+} srvlist_t;
+
+typedef struct reg_entry {
+    artemisi_instance_t *inst; /* packed */
+    char *key;                 /* InstanceKey */
+    artemis_reg_state_t state;
+    artemis_err_t last_err;
+    int inflight; /* a register.json carrying this instance is in flight */
+} reg_entry_t;
+
+typedef struct watcher {
+    artemis_watch_cb cb;
+    void *ud;
+    struct watcher *next;
+} watcher_t;
+
+typedef struct watched {
+    char *id;
+    watcher_t *watchers;
+    int fetched;     /* a lookup has answered at least once */
+    int lookup_busy; /* a lookup for it alone is in flight */
+    int subscribed;  /* subscription frame sent on the current discovery socket */
+    struct watched *next;
+} watched_t;
+
+/* A thread waiting for a command's completion. */
+typedef struct waiter {
+    pthread_cond_t cond;
+    int done;
+    artemis_err_t rc;
+    artemis_service_t *svc;
+    artemis_error_t detail;
+} waiter_t;
+
+typedef enum { CMD_REGISTER, CMD_DEREGISTER, CMD_DISCOVER, CMD_WATCH, CMD_STOP } cmd_type_t;
+
+typedef struct cmd {
+    cmd_type_t type;
+    artemisi_instance_t *inst; /* CMD_REGISTER (packed, owned by the command) */
+    char *a, *b;               /* ids */
+    artemis_watch_cb cb;
+    void *ud;
+    int64_t timeout_ms;
+    waiter_t *waiter; /* NULL: fire and forget */
+    struct cmd *next;
+} cmd_t;
+
+typedef struct discover_wait {
+    char *id;
+    waiter_t *waiter;
+    struct event *timer;
+    struct artemis_client *c;
+    struct discover_wait *next;
+} discover_wait_t;
+
+struct artemis_client {
+    artemis_config_t *cfg;
+    artemisi_logger_t log;
+    artemis_reg_cb reg_cb;
+    void *reg_ud;
+
+    /* loop and driver */
+    struct event_base *base;
+    int own_base;
+    pthread_t thread;
+    int thread_running;
+    int wake_fd[2];
+    struct event *ev_wake;
+    pthread_mutex_t lock; /* cmd queue, reg states, stop flags */
+    cmd_t *cmds, *cmds_tail;
+    int started, stopping, stopped, stop_begun, in_callback;
+    int64_t stop_timeout_ms;
+    struct event *ev_stop_deadline;
+
+    artemisi_http_t *http;
+    srvlist_t seeds;     /* configured */
+    srvlist_t reg_nodes; /* from up-registry-nodes.json, may be empty */
+    srvlist_t disc_nodes;
+
+    /* registry */
+    reg_entry_t *regs;
+    size_t n_regs, cap_regs;
+    artemisi_wsc_t *hb_ws;
+    int64_t hb_ws_backoff_ms, hb_ws_next_try;
+    int64_t last_hb_answer;
+    struct event *ev_heartbeat;
+    struct event *ev_reg_retry;
+    void (*unreg_done)(struct artemis_client *);
+    int heartbeat_inflight;
+    int64_t reg_backoff_ms;
+    int unregister_inflight;
+
+    /* discovery */
+    artemisi_cache_t *cache;
+    watched_t *watched;
+    artemisi_wsc_t *disc_ws;
+    int64_t disc_ws_backoff_ms, disc_ws_next_try;
+    struct event *ev_poll;
+    struct event *ev_tick; /* 1 s housekeeping: reconnects, pings */
+    struct event *ev_nodes;
+    discover_wait_t *dwaits;
+    struct lookup_req *lookups; /* in flight */
+    struct nodes_req {
+        struct artemis_client *c;
+        int registry;
+        int busy;
+    } nodes_req[2];
+    int64_t last_disc_pong, last_hb_pong;
+};
+
+/* ---- client.c ---- */
+const char *artemisi_client_server(struct artemis_client *c, int registry);
+void artemisi_client_server_failed(struct artemis_client *c, int registry);
+void artemisi_client_url(struct artemis_client *c, int registry, const char *path,
+                         artemisi_buf_t *out);
+int64_t artemisi_jitter(int64_t ms);
+void artemisi_waiter_finish(struct artemis_client *c, waiter_t *w, artemis_err_t rc,
+                            artemis_service_t *svc);
+
+/* ---- reg_client.c (loop thread) ---- */
+void artemisi_reg_start(struct artemis_client *c);
+void artemisi_reg_add(struct artemis_client *c, artemisi_instance_t *inst);
+void artemisi_reg_remove(struct artemis_client *c, const char *service_id, const char *instance_id);
+/* Unregister everything; done_cb runs when the request finished (or failed). */
+void artemisi_reg_unregister_all(struct artemis_client *c, void (*done)(struct artemis_client *));
+void artemisi_reg_tick(struct artemis_client *c, int64_t now);
+void artemisi_reg_shutdown(struct artemis_client *c);
+void artemisi_reg_heartbeat_now(struct artemis_client *c);
+
+/* ---- disc_client.c (loop thread) ---- */
+void artemisi_disc_start(struct artemis_client *c);
+void artemisi_disc_discover(struct artemis_client *c, const char *service_id, waiter_t *w,
+                            int64_t timeout_ms);
+void artemisi_disc_watch(struct artemis_client *c, const char *service_id, artemis_watch_cb cb,
+                         void *ud);
+void artemisi_disc_tick(struct artemis_client *c, int64_t now);
+void artemisi_disc_shutdown(struct artemis_client *c);
+void artemisi_nodes_refresh(struct artemis_client *c);
+
+#endif
