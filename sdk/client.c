@@ -78,9 +78,11 @@ const char *artemisi_client_server(struct artemis_client *c, int registry)
     return l->n ? l->urls[l->cur % l->n] : "http://127.0.0.1:8080";
 }
 
-void artemisi_client_server_failed(struct artemis_client *c, int registry)
+void artemisi_client_server_failed(struct artemis_client *c, int registry, const char *base)
 {
     srvlist_t *l = active_list(c, registry);
+    if (base && l->n && strcmp(base, l->urls[l->cur % l->n]) != 0)
+        return; /* someone already moved past it */
     if (l->n > 1)
         l->cur = (l->cur + 1) % l->n;
     /* Discovered nodes that keep failing give way to the configured seeds. */
@@ -333,6 +335,15 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     artemisi_disc_tick(c, now);
 }
 
+int artemisi_client_in_callback(struct artemis_client *c)
+{
+    /* Callbacks run only on the loop thread: in threaded mode "in a callback" means "on the
+     * SDK thread", which needs no shared state to answer. */
+    if (c->own_base && c->thread_running)
+        return pthread_equal(pthread_self(), c->thread);
+    return c->in_callback > 0;
+}
+
 static void *thread_main(void *arg)
 {
     struct artemis_client *c = arg;
@@ -429,6 +440,7 @@ static void unregistered_cb(struct artemis_client *c)
 /* Loop thread: begin the stop sequence. */
 static void stop_begin(struct artemis_client *c, int64_t timeout_ms)
 {
+    c->loop_stopping = 1; /* the loop thread's own copy of `stopping` (no lock needed) */
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     c->ev_stop_deadline = evtimer_new(c->base, stop_deadline_cb, c);
     if (c->ev_stop_deadline)
@@ -440,7 +452,7 @@ artemis_err_t artemis_client_stop(artemis_client_t *c, int64_t timeout_ms)
 {
     if (!c)
         return ARTEMIS_ERR_INVALID_ARG;
-    if (c->in_callback)
+    if (artemisi_client_in_callback(c))
         return ARTEMIS_ERR_STATE;
     pthread_mutex_lock(&c->lock);
     if (!c->started || c->stopping) {
@@ -606,7 +618,7 @@ artemis_err_t artemis_client_discover(artemis_client_t *c, const char *service_i
         artemisi_set_error(err, ARTEMIS_ERR_INVALID_ARG, 0, 0, "bad arguments");
         return ARTEMIS_ERR_INVALID_ARG;
     }
-    if (c->in_callback && c->own_base) {
+    if (c->own_base && artemisi_client_in_callback(c)) {
         artemisi_set_error(err, ARTEMIS_ERR_STATE, 0, 0, "blocking call from a callback");
         return ARTEMIS_ERR_STATE;
     }

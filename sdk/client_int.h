@@ -103,7 +103,8 @@ struct artemis_client {
     struct event *ev_wake;
     pthread_mutex_t lock; /* cmd queue, reg states, stop flags */
     cmd_t *cmds, *cmds_tail;
-    int started, stopping, stopped, stop_begun, in_callback;
+    int started, stopping, stopped, stop_begun, in_callback; /* under lock (in_callback: loop) */
+    int loop_stopping;                                       /* loop thread only */
     int64_t stop_timeout_ms;
     struct event *ev_stop_deadline;
 
@@ -116,6 +117,7 @@ struct artemis_client {
     reg_entry_t *regs;
     size_t n_regs, cap_regs;
     artemisi_wsc_t *hb_ws;
+    char hb_ws_base[512];
     int64_t hb_ws_backoff_ms, hb_ws_next_try;
     int64_t last_hb_answer;
     struct event *ev_heartbeat;
@@ -129,6 +131,7 @@ struct artemis_client {
     artemisi_cache_t *cache;
     watched_t *watched;
     artemisi_wsc_t *disc_ws;
+    char disc_ws_base[512];
     int64_t disc_ws_backoff_ms, disc_ws_next_try;
     struct event *ev_poll;
     struct event *ev_tick; /* 1 s housekeeping: reconnects, pings */
@@ -145,7 +148,11 @@ struct artemis_client {
 
 /* ---- client.c ---- */
 const char *artemisi_client_server(struct artemis_client *c, int registry);
-void artemisi_client_server_failed(struct artemis_client *c, int registry);
+/* The server at `base` failed: move on, unless another failure already did (base NULL:
+ * whatever is current). */
+void artemisi_client_server_failed(struct artemis_client *c, int registry, const char *base);
+/* 1 if the caller runs inside one of this client's callbacks (so must not block). */
+int artemisi_client_in_callback(struct artemis_client *c);
 void artemisi_client_url(struct artemis_client *c, int registry, const char *path,
                          artemisi_buf_t *out);
 int64_t artemisi_jitter(int64_t ms);

@@ -4,6 +4,7 @@
  * reconciles the whole watched set every poll interval, disk snapshots of every view, the
  * node lists from up-*-nodes.json, and the change callbacks. Runs on the loop thread only.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -108,6 +109,7 @@ typedef struct lookup_req {
     char **ids;
     size_t n;
     int attempt;
+    char base[512]; /* the server this attempt went to */
     struct lookup_req *next, *prev;
 } lookup_req_t;
 
@@ -142,11 +144,10 @@ static void lookup_done(void *ud, int err, long status, const char *body, size_t
     if (!st || strcmp(st, "success") != 0 || !json_is_array(services)) {
         json_decref(root);
         ARTEMISI_LOG(&c->log, ARTEMIS_LOG_WARN, "discovery",
-                     "lookup via %s failed (err %d, HTTP %ld)", artemisi_client_server(c, 0), err,
-                     status);
-        artemisi_client_server_failed(c, 0);
+                     "lookup via %s failed (err %d, HTTP %ld)", r->base, err, status);
+        artemisi_client_server_failed(c, 0, r->base);
         size_t tries = c->seeds.n + c->disc_nodes.n;
-        if (!c->stopping && r->attempt + 1 < (int)(tries > 2 ? tries : 2)) {
+        if (!c->loop_stopping && r->attempt + 1 < (int)(tries > 2 ? tries : 2)) {
             r->attempt++;
             lookup_send(r); /* retry at once on the next server */
             return;
@@ -206,6 +207,7 @@ static void lookup_send(lookup_req_t *r)
     artemisi_buf_appends(&body, ",\"zoneId\":");
     artemisi_json_str(&body, c->cfg->zone);
     artemisi_buf_appendc(&body, '}');
+    snprintf(r->base, sizeof(r->base), "%s", artemisi_client_server(c, 0));
     artemisi_client_url(c, 0, "/api/discovery/lookup.json", &url);
     if (!c->http ||
         !artemisi_http_post_json(c->http, url.data, body.data, body.len, c->cfg->request_timeout_ms,
@@ -324,7 +326,7 @@ static void disc_close(void *ud, int code, const char *reason)
     for (watched_t *w = c->watched; w; w = w->next)
         w->subscribed = 0;
     if (code == 1006)
-        artemisi_client_server_failed(c, 0);
+        artemisi_client_server_failed(c, 0, c->disc_ws_base);
     c->disc_ws_backoff_ms = c->disc_ws_backoff_ms ? c->disc_ws_backoff_ms * 2 : BACKOFF_MIN_MS;
     if (c->disc_ws_backoff_ms > BACKOFF_MAX_MS)
         c->disc_ws_backoff_ms = BACKOFF_MAX_MS;
@@ -336,11 +338,11 @@ static const artemisi_wsc_callbacks_t disc_callbacks = {disc_open, disc_text, di
 
 static void disc_connect(struct artemis_client *c)
 {
-    if (c->disc_ws || c->stopping || !c->watched)
+    if (c->disc_ws || c->loop_stopping || !c->watched)
         return;
-    c->disc_ws =
-        artemisi_wsc_connect(c->base, artemisi_client_server(c, 0), "/ws/discovery/instance-change",
-                             c->cfg->connect_timeout_ms, 64 << 20, &disc_callbacks, c);
+    snprintf(c->disc_ws_base, sizeof(c->disc_ws_base), "%s", artemisi_client_server(c, 0));
+    c->disc_ws = artemisi_wsc_connect(c->base, c->disc_ws_base, "/ws/discovery/instance-change",
+                                      c->cfg->connect_timeout_ms, 64 << 20, &disc_callbacks, c);
 }
 
 /* ---- node lists --------------------------------------------------------------------------- */
@@ -485,7 +487,7 @@ void artemisi_disc_watch(struct artemis_client *c, const char *service_id, artem
 
 void artemisi_disc_tick(struct artemis_client *c, int64_t now)
 {
-    if (c->stopping)
+    if (c->loop_stopping)
         return;
     if (!c->disc_ws && c->watched && now >= c->disc_ws_next_try)
         disc_connect(c);

@@ -9,6 +9,7 @@
  * Unlike the Java SDK (spec §11.3) we call register.json directly instead of sending
  * unregister.json and waiting for the next heartbeat to fail.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -164,9 +165,9 @@ static void register_done(void *ud, int err, long status, const char *body, size
             ARTEMISI_LOG(&c->log, ARTEMIS_LOG_WARN, "registry",
                          "register via %s failed (err %d, HTTP %ld); trying the next server",
                          artemisi_client_server(c, 1), err, status);
-            artemisi_client_server_failed(c, 1);
+            artemisi_client_server_failed(c, 1, NULL);
         }
-        if (!c->stopping)
+        if (!c->loop_stopping)
             schedule_retry(c);
     } else {
         c->reg_backoff_ms = 0;
@@ -175,7 +176,7 @@ static void register_done(void *ud, int err, long status, const char *body, size
 
 static void send_register(struct artemis_client *c)
 {
-    if (c->stopping || !c->http)
+    if (c->loop_stopping || !c->http)
         return;
     artemisi_buf_t body = ARTEMISI_BUF_INIT, url = ARTEMISI_BUF_INIT;
     if (append_instances(&body, c, 1) > 0) {
@@ -213,7 +214,7 @@ static void handle_heartbeat_answer(struct artemis_client *c, const char *body, 
     int cls = parse_response(c, body, len, heartbeat_failed_instance);
     if (cls == 2) {
         /* The node cannot serve: drop the socket, use another node. */
-        artemisi_client_server_failed(c, 1);
+        artemisi_client_server_failed(c, 1, NULL);
         if (c->hb_ws)
             artemisi_wsc_close(c->hb_ws, 1000);
         return;
@@ -234,7 +235,7 @@ static void hb_http_done(void *ud, int err, long status, const char *body, size_
         handle_heartbeat_answer(c, body, len);
         return;
     }
-    artemisi_client_server_failed(c, 1);
+    artemisi_client_server_failed(c, 1, NULL);
     for (size_t i = 0; i < c->n_regs; i++)
         if (c->regs[i].state == ARTEMIS_REG_REGISTERED)
             notify(c, &c->regs[i], ARTEMIS_REG_FAILING, err ? ARTEMIS_ERR_IO : ARTEMIS_ERR_HTTP);
@@ -269,7 +270,7 @@ static void hb_ws_close(void *ud, int code, const char *reason)
     artemisi_wsc_free(c->hb_ws);
     c->hb_ws = NULL;
     if (code == 1006)
-        artemisi_client_server_failed(c, 1);
+        artemisi_client_server_failed(c, 1, c->hb_ws_base);
     c->hb_ws_backoff_ms = c->hb_ws_backoff_ms ? c->hb_ws_backoff_ms * 2 : BACKOFF_MIN_MS;
     if (c->hb_ws_backoff_ms > BACKOFF_MAX_MS)
         c->hb_ws_backoff_ms = BACKOFF_MAX_MS;
@@ -281,15 +282,16 @@ static const artemisi_wsc_callbacks_t hb_callbacks = {hb_ws_open, hb_ws_text, hb
 
 static void hb_ws_connect(struct artemis_client *c)
 {
-    if (c->hb_ws || c->stopping || c->n_regs == 0)
+    if (c->hb_ws || c->loop_stopping || c->n_regs == 0)
         return;
-    c->hb_ws = artemisi_wsc_connect(c->base, artemisi_client_server(c, 1), "/ws/registry/heartbeat",
+    snprintf(c->hb_ws_base, sizeof(c->hb_ws_base), "%s", artemisi_client_server(c, 1));
+    c->hb_ws = artemisi_wsc_connect(c->base, c->hb_ws_base, "/ws/registry/heartbeat",
                                     c->cfg->connect_timeout_ms, 1 << 20, &hb_callbacks, c);
 }
 
 void artemisi_reg_heartbeat_now(struct artemis_client *c)
 {
-    if (c->n_regs == 0 || c->stopping)
+    if (c->n_regs == 0 || c->loop_stopping)
         return;
     artemisi_buf_t body = ARTEMISI_BUF_INIT;
     append_instances(&body, c, 0);
@@ -329,7 +331,7 @@ void artemisi_reg_start(struct artemis_client *c)
 
 void artemisi_reg_tick(struct artemis_client *c, int64_t now)
 {
-    if (c->stopping)
+    if (c->loop_stopping)
         return;
     if (!c->hb_ws && c->n_regs && now >= c->hb_ws_next_try)
         hb_ws_connect(c);
