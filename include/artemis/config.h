@@ -60,8 +60,7 @@ ARTEMIS_EXPORT artemis_err_t artemis_config_set_heartbeat_interval_ms(artemis_co
 ARTEMIS_EXPORT artemis_err_t artemis_config_set_request_timeout_ms(artemis_config_t *cfg,
                                                                    int64_t ms);
 /* 1000..86400000 ms. */
-ARTEMIS_EXPORT artemis_err_t artemis_config_set_poll_interval_ms(artemis_config_t *cfg,
-                                                                 int64_t ms);
+ARTEMIS_EXPORT artemis_err_t artemis_config_set_poll_interval_ms(artemis_config_t *cfg, int64_t ms);
 /* Directory for disk snapshots of the discovery cache (created if missing); NULL disables. */
 ARTEMIS_EXPORT artemis_err_t artemis_config_set_cache_dir(artemis_config_t *cfg, const char *dir);
 ARTEMIS_EXPORT artemis_err_t artemis_config_set_log_cb(artemis_config_t *cfg, artemis_log_cb cb,

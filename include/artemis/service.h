@@ -69,9 +69,8 @@ ARTEMIS_EXPORT char *artemis_service_to_json(const artemis_service_t *svc);
 /* A new instance to register: serviceId, instanceId, ip and port are required; url
  * defaults to http://ip:port/, protocol "http", status "up". Strings copied. NULL on bad
  * arguments or OOM. Thread-safety: handle. */
-ARTEMIS_EXPORT artemis_instance_t *artemis_instance_new(const char *service_id,
-                                                        const char *instance_id, const char *ip,
-                                                        int port);
+ARTEMIS_EXPORT artemis_instance_t *
+artemis_instance_new(const char *service_id, const char *instance_id, const char *ip, int port);
 /* Free an instance made by artemis_instance_new(). Never call on a snapshot's instance. */
 ARTEMIS_EXPORT void artemis_instance_free(artemis_instance_t *inst);
 /* Set a string field (value copied; NULL clears). Only on instances from
