@@ -435,7 +435,7 @@ class Bench:
             self.etcd = {"available": False, "why": "etcd is not installed (apt-get failed?)"}
             return
         ver = subprocess.run([exe, "--version"], capture_output=True, text=True,
-                             timeout=10).stdout.split("\n")[0]
+                             timeout=10).stdout.split("\n")[0].replace("etcd Version:", "etcd").strip()
         n = 2000 if self.q else self.opt.etcd_keys
         tmp = tempfile.mkdtemp(prefix="etcd-bench-")
         cport, pport = free_port(), free_port()
@@ -824,7 +824,7 @@ def main():
     if opt.capacity % 100 or not 1000 <= opt.capacity <= 2_000_000:
         ap.error("--capacity must be a multiple of 100 in 1000..2000000")
     nofile = raise_nofile()
-    if nofile < 21000 and not opt.quick:
+    if nofile < 10100 and not opt.quick:
         log(f"warning: RLIMIT_NOFILE is {nofile}; 10,000-session scenarios may fail")
     build_tools()
     info = machine_info()
