@@ -59,7 +59,7 @@ OPT := -O1 -g -fsanitize=$(SANITIZER) -fno-sanitize-recover=all -fno-omit-frame-
 SANLD := -fsanitize=$(SANITIZER)
 endif
 
-CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -Iinclude -Isdk -Iserver \
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -Iinclude -Isdk -Iserver -Isidecar \
              $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
 # The library exports only what include/artemis marks ARTEMIS_EXPORT.
 SDK_CFLAGS = -DARTEMIS_BUILDING -fvisibility=hidden
@@ -69,10 +69,15 @@ SDK_SRC    := $(wildcard sdk/*.c)
 SERVER_SRC := $(wildcard server/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 EXAMPLE_SRC := $(wildcard examples/*.c)
+SIDECAR_SRC := $(wildcard sidecar/*.c)
 
 SDK_OBJ    := $(SDK_SRC:%.c=$(BUILD)/obj/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o)
 SERVER_LIBOBJ := $(filter-out $(BUILD)/obj/server/main.o,$(SERVER_OBJ))
+SIDECAR_OBJ := $(SIDECAR_SRC:%.c=$(BUILD)/obj/%.o)
+SIDECAR_LIBOBJ := $(filter-out $(BUILD)/obj/sidecar/main.o,$(SIDECAR_OBJ))
+# Unit tests and fuzz targets link every module except the two main()s.
+TEST_OBJ := $(SERVER_LIBOBJ) $(SIDECAR_LIBOBJ)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 LIBA   := $(BUILD)/lib/libartemis.a
@@ -80,6 +85,7 @@ SONAME := libartemis.so.$(shell awk '/define ARTEMIS_ABI_VERSION/{print $$3}' in
 SOREAL := libartemis.so.$(VERSION)
 LIBSO  := $(BUILD)/lib/$(SOREAL)
 SERVER := $(BUILD)/bin/artemis-server
+SIDECAR := $(if $(SIDECAR_SRC),$(BUILD)/bin/artemis-sidecar)
 EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 PCFILE := $(BUILD)/lib/artemis.pc
 
@@ -87,7 +93,7 @@ PCFILE := $(BUILD)/lib/artemis.pc
         bench \
         install uninstall format format-check clean
 
-all: $(SERVER) $(LIBA) $(LIBSO) $(PCFILE) $(EXAMPLES) $(UNIT_BIN)
+all: $(SERVER) $(SIDECAR) $(LIBA) $(LIBSO) $(PCFILE) $(EXAMPLES) $(UNIT_BIN)
 
 # V=1 shows the full command lines.
 ifeq ($(V),1)
@@ -130,6 +136,11 @@ $(LIBA): $(SDK_OBJ)
 	@$(if $(Q),echo "  AR    $@")
 	$(Q)ar rcs $@ $^
 
+$(BUILD)/bin/artemis-sidecar: $(SIDECAR_OBJ) $(LIBA)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(SIDECAR_OBJ) $(LIBA) $(SERVER_LIBS) -lm
+
 $(SERVER): $(SERVER_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD    $@")
@@ -139,16 +150,16 @@ $(SERVER): $(SERVER_OBJ) $(LIBA)
 # statically (the project's own objects) so they can fail the Nth allocation.
 OOM_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
 
-$(BUILD)/tests/%_oom: tests/unit/%_oom.c $(SERVER_LIBOBJ) $(LIBA)
+$(BUILD)/tests/%_oom: tests/unit/%_oom.c $(TEST_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST  $@")
-	$(Q)$(CC) $(CFLAGS_ALL) -Itests/support $(LDFLAGS_ALL) $(OOM_WRAP) -o $@ $< $(SERVER_LIBOBJ) \
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/support $(LDFLAGS_ALL) $(OOM_WRAP) -o $@ $< $(TEST_OBJ) \
 	    $(LIBA) $(SERVER_LIBS) $(TEST_LIBS) -lm
 
-$(BUILD)/tests/%: tests/unit/%.c $(SERVER_LIBOBJ) $(LIBA)
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST  $@")
-	$(Q)$(CC) $(CFLAGS_ALL) -Itests/support $(LDFLAGS_ALL) -o $@ $< $(SERVER_LIBOBJ) $(LIBA) \
+	$(Q)$(CC) $(CFLAGS_ALL) -Itests/support $(LDFLAGS_ALL) -o $@ $< $(TEST_OBJ) $(LIBA) \
 	    $(SERVER_LIBS) $(TEST_LIBS) -lm
 
 # ---- dependencies --------------------------------------------------------------------------
@@ -181,8 +192,9 @@ check-unit: $(UNIT_BIN)
 	    if $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; done; \
 	echo "unit ($(BUILD)): $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
-check-integration: $(SERVER) $(EXAMPLES)
-	ARTEMIS_SERVER=$(SERVER) ARTEMIS_EXAMPLES=$(BUILD)/examples $(PYTHON) tests/integration/run.py \
+check-integration: $(SERVER) $(SIDECAR) $(EXAMPLES)
+	ARTEMIS_SERVER=$(SERVER) ARTEMIS_SIDECAR=$(BUILD)/bin/artemis-sidecar \
+	    ARTEMIS_EXAMPLES=$(BUILD)/examples $(PYTHON) tests/integration/run.py \
 	    $(INTEGRATION_FILTER)
 
 check: check-unit check-integration
@@ -211,8 +223,9 @@ test: deps
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-              -Iinclude -Isdk -Iserver $(PKG_CFLAGS)
-FUZZ_LIBSRC := $(SDK_SRC) $(filter-out server/main.c,$(SERVER_SRC))
+              -Iinclude -Isdk -Iserver -Isidecar $(PKG_CFLAGS)
+FUZZ_LIBSRC := $(SDK_SRC) $(filter-out server/main.c,$(SERVER_SRC)) \
+               $(filter-out sidecar/main.c,$(SIDECAR_SRC))
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBSRC)
 	@mkdir -p $(dir $@)
@@ -258,6 +271,8 @@ install: all
 	install -m 644 $(LIBA) $(DESTDIR)$(LIBDIR)/
 	install -m 644 $(PCFILE) $(DESTDIR)$(PKGCONFIGDIR)/
 	install -m 755 $(SERVER) $(DESTDIR)$(BINDIR)/artemis-server
+	$(if $(SIDECAR),install -m 755 $(SIDECAR) $(DESTDIR)$(BINDIR)/artemis-sidecar)
+	$(if $(SIDECAR),install -m 644 sidecar/artemis-sidecar.service $(DESTDIR)$(SYSTEMDUNITDIR)/)
 	install -m 644 server/artemis-server.service $(DESTDIR)$(SYSTEMDUNITDIR)/
 	install -m 644 server/artemis-server.socket $(DESTDIR)$(SYSTEMDUNITDIR)/
 
@@ -265,6 +280,7 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libartemis.so* $(DESTDIR)$(LIBDIR)/libartemis.a \
 	      $(DESTDIR)$(PKGCONFIGDIR)/artemis.pc
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/artemis
+	rm -f $(DESTDIR)$(BINDIR)/artemis-sidecar $(DESTDIR)$(SYSTEMDUNITDIR)/artemis-sidecar.service
 	rm -f $(DESTDIR)$(BINDIR)/artemis-server \
 	      $(DESTDIR)$(SYSTEMDUNITDIR)/artemis-server.service \
 	      $(DESTDIR)$(SYSTEMDUNITDIR)/artemis-server.socket
@@ -282,4 +298,4 @@ format-check:
 clean:
 	rm -rf build
 
--include $(SDK_OBJ:.o=.d) $(SERVER_OBJ:.o=.d)
+-include $(SDK_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(SIDECAR_OBJ:.o=.d)
