@@ -87,13 +87,14 @@ LIBSO  := $(BUILD)/lib/$(SOREAL)
 SERVER := $(BUILD)/bin/artemis-server
 SIDECAR := $(if $(SIDECAR_SRC),$(BUILD)/bin/artemis-sidecar)
 EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
+SDK_TEST_BIN := $(patsubst tests/sdk/%.c,$(BUILD)/tests/sdk/%,$(wildcard tests/sdk/*.c))
 PCFILE := $(BUILD)/lib/artemis.pc
 
 .PHONY: all deps run test check check-unit check-integration test-asan test-tsan fuzz fuzz-smoke \
         bench \
         install uninstall format format-check clean
 
-all: $(SERVER) $(SIDECAR) $(LIBA) $(LIBSO) $(PCFILE) $(EXAMPLES) $(UNIT_BIN)
+all: $(SERVER) $(SIDECAR) $(LIBA) $(LIBSO) $(PCFILE) $(EXAMPLES) $(SDK_TEST_BIN) $(UNIT_BIN)
 
 # V=1 shows the full command lines.
 ifeq ($(V),1)
@@ -123,6 +124,12 @@ $(PCFILE): sdk/artemis.pc.in include/artemis/version.h
 	@mkdir -p $(dir $@)
 	@sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+# Programs the SDK end-to-end tests drive (public API only, like the examples).
+$(BUILD)/tests/sdk/%: tests/sdk/%.c $(LIBA)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  SDKT  $@")
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(SDK_LIBS) -lm
 
 # Examples link the static library so they run from the build tree without LD_LIBRARY_PATH.
 $(BUILD)/examples/%: examples/%.c $(LIBA)
@@ -192,7 +199,7 @@ check-unit: $(UNIT_BIN)
 	    if $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; done; \
 	echo "unit ($(BUILD)): $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
-check-integration: $(SERVER) $(SIDECAR) $(EXAMPLES)
+check-integration: $(SERVER) $(SIDECAR) $(EXAMPLES) $(SDK_TEST_BIN)
 	ARTEMIS_SERVER=$(SERVER) ARTEMIS_SIDECAR=$(BUILD)/bin/artemis-sidecar \
 	    ARTEMIS_EXAMPLES=$(BUILD)/examples $(PYTHON) tests/integration/run.py \
 	    $(INTEGRATION_FILTER)

@@ -452,7 +452,9 @@ artemis_err_t artemis_client_stop(artemis_client_t *c, int64_t timeout_ms)
 {
     if (!c)
         return ARTEMIS_ERR_INVALID_ARG;
-    if (artemisi_client_in_callback(c))
+    /* Threaded stop joins the SDK thread: never from that thread. External-loop stop only
+     * begins the sequence, so a callback may call it. */
+    if (c->own_base && artemisi_client_in_callback(c))
         return ARTEMIS_ERR_STATE;
     pthread_mutex_lock(&c->lock);
     if (!c->started || c->stopping) {

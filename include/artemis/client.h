@@ -56,7 +56,9 @@ ARTEMIS_EXPORT artemis_err_t artemis_client_set_registration_cb(artemis_client_t
  * Loads disk snapshots if a cache dir is set. no-callback. */
 ARTEMIS_EXPORT artemis_err_t artemis_client_start(artemis_client_t *c, artemis_error_t *err);
 /* Deregister every instance (best effort within timeout_ms), close connections, stop the
- * thread. Idempotent. no-callback. */
+ * thread. Idempotent. Threaded mode: blocks until done; no-callback. External-loop mode:
+ * only begins (allowed inside callbacks); keep dispatching the base for up to timeout_ms so
+ * the deregistration can finish before artemis_client_free(). */
 ARTEMIS_EXPORT artemis_err_t artemis_client_stop(artemis_client_t *c, int64_t timeout_ms);
 /* Stop (with the request timeout) if needed, then free. NULL is a no-op. no-callback. */
 ARTEMIS_EXPORT void artemis_client_free(artemis_client_t *c);

@@ -314,3 +314,23 @@ def test_watch_keeps_view_across_empty_restart(ctx):
 
 
 test_watch_keeps_view_across_empty_restart.timeout = 30
+
+
+def test_external_loop_mode(ctx):
+    """The libevent adapter: register, watch and stop on the application's own loop."""
+    import subprocess
+
+    examples = os.environ.get("ARTEMIS_EXAMPLES", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                               "..", "..", "build", "examples"))
+    binary = os.path.join(os.path.dirname(os.path.abspath(examples)), "tests", "sdk", "loop_client")
+    check(os.path.exists(binary), "missing %s (run make)" % binary)
+    url = "http://127.0.0.1:%d" % ctx.port
+    p = subprocess.run([binary, url, "sdk.loop", "loop-1"], capture_output=True, text=True,
+                       timeout=15, env=sdk_env())
+    eq(p.returncode, 0, "loop_client exit status (stderr %r)" % p.stderr[-500:])
+    lines = p.stdout.splitlines()
+    eq(lines[:1], ["registered"], "first line")
+    check(len(lines) > 1 and lines[1].startswith("seen "), "second line %r" % lines[1:2])
+    eq(ids(parse_line(lines[1][5:])), {"loop-1"}, "watched view")
+    # stop() in external-loop mode deregistered before the process left.
+    eq(set(http_lookup(ctx, "sdk.loop")), set(), "sdk.loop after loop_client stopped")
