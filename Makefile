@@ -90,7 +90,8 @@ EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 SDK_TEST_BIN := $(patsubst tests/sdk/%.c,$(BUILD)/tests/sdk/%,$(wildcard tests/sdk/*.c))
 PCFILE := $(BUILD)/lib/artemis.pc
 
-.PHONY: all deps run test check check-unit check-integration test-asan test-tsan fuzz fuzz-smoke \
+.PHONY: all deps run test check check-unit check-exports check-integration test-asan test-tsan \
+        fuzz fuzz-smoke \
         bench \
         install uninstall format format-check clean
 
@@ -204,7 +205,14 @@ check-integration: $(SERVER) $(SIDECAR) $(EXAMPLES) $(SDK_TEST_BIN)
 	    ARTEMIS_EXAMPLES=$(BUILD)/examples $(PYTHON) tests/integration/run.py \
 	    $(INTEGRATION_FILTER)
 
-check: check-unit check-integration
+# The shared library exports only the public artemis_* API (opaque ABI, docs/sdk.md).
+check-exports: $(LIBSO)
+	@bad=$$(nm -D --defined-only $(LIBSO) | awk '$$2 ~ /[TDBR]/ {print $$3}' | grep -v '^artemis_' \
+	    | grep -v '^_' || true); \
+	if [ -n "$$bad" ]; then echo "libartemis exports internal symbols:"; echo "$$bad"; exit 1; fi; \
+	echo "exports: $$(nm -D --defined-only $(LIBSO) | grep -c ' T artemis_') artemis_* functions, nothing else"
+
+check: check-unit check-exports check-integration
 
 test-asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=16 UBSAN_OPTIONS=print_stacktrace=1 \
