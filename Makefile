@@ -35,7 +35,8 @@ PKG_MAP := libevent:libevent-dev libevent_pthreads:libevent-dev jansson:libjanss
            libsystemd:libsystemd-dev cmocka:libcmocka-dev zlib:zlib1g-dev \
            sqlite3:libsqlite3-dev libpq:libpq-dev openssl:libssl-dev
 # tool -> Debian package
-TOOL_MAP := pkg-config:pkg-config $(PYTHON):python3 clang:clang clang-format:clang-format
+TOOL_MAP := pkg-config:pkg-config $(PYTHON):python3 clang:clang clang-format:clang-format \
+            ip:iproute2
 
 SERVER_PKGS := libevent jansson zlib libsystemd openssl libcurl
 SDK_PKGS    := libevent libevent_pthreads jansson zlib libcrypto libcurl
