@@ -179,7 +179,8 @@ deps:
 	    pkg-config --exists $$p 2>/dev/null || missing="$$missing $$d"; done; \
 	for m in $(TOOL_MAP); do t=$${m%%:*}; d=$${m#*:}; \
 	    command -v $$t >/dev/null 2>&1 || missing="$$missing $$d"; done; \
-	if ! echo 'int main(void){return 0;}' | clang -x c -fsanitize=fuzzer - -o /dev/null \
+	if ! echo 'int LLVMFuzzerTestOneInput(const char *d, long n){(void)d;(void)n;return 0;}' \
+	        | clang -x c -fsanitize=fuzzer - -o /dev/null \
 	        >/dev/null 2>&1; then missing="$$missing libclang-rt-14-dev"; fi; \
 	missing=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); \
 	if [ -n "$$(echo $$missing | tr -d ' ')" ]; then \
