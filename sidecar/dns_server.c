@@ -1,0 +1,609 @@
+/*
+ * The sidecar's DNS endpoint: UDP and TCP listeners on dns.listen, on the agent's event base.
+ * Answers come from libartemis's cached views (agent.c tracks and watches every service that
+ * is asked for); the wire format is the pure codec in dns.c.
+ *
+ * Names: <serviceId>.service[.<zone>.zone][.<group>.group].<domain>, and the SRV targets
+ * <instance>.<serviceId>.service.<domain> (one instance's address). A/AAAA answer the up
+ * instances (shuffled per answer), SRV answers "0 <weight> <port> <target>" with the targets'
+ * addresses in the additional section. Unknown service: NXDOMAIN + SOA; known service with
+ * nothing up: NOERROR/no-data + SOA (minimum = dns.ttl). A UDP answer that does not fit sets
+ * TC (EDNS0 sizes honoured by the codec); TCP carries up to 64 KiB.
+ * TCP: 2-byte framing, many queries per connection (answers may come out of order when one
+ * waits for a first lookup, RFC 7766 §6.2.1.1), an idle timeout, a connection cap and
+ * output back-pressure.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "agent.h"
+#include "dns.h"
+
+#define TCP_MAX_CONNS    512
+#define TCP_IDLE_MS      10000
+#define TCP_OUT_HIGH     (256 * 1024) /* stop reading a connection whose answers pile up */
+#define UDP_BATCH        64           /* datagrams per readiness event */
+#define MAX_ANSWER_INSTS 4096
+
+typedef struct tcp_conn {
+    struct agent_dns_server *d;
+    struct bufferevent *bev;
+    int paused;
+    struct tcp_conn *next, *prev;
+} tcp_conn_t;
+
+struct agent_dns_server {
+    agent_t *a;
+    evutil_socket_t udp_fd;
+    struct event *ev_udp;
+    struct evconnlistener *tcp;
+    tcp_conn_t *conns;
+    size_t n_conns;
+    uint8_t out[AGENT_DNS_TCP_MAX + 2];
+};
+
+/* ---- answering ----------------------------------------------------------------------------- */
+
+static uint32_t rng_state = 0x9e3779b9u;
+
+static uint32_t rnd(void)
+{
+    /* xorshift32: shuffling answers needs no crypto */
+    uint32_t x = rng_state;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return rng_state = x;
+}
+
+static void sanitise_label(const char *id, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (const char *p = id; *p && o + 1 < cap && o < 63; p++) {
+        char c = *p;
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+            c = '-';
+        out[o++] = c;
+    }
+    if (o == 0)
+        out[o++] = 'i';
+    out[o] = 0;
+}
+
+static int inst_addr(const artemis_instance_t *in, int *family, uint8_t addr[16])
+{
+    const char *ip = artemis_instance_get(in, ARTEMIS_FIELD_IP);
+    if (!ip)
+        return -1;
+    if (inet_pton(AF_INET, ip, addr) == 1) {
+        *family = AF_INET;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, ip, addr) == 1) {
+        *family = AF_INET6;
+        return 0;
+    }
+    return -1;
+}
+
+static int inst_up(const artemis_instance_t *in)
+{
+    const char *st = artemis_instance_get(in, ARTEMIS_FIELD_STATUS);
+    return st && !strcasecmp(st, "up");
+}
+
+static int field_is(const artemis_instance_t *in, artemis_field_t f, const char *want)
+{
+    if (!*want)
+        return 1;
+    const char *v = artemis_instance_get(in, f);
+    return v && !strcasecmp(v, want);
+}
+
+static void make_soa(agent_t *a, agent_dns_soa_t *soa)
+{
+    memset(soa, 0, sizeof(*soa));
+    snprintf(soa->zone, sizeof(soa->zone), "%s", a->cfg->dns_domain);
+    snprintf(soa->mname, sizeof(soa->mname), "ns.%s", a->cfg->dns_domain);
+    snprintf(soa->rname, sizeof(soa->rname), "hostmaster.%s", a->cfg->dns_domain);
+    soa->serial = (uint32_t)(agent_wall_ms() / 1000);
+    soa->refresh = 3600;
+    soa->retry = 600;
+    soa->expire = 86400;
+    soa->minimum = a->cfg->dns_ttl;
+    soa->ttl = a->cfg->dns_ttl;
+}
+
+static int type_index(uint16_t t)
+{
+    switch (t) {
+    case AGENT_DNS_TYPE_A:
+        return 0;
+    case AGENT_DNS_TYPE_AAAA:
+        return 1;
+    case AGENT_DNS_TYPE_SRV:
+        return 2;
+    case AGENT_DNS_TYPE_SOA:
+        return 3;
+    case AGENT_DNS_TYPE_ANY:
+        return 4;
+    }
+    return 5;
+}
+
+static int finish(agent_t *a, const agent_dns_query_t *q, int rcode, const agent_dns_rr_t *an,
+                  size_t nan, const agent_dns_rr_t *ad, size_t nad, int with_soa, size_t max,
+                  uint8_t *out, size_t outcap)
+{
+    agent_dns_soa_t soa;
+    size_t len = 0;
+    if (with_soa)
+        make_soa(a, &soa);
+    if (agent_dns_build_response(q, rcode, an, nan, ad, nad, with_soa ? &soa : NULL, max, out,
+                                 outcap, &len) != 0) {
+        rcode = AGENT_DNS_SERVFAIL;
+        if (agent_dns_build_response(q, rcode, NULL, 0, NULL, 0, NULL, max, out, outcap, &len))
+            return 0;
+    }
+    a->m.dns_rcodes[rcode >= 0 && rcode < 6 ? rcode : 4]++;
+    if (rcode == AGENT_DNS_NOERROR && nan == 0)
+        a->m.dns_nodata++;
+    if (len >= 4 && (out[2] & 0x02))
+        a->m.dns_truncated++;
+    return (int)len;
+}
+
+/* Fill one address record for an instance, if the query type wants its family. */
+static int addr_rr(const artemis_instance_t *in, uint16_t qtype, const char *name, uint32_t ttl,
+                   agent_dns_rr_t *rr)
+{
+    int fam;
+    uint8_t addr[16];
+    if (inst_addr(in, &fam, addr) != 0)
+        return 0;
+    uint16_t t = fam == AF_INET ? AGENT_DNS_TYPE_A : AGENT_DNS_TYPE_AAAA;
+    if (qtype != AGENT_DNS_TYPE_ANY && qtype != t)
+        return 0;
+    memset(rr, 0, offsetof(agent_dns_rr_t, srv_target));
+    rr->srv_target[0] = 0;
+    snprintf(rr->name, sizeof(rr->name), "%s", name);
+    rr->type = t;
+    rr->ttl = ttl;
+    memcpy(rr->addr, addr, fam == AF_INET ? 4 : 16);
+    return 1;
+}
+
+static uint16_t inst_weight(const artemis_instance_t *in)
+{
+    const char *w = artemis_instance_metadata(in, "weight");
+    if (w && *w) {
+        char *end;
+        long v = strtol(w, &end, 10);
+        if (!*end && v >= 0 && v <= 65535)
+            return (uint16_t)v;
+    }
+    return 1;
+}
+
+int agent_dns_answer(agent_t *a, const uint8_t *pkt, size_t len, int tcp, int may_wait,
+                     uint8_t *out, size_t outcap, agent_svc_t **wait_svc)
+{
+    agent_dns_query_t q;
+    memset(&q, 0, sizeof(q));
+    int rc = agent_dns_parse_query(pkt, len, &q);
+    if (rc < 0) {
+        a->m.dns_dropped++;
+        return 0;
+    }
+    size_t max = tcp ? AGENT_DNS_TCP_MAX : (q.udp_size >= 512 ? q.udp_size : 512);
+    if (rc != AGENT_DNS_NOERROR)
+        return finish(a, &q, rc, NULL, 0, NULL, 0, 0, max, out, outcap);
+    if (may_wait) /* a parked query was counted when it arrived */
+        a->m.dns_queries[type_index(q.qtype)]++;
+    const char *domain = a->cfg->dns_domain;
+    uint32_t ttl = a->cfg->dns_ttl;
+    if ((q.qclass != AGENT_DNS_CLASS_IN && q.qclass != AGENT_DNS_CLASS_ANY) ||
+        !agent_dns_name_in_domain(q.qname, domain))
+        return finish(a, &q, AGENT_DNS_REFUSED, NULL, 0, NULL, 0, 0, max, out, outcap);
+    if (!strcasecmp(q.qname, domain)) /* the zone apex: exists, no records of these types */
+        return finish(a, &q, AGENT_DNS_NOERROR, NULL, 0, NULL, 0, 1, max, out, outcap);
+
+    char service[256], zone[256], group[256];
+    if (!agent_dns_parse_name(q.qname, domain, service, sizeof(service), zone, sizeof(zone), group,
+                              sizeof(group)))
+        return finish(a, &q, AGENT_DNS_NXDOMAIN, NULL, 0, NULL, 0, 1, max, out, outcap);
+
+    agent_svc_t *s = agent_svc_find(a, service);
+    if (!s && !*zone && !*group) {
+        /* An SRV target: <instance>.<serviceId>.service.<domain>. */
+        const char *dot = strchr(service, '.');
+        agent_svc_t *owner = dot ? agent_svc_find(a, dot + 1) : NULL;
+        if (owner && owner->svc) {
+            char want[64], lab[64];
+            size_t ll = (size_t)(dot - service);
+            if (ll < sizeof(want)) {
+                memcpy(want, service, ll);
+                want[ll] = 0;
+                size_t n = artemis_service_instance_count(owner->svc);
+                for (size_t i = 0; i < n; i++) {
+                    const artemis_instance_t *in = artemis_service_instance(owner->svc, i);
+                    sanitise_label(artemis_instance_get(in, ARTEMIS_FIELD_INSTANCE_ID)
+                                       ? artemis_instance_get(in, ARTEMIS_FIELD_INSTANCE_ID)
+                                       : "",
+                                   lab, sizeof(lab));
+                    if (strcmp(lab, want) || !inst_up(in))
+                        continue;
+                    agent_dns_rr_t rr;
+                    int got = addr_rr(in, q.qtype, q.qname, ttl, &rr);
+                    return finish(a, &q, AGENT_DNS_NOERROR, &rr, (size_t)got, NULL, 0, !got, max,
+                                  out, outcap);
+                }
+            }
+        }
+    }
+    if (!s)
+        s = agent_svc_track(a, service);
+    if (!s)
+        return finish(a, &q, AGENT_DNS_SERVFAIL, NULL, 0, NULL, 0, 0, max, out, outcap);
+    if (!s->have_view) {
+        if (may_wait && wait_svc) {
+            *wait_svc = s;
+            return -1;
+        }
+        return finish(a, &q, AGENT_DNS_SERVFAIL, NULL, 0, NULL, 0, 0, max, out, outcap);
+    }
+    size_t n = s->svc ? artemis_service_instance_count(s->svc) : 0;
+    if (n == 0 && !s->known)
+        return finish(a, &q, AGENT_DNS_NXDOMAIN, NULL, 0, NULL, 0, 1, max, out, outcap);
+    if (q.qtype != AGENT_DNS_TYPE_A && q.qtype != AGENT_DNS_TYPE_AAAA &&
+        q.qtype != AGENT_DNS_TYPE_SRV && q.qtype != AGENT_DNS_TYPE_ANY)
+        return finish(a, &q, AGENT_DNS_NOERROR, NULL, 0, NULL, 0, 1, max, out, outcap);
+
+    /* The up instances that pass the qualifiers, in a fresh random order. */
+    size_t stack_idx[64];
+    size_t *idx = n <= 64 ? stack_idx : malloc(n * sizeof(*idx));
+    if (!idx)
+        return finish(a, &q, AGENT_DNS_SERVFAIL, NULL, 0, NULL, 0, 0, max, out, outcap);
+    size_t m = 0;
+    for (size_t i = 0; i < n && m < MAX_ANSWER_INSTS; i++) {
+        const artemis_instance_t *in = artemis_service_instance(s->svc, i);
+        if (in && inst_up(in) && field_is(in, ARTEMIS_FIELD_ZONE_ID, zone) &&
+            field_is(in, ARTEMIS_FIELD_GROUP_ID, group))
+            idx[m++] = i;
+    }
+    for (size_t i = m; i > 1; i--) {
+        size_t j = rnd() % i;
+        size_t t = idx[i - 1];
+        idx[i - 1] = idx[j];
+        idx[j] = t;
+    }
+    agent_dns_rr_t stack_an[16], stack_ad[16];
+    int big = m > 16;
+    agent_dns_rr_t *an = big ? malloc(m * sizeof(*an)) : stack_an;
+    agent_dns_rr_t *ad = big ? malloc(m * sizeof(*ad)) : stack_ad;
+    size_t nan = 0, nad = 0;
+    int result;
+    if (!an || !ad) {
+        result = finish(a, &q, AGENT_DNS_SERVFAIL, NULL, 0, NULL, 0, 0, max, out, outcap);
+        goto done;
+    }
+    for (size_t k = 0; k < m; k++) {
+        const artemis_instance_t *in = artemis_service_instance(s->svc, idx[k]);
+        if (q.qtype != AGENT_DNS_TYPE_SRV) {
+            nan += (size_t)addr_rr(in, q.qtype, q.qname, ttl, &an[nan]);
+            continue;
+        }
+        int port = artemis_instance_port(in);
+        const char *iid = artemis_instance_get(in, ARTEMIS_FIELD_INSTANCE_ID);
+        char lab[64], target[600];
+        if (port <= 0 || port > 65535)
+            continue;
+        sanitise_label(iid ? iid : "", lab, sizeof(lab));
+        int tl = snprintf(target, sizeof(target), "%s.%s.service.%s", lab, s->key, domain);
+        if (tl <= 0 || (size_t)tl >= sizeof(an[0].srv_target) || tl > 253)
+            continue; /* a target that cannot be a name */
+        agent_dns_rr_t *rr = &an[nan++];
+        memset(rr, 0, sizeof(*rr));
+        snprintf(rr->name, sizeof(rr->name), "%s", q.qname);
+        rr->type = AGENT_DNS_TYPE_SRV;
+        rr->ttl = ttl;
+        rr->srv_priority = 0;
+        rr->srv_weight = inst_weight(in);
+        rr->srv_port = (uint16_t)port;
+        memcpy(rr->srv_target, target, (size_t)tl + 1);
+        nad += (size_t)addr_rr(in, AGENT_DNS_TYPE_ANY, target, ttl, &ad[nad]);
+    }
+    result = finish(a, &q, AGENT_DNS_NOERROR, an, nan, ad, nad, nan == 0, max, out, outcap);
+done:
+    if (big) {
+        free(an);
+        free(ad);
+    }
+    if (idx != stack_idx)
+        free(idx);
+    return result;
+}
+
+/* ---- UDP ----------------------------------------------------------------------------------- */
+
+typedef struct udp_wait {
+    agent_dns_server_t *d;
+    struct sockaddr_storage peer;
+    socklen_t peerlen;
+    size_t len;
+    uint8_t pkt[];
+} udp_wait_t;
+
+static void udp_send(agent_dns_server_t *d, const struct sockaddr_storage *peer, socklen_t plen,
+                     int n)
+{
+    if (n > 0)
+        (void)sendto(d->udp_fd, d->out, (size_t)n, MSG_DONTWAIT, (const struct sockaddr *)peer,
+                     plen);
+}
+
+static void udp_wait_done(void *arg, int cancelled)
+{
+    udp_wait_t *w = arg;
+    if (!cancelled) {
+        agent_dns_server_t *d = w->d;
+        int n = agent_dns_answer(d->a, w->pkt, w->len, 0, 0, d->out, sizeof(d->out), NULL);
+        udp_send(d, &w->peer, w->peerlen, n);
+    }
+    free(w);
+}
+
+static void udp_cb(evutil_socket_t fd, short what, void *arg)
+{
+    agent_dns_server_t *d = arg;
+    uint8_t pkt[AGENT_DNS_UDP_MAX + 1];
+    (void)what;
+    for (int i = 0; i < UDP_BATCH; i++) {
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof(peer);
+        ssize_t r = recvfrom(fd, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&peer, &plen);
+        if (r < 0)
+            return;
+        agent_svc_t *ws = NULL;
+        int n = agent_dns_answer(d->a, pkt, (size_t)r, 0, 1, d->out, sizeof(d->out), &ws);
+        if (n == -1) {
+            udp_wait_t *w = malloc(sizeof(*w) + (size_t)r);
+            if (w) {
+                w->d = d;
+                w->peer = peer;
+                w->peerlen = plen;
+                w->len = (size_t)r;
+                memcpy(w->pkt, pkt, (size_t)r);
+                if (agent_wait(d->a, ws, d, udp_wait_done, w) == 0)
+                    continue;
+                free(w);
+            }
+            n = agent_dns_answer(d->a, pkt, (size_t)r, 0, 0, d->out, sizeof(d->out), NULL);
+        }
+        udp_send(d, &peer, plen, n);
+    }
+}
+
+/* ---- TCP ----------------------------------------------------------------------------------- */
+
+static void conn_close(tcp_conn_t *c)
+{
+    agent_dns_server_t *d = c->d;
+    agent_wait_cancel_owner(d->a, c);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        d->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    d->n_conns--;
+    bufferevent_free(c->bev);
+    free(c);
+}
+
+static void conn_write(tcp_conn_t *c, int n)
+{
+    uint8_t pre[2];
+    if (n <= 0 || agent_dns_tcp_prefix((size_t)n, pre) != 0)
+        return;
+    struct evbuffer *o = bufferevent_get_output(c->bev);
+    evbuffer_add(o, pre, 2);
+    evbuffer_add(o, c->d->out, (size_t)n);
+}
+
+typedef struct tcp_wait {
+    tcp_conn_t *c;
+    size_t len;
+    uint8_t pkt[];
+} tcp_wait_t;
+
+static void tcp_wait_done(void *arg, int cancelled)
+{
+    tcp_wait_t *w = arg;
+    if (!cancelled) {
+        agent_dns_server_t *d = w->c->d;
+        int n = agent_dns_answer(d->a, w->pkt, w->len, 1, 0, d->out, sizeof(d->out), NULL);
+        conn_write(w->c, n);
+    }
+    free(w);
+}
+
+static void conn_read(struct bufferevent *bev, void *arg)
+{
+    tcp_conn_t *c = arg;
+    agent_dns_server_t *d = c->d;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    for (;;) {
+        if (evbuffer_get_length(bufferevent_get_output(bev)) > TCP_OUT_HIGH) {
+            bufferevent_disable(bev, EV_READ); /* resumed by conn_drained */
+            c->paused = 1;
+            return;
+        }
+        size_t avail = evbuffer_get_length(in);
+        if (avail < 2)
+            return;
+        uint8_t hdr[2];
+        evbuffer_copyout(in, hdr, 2);
+        size_t need = 2 + (((size_t)hdr[0] << 8) | hdr[1]);
+        if (avail < need)
+            return;
+        const uint8_t *buf = evbuffer_pullup(in, (ev_ssize_t)need);
+        const uint8_t *msg = NULL;
+        size_t mlen = 0;
+        if (!buf || agent_dns_tcp_frame(buf, need, &msg, &mlen) != need) {
+            conn_close(c);
+            return;
+        }
+        if (mlen > 0) {
+            agent_svc_t *ws = NULL;
+            int n = agent_dns_answer(d->a, msg, mlen, 1, 1, d->out, sizeof(d->out), &ws);
+            if (n == -1) {
+                tcp_wait_t *w = malloc(sizeof(*w) + mlen);
+                int parked = 0;
+                if (w) {
+                    w->c = c;
+                    w->len = mlen;
+                    memcpy(w->pkt, msg, mlen);
+                    parked = agent_wait(d->a, ws, c, tcp_wait_done, w) == 0;
+                    if (!parked)
+                        free(w);
+                }
+                n = parked ? 0
+                           : agent_dns_answer(d->a, msg, mlen, 1, 0, d->out, sizeof(d->out), NULL);
+            }
+            conn_write(c, n);
+        }
+        evbuffer_drain(in, need);
+    }
+}
+
+static void conn_drained(struct bufferevent *bev, void *arg)
+{
+    tcp_conn_t *c = arg;
+    if (c->paused) {
+        c->paused = 0;
+        bufferevent_enable(bev, EV_READ);
+        conn_read(bev, c);
+    }
+}
+
+static void conn_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+        conn_close(arg);
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int slen,
+                      void *arg)
+{
+    agent_dns_server_t *d = arg;
+    (void)l;
+    (void)sa;
+    (void)slen;
+    if (d->n_conns >= TCP_MAX_CONNS) {
+        close(fd);
+        return;
+    }
+    tcp_conn_t *c = calloc(1, sizeof(*c));
+    struct bufferevent *bev =
+        c ? bufferevent_socket_new(d->a->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+    if (!bev) {
+        free(c);
+        close(fd);
+        return;
+    }
+    c->d = d;
+    c->bev = bev;
+    c->next = d->conns;
+    if (c->next)
+        c->next->prev = c;
+    d->conns = c;
+    d->n_conns++;
+    d->a->m.dns_tcp_conns++;
+    struct timeval idle = {TCP_IDLE_MS / 1000, (TCP_IDLE_MS % 1000) * 1000};
+    bufferevent_set_timeouts(bev, &idle, &idle);
+    bufferevent_setcb(bev, conn_read, conn_drained, conn_event, c);
+    bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+/* ---- life cycle ---------------------------------------------------------------------------- */
+
+agent_dns_server_t *agent_dns_server_new(agent_t *a, const char *listen, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    int sl = 0;
+    if (agent_parse_hostport(listen, &ss, &sl) != 0) {
+        snprintf(err, errlen, "dns.listen: bad address '%s'", listen);
+        return NULL;
+    }
+    agent_dns_server_t *d = calloc(1, sizeof(*d));
+    if (!d) {
+        snprintf(err, errlen, "dns.listen: out of memory");
+        return NULL;
+    }
+    d->a = a;
+    rng_state ^= (uint32_t)agent_wall_ms() ^ (uint32_t)getpid();
+    if (!rng_state)
+        rng_state = 1;
+    d->udp_fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (d->udp_fd >= 0)
+        setsockopt(d->udp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (d->udp_fd < 0 || bind(d->udp_fd, (struct sockaddr *)&ss, (socklen_t)sl) != 0) {
+        snprintf(err, errlen, "dns.listen: cannot bind UDP %s: %s", listen, strerror(errno));
+        if (d->udp_fd >= 0)
+            close(d->udp_fd);
+        free(d);
+        return NULL;
+    }
+    /* Port 0 (tests): TCP takes the port UDP got. */
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof(bound);
+    if (getsockname(d->udp_fd, (struct sockaddr *)&bound, &blen) == 0)
+        ss = bound;
+    d->ev_udp = event_new(a->base, d->udp_fd, EV_READ | EV_PERSIST, udp_cb, d);
+    d->tcp = evconnlistener_new_bind(
+        a->base, accept_cb, d, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+        128, (struct sockaddr *)&ss, sl);
+    if (!d->ev_udp || event_add(d->ev_udp, NULL) != 0 || !d->tcp) {
+        snprintf(err, errlen, "dns.listen: cannot listen on TCP %s: %s", listen, strerror(errno));
+        a->dns = d;
+        agent_dns_server_free(d);
+        a->dns = NULL;
+        return NULL;
+    }
+    return d;
+}
+
+void agent_dns_server_free(agent_dns_server_t *d)
+{
+    if (!d)
+        return;
+    while (d->conns)
+        conn_close(d->conns);
+    agent_wait_cancel_owner(d->a, d); /* parked UDP queries */
+    if (d->tcp)
+        evconnlistener_free(d->tcp);
+    if (d->ev_udp)
+        event_free(d->ev_udp);
+    if (d->udp_fd >= 0)
+        close(d->udp_fd);
+    free(d);
+}
