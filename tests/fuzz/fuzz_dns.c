@@ -1,0 +1,200 @@
+/*
+ * libFuzzer target for the sidecar's DNS codec (sidecar/dns.c). The input is parsed as a query
+ * message. When that succeeds, responses are built (A / AAAA / SRV answers and additional
+ * records derived from the query name, a negative answer with SOA, at the query's UDP size and
+ * at the TCP maximum) and checked: the header matches, the size limit holds, every name and
+ * record in the output is well-formed with backwards pointers only, and the output with QR
+ * cleared parses again as the same question. FORMERR / NOTIMP answers must be bare headers.
+ * The input is also split into a name and a domain for agent_dns_parse_name, whose parts must
+ * reassemble into the name, and fed to the TCP framing helper.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check(int ok)
+{
+    if (!ok)
+        abort();
+}
+
+static uint16_t g16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Skip a name in the output, checking labels and that pointers go backwards. */
+static size_t walk_name(const uint8_t *m, size_t len, size_t off)
+{
+    size_t after = 0, wire = 0;
+    int hops = 0;
+    for (;;) {
+        check(off < len);
+        uint8_t c = m[off];
+        if ((c & 0xC0) == 0xC0) {
+            check(off + 1 < len);
+            size_t t = ((size_t)(c & 0x3F) << 8) | m[off + 1];
+            check(t >= 12 && t < off);
+            if (!after)
+                after = off + 2;
+            off = t;
+            check(++hops < 128);
+            continue;
+        }
+        check((c & 0xC0) == 0);
+        wire += (size_t)c + 1;
+        check(wire <= 255);
+        if (c == 0)
+            return after ? after : off + 1;
+        check(off + 1 + c <= len);
+        off += 1 + (size_t)c;
+    }
+}
+
+static void check_response(const agent_dns_query_t *q, int rcode, const uint8_t *m, size_t len,
+                           size_t max)
+{
+    check(len >= 12 && len <= max);
+    check(g16(m) == q->id);
+    uint16_t fl = g16(m + 2);
+    check(fl & AGENT_DNS_FLAG_QR);
+    check((fl & 0xF) == (rcode & 0xF));
+    check((fl & AGENT_DNS_FLAG_RD) == (q->flags & AGENT_DNS_FLAG_RD));
+    size_t qd = g16(m + 4), rrs = (size_t)g16(m + 6) + g16(m + 8) + g16(m + 10);
+    if (fl & AGENT_DNS_FLAG_TC)
+        check(g16(m + 6) == 0 && g16(m + 8) == 0 && g16(m + 10) == (q->edns ? 1 : 0));
+    size_t off = 12;
+    for (size_t i = 0; i < qd; i++) {
+        off = walk_name(m, len, off);
+        check(off + 4 <= len);
+        off += 4;
+    }
+    for (size_t i = 0; i < rrs; i++) {
+        off = walk_name(m, len, off);
+        check(off + 10 <= len);
+        size_t rdlen = g16(m + off + 8);
+        check(off + 10 + rdlen <= len);
+        off += 10 + rdlen;
+    }
+    check(off == len);
+
+    if (qd == 1) {
+        /* The question must read back as the same query. */
+        static uint8_t copy[AGENT_DNS_TCP_MAX];
+        memcpy(copy, m, len);
+        copy[2] &= (uint8_t) ~(AGENT_DNS_FLAG_QR >> 8);
+        agent_dns_query_t back;
+        check(agent_dns_parse_query(copy, len, &back) == AGENT_DNS_NOERROR);
+        check(strcmp(back.qname, q->qname) == 0);
+        check(back.qtype == q->qtype && back.qclass == q->qclass);
+        check(back.edns == q->edns);
+    } else {
+        check(rcode == AGENT_DNS_FORMERR || rcode == AGENT_DNS_NOTIMP);
+    }
+}
+
+static uint8_t out[AGENT_DNS_TCP_MAX];
+
+static void build_and_check(const agent_dns_query_t *q, int rcode, size_t n, size_t max,
+                            size_t outcap)
+{
+    static agent_dns_rr_t ans[40], add[40];
+    agent_dns_soa_t soa;
+    memset(&soa, 0, sizeof(soa));
+    strcpy(soa.zone, "artemis");
+    strcpy(soa.mname, "ns.artemis");
+    strcpy(soa.rname, "hostmaster.artemis");
+    soa.minimum = 5;
+    soa.ttl = 60;
+    for (size_t i = 0; i < n; i++) {
+        agent_dns_rr_t *a = &ans[i], *b = &add[i];
+        memset(a, 0, sizeof(*a));
+        memset(b, 0, sizeof(*b));
+        snprintf(a->name, sizeof(a->name), "%s", q->qname);
+        static const uint16_t types[3] = {AGENT_DNS_TYPE_A, AGENT_DNS_TYPE_AAAA,
+                                          AGENT_DNS_TYPE_SRV};
+        a->type = types[(q->id + i) % 3];
+        a->ttl = (uint32_t)i;
+        a->addr[0] = (uint8_t)i;
+        a->srv_port = (uint16_t)i;
+        /* a target below the query name when it fits, else a short one */
+        char t[300];
+        snprintf(t, sizeof(t), "i%zu%s%s", i, q->qname[0] ? "." : "", q->qname);
+        snprintf(a->srv_target, sizeof(a->srv_target), "%s",
+                 strlen(t) <= 253 && strlen(t) - strlen(q->qname) <= 63 + 1 ? t : "x.artemis");
+        snprintf(b->name, sizeof(b->name), "%s", a->srv_target);
+        b->type = AGENT_DNS_TYPE_A;
+    }
+    size_t len = 0;
+    int rc = agent_dns_build_response(q, rcode, ans, n, add, n, &soa, max, out, outcap, &len);
+    if (rc != 0) {
+        check(max < 12 + 4 + 255 + 11 || outcap < 12 + 4 + 255 + 11);
+        return;
+    }
+    check(len <= outcap);
+    check_response(q, rcode, out, len, max);
+}
+
+static void fuzz_query(const uint8_t *data, size_t size)
+{
+    agent_dns_query_t q;
+    int rc = agent_dns_parse_query(data, size, &q);
+    check(rc == -1 || rc == AGENT_DNS_NOERROR || rc == AGENT_DNS_FORMERR || rc == AGENT_DNS_NOTIMP);
+    if (rc == -1)
+        return;
+    check(q.udp_size >= 512 && q.udp_size <= 4096);
+    check(q.edns || q.udp_size == 512);
+    if (rc != AGENT_DNS_NOERROR) {
+        size_t len = 0;
+        check(agent_dns_build_response(&q, rc, NULL, 0, NULL, 0, NULL, 512, out, sizeof(out),
+                                       &len) == 0);
+        check(len == 12 + (q.edns ? 11u : 0u));
+        check_response(&q, rc, out, len, 512);
+        return;
+    }
+    size_t ql = strlen(q.qname);
+    check(ql <= 253 && strlen(q.qname_raw) == ql);
+    size_t n = size % 41;
+    build_and_check(&q, AGENT_DNS_NOERROR, n, q.udp_size, sizeof(out));
+    build_and_check(&q, AGENT_DNS_NOERROR, n, AGENT_DNS_TCP_MAX, sizeof(out));
+    build_and_check(&q, AGENT_DNS_NXDOMAIN, 0, q.udp_size, sizeof(out));
+    build_and_check(&q, AGENT_DNS_NOERROR, n, q.udp_size, 12 + (size_t)(data[0] % 64) * 8);
+}
+
+static void fuzz_name(const uint8_t *data, size_t size)
+{
+    static const char *const domains[] = {"artemis", "svc.artemis", "", "service", "zone.group"};
+    char qname[600];
+    if (size > sizeof(qname) - 1)
+        size = sizeof(qname) - 1;
+    memcpy(qname, data, size);
+    qname[size] = '\0';
+    const char *domain = domains[size % 5];
+    char s[256], z[64], g[64];
+    size_t cap = 1 + (size % 7 == 0 ? 3 : 255);
+    if (agent_dns_parse_name(qname, domain, s, cap, z, sizeof(z), g, sizeof(g)) != 1)
+        return;
+    check(agent_dns_name_in_domain(qname, domain));
+    check(s[0] && strlen(s) < cap);
+    char again[700];
+    snprintf(again, sizeof(again), "%s.service%s%s%s%s%s%s", s, z[0] ? "." : "", z,
+             z[0] ? ".zone" : "", g[0] ? "." : "", g, g[0] ? ".group" : "");
+    char full[800];
+    snprintf(full, sizeof(full), "%s%s%s", again, domain[0] ? "." : "", domain);
+    check(strcasecmp(full, qname) == 0);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fuzz_query(data, size);
+    fuzz_name(data, size);
+    const uint8_t *m = NULL;
+    size_t ml = 0, used = agent_dns_tcp_frame(data, size, &m, &ml);
+    check(used == 0 || (used == ml + 2 && used <= size && m == data + 2));
+    return 0;
+}
