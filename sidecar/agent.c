@@ -214,14 +214,19 @@ agent_svc_t *agent_svc_track(agent_t *a, const char *service_id)
     a->buckets[b] = s;
     a->n_svcs++;
     /* A disk snapshot or an earlier lookup may already be cached. */
-    artemis_service_t *cached = artemis_client_get_cached(a->client, s->key);
+    artemis_service_t *cached = artemis_client_get_cached(a->client, service_id);
     if (cached) {
         svc_set_view(a, s, cached);
         artemis_service_unref(cached);
     }
+    /* The registry matches service ids case-sensitively (spec §11.5) while DNS names are
+     * case-insensitive: ask for the app's own id as configured, any other id as first spelled
+     * by a client. The SDK's cache is keyed case-insensitively either way. */
+    const char *spelled =
+        !strcasecmp(service_id, a->cfg->service_id) ? a->cfg->service_id : service_id;
     artemis_error_t err;
-    if (artemis_client_watch(a->client, s->key, on_watch, a, &err) != ARTEMIS_OK)
-        agent_log(AGENT_LOG_WARN, "cannot watch %s: %s", s->key, err.text);
+    if (artemis_client_watch(a->client, spelled, on_watch, a, &err) != ARTEMIS_OK)
+        agent_log(AGENT_LOG_WARN, "cannot watch %s: %s", spelled, err.text);
     return s;
 }
 

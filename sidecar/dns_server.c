@@ -256,8 +256,18 @@ int agent_dns_answer(agent_t *a, const uint8_t *pkt, size_t len, int tcp, int ma
             }
         }
     }
-    if (!s)
-        s = agent_svc_track(a, service);
+    if (!s) {
+        /* the service id as the client spelled it (same length, only the case differs) */
+        char spelled[256];
+        size_t sl = strlen(service);
+        if (q.qname_raw[0] && strlen(q.qname_raw) == strlen(q.qname) && sl < sizeof(spelled)) {
+            memcpy(spelled, q.qname_raw, sl);
+            spelled[sl] = 0;
+        } else {
+            memcpy(spelled, service, sl + 1);
+        }
+        s = agent_svc_track(a, spelled);
+    }
     if (!s)
         return finish(a, &q, AGENT_DNS_SERVFAIL, NULL, 0, NULL, 0, 0, max, out, outcap);
     if (!s->have_view) {
