@@ -9,6 +9,7 @@ packets (stdlib only) over UDP and TCP; HTTP with the harness client.
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import struct
@@ -173,6 +174,7 @@ class Sidecar:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def dns(self, name, qtype=T_A, tcp=False, edns=None, qid=None):
         return dns_query(self.dns_port, name, qtype, tcp=tcp, edns=edns, qid=qid)
@@ -571,13 +573,18 @@ test_server_down_dns_keeps_answering.timeout = 30
 
 def run_bad(args, conf_text=None):
     argv = [sidecar_binary()] + list(args)
+    path = None
     if conf_text is not None:
         fd, path = tempfile.mkstemp(prefix="artemis-it-sidecar-", suffix=".conf")
         with os.fdopen(fd, "w") as f:
             f.write(conf_text)
         argv += ["--config", path]
-    p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10,
-                       env={k: v for k, v in os.environ.items() if not k.startswith("ARTEMIS_SIDECAR_")})
+    try:
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10,
+                           env={k: v for k, v in os.environ.items() if not k.startswith("ARTEMIS_SIDECAR_")})
+    finally:
+        if path:
+            os.unlink(path)
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
@@ -622,3 +629,13 @@ def test_flags_override_file(ctx):
     wait_until(lambda: sc.instance_id in http_lookup(ctx, "side.flag"), 5.0, 0.05, "registered under the flag's id")
     eq((http_lookup(ctx, "side.flag")[sc.instance_id].get("metadata") or {}).get("owner"), "flag", "flag metadata")
     eq(http_lookup(ctx, "side.file"), {}, "not under the file's id")
+
+
+def test_env_config(ctx):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTEMIS_SIDECAR_")}
+    env.update({"ARTEMIS_SIDECAR_APP_SERVICE_ID": "x", "ARTEMIS_SIDECAR_APP_PORT": "bad"})
+    p = subprocess.run([sidecar_binary()], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=10, env=env)
+    eq(p.returncode, 2, "a bad ARTEMIS_SIDECAR_APP_PORT is a config error")
+    err = p.stderr.decode()
+    check("app.port" in err and "ARTEMIS_SIDECAR_APP_PORT" in err, "names key and variable: %r" % err)
