@@ -96,7 +96,7 @@ def free_udp_tcp_port():
 
 
 class Sidecar:
-    def __init__(self, ctx, service_id, app_port, health_url=None, extra=None, args=()):
+    def __init__(self, ctx, service_id, app_port, health_url=None, extra=None, args=(), env=None):
         self.dns_port = free_udp_tcp_port()
         self.http_port = server.free_port()
         self.tmp = tempfile.mkdtemp(prefix="artemis-it-sidecar-")
@@ -128,7 +128,7 @@ class Sidecar:
         self.proc = subprocess.Popen(
             [sidecar_binary(), "--config", self.conf] + list(args),
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT, close_fds=True,
-            env={k: v for k, v in os.environ.items() if not k.startswith("ARTEMIS_SIDECAR_")},
+            env=dict({k: v for k, v in os.environ.items() if not k.startswith("ARTEMIS_SIDECAR_")}, **(env or {})),
         )
         ctx.defer(self.cleanup)
         wait_until(self.ready, 5.0, 0.05, "sidecar HTTP endpoint up")
@@ -639,3 +639,29 @@ def test_env_config(ctx):
     eq(p.returncode, 2, "a bad ARTEMIS_SIDECAR_APP_PORT is a config error")
     err = p.stderr.decode()
     check("app.port" in err and "ARTEMIS_SIDECAR_APP_PORT" in err, "names key and variable: %r" % err)
+
+
+def test_systemd_notify(ctx):
+    """READY=1 once the endpoints answer, WATCHDOG=1 from the loop, STOPPING=1 on SIGTERM."""
+    tmp = tempfile.mkdtemp(prefix="artemis-it-notify-")
+    ctx.defer(lambda: shutil.rmtree(tmp, ignore_errors=True))
+    path = os.path.join(tmp, "notify.sock")
+    ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ctx.defer(ns.close)
+    ns.bind(path)
+    ns.settimeout(3.0)
+    app = App()
+    ctx.defer(app.close)
+    sc = Sidecar(ctx, "side.notify", app.port, env={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "200000"})
+    msgs = []
+
+    def until(word):
+        while not any(word in m for m in msgs):
+            msgs.append(ns.recv(4096).decode())
+        return True
+
+    until("READY=1")
+    until("WATCHDOG=1")
+    sc.proc.send_signal(signal.SIGTERM)
+    until("STOPPING=1")
+    eq(sc.proc.wait(5.0), 0, "exit status")
