@@ -201,7 +201,9 @@ def test_zones(ctx):
             r = c.post_json(path, json.dumps({"regionId": "sha", "zoneId": zone}))
             return [x["url"] for x in (r.get("nodes") or [])]
 
-        cluster.wait_until(lambda: len(urls("sha-z1")) == 2, 3.0, what="two z1 nodes")
+        # Node statuses come from polling: wait until node0 has seen every peer up.
+        cluster.wait_until(lambda: len(urls("sha-z1")) == 2, 10.0, what="two z1 nodes")
+        cluster.wait_until(lambda: urls("sha-z2") == [cl[2].url], 10.0, what="the z2 node")
         eq(urls("sha-z1"), [cl[0].url, cl[1].url], "%s for sha-z1" % kind)
         eq(urls("sha-z2"), [cl[2].url], "%s for sha-z2" % kind)
         eq(urls("sha-z9"), [], "%s for an unknown zone" % kind)
