@@ -31,7 +31,7 @@ VERSION := $(VMAJ).$(VMIN).$(VPAT)
 
 # pkg-config name -> Debian package; `deps` installs only what pkg-config misses.
 PKG_MAP := libevent:libevent-dev libevent_pthreads:libevent-dev jansson:libjansson-dev \
-           libcurl:libcurl4-openssl-dev libwebsockets:libwebsockets-dev \
+           libcurl:libcurl4-openssl-dev \
            libsystemd:libsystemd-dev cmocka:libcmocka-dev zlib:zlib1g-dev \
            sqlite3:libsqlite3-dev libpq:libpq-dev openssl:libssl-dev
 # tool -> Debian package
