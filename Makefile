@@ -36,7 +36,7 @@ PKG_MAP := libevent:libevent-dev libevent_pthreads:libevent-dev jansson:libjanss
            sqlite3:libsqlite3-dev libpq:libpq-dev openssl:libssl-dev
 # tool -> Debian package
 TOOL_MAP := pkg-config:pkg-config $(PYTHON):python3 clang:clang clang-format:clang-format \
-            ip:iproute2
+            ip:iproute2 dig:bind9-dnsutils
 
 SERVER_PKGS := libevent jansson zlib libsystemd openssl libcurl
 SDK_PKGS    := libevent libevent_pthreads jansson zlib libcrypto libcurl
