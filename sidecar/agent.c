@@ -21,6 +21,7 @@
 #include <artemis/adapters/libevent.h>
 
 #include "agent.h"
+#include "clock.h"
 
 int agent_log_level = AGENT_LOG_INFO;
 
@@ -41,18 +42,15 @@ void agent_log(int level, const char *fmt, ...)
             line);
 }
 
+/* The SDK's clocks (sdk/clock.c, linked from libartemis.a). */
 int64_t agent_wall_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return artemisi_wall_ms();
 }
 
 int64_t agent_mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return artemisi_mono_ms();
 }
 
 /* ---- waiters ------------------------------------------------------------------------------ */
@@ -232,7 +230,7 @@ agent_svc_t *agent_svc_track(agent_t *a, const char *service_id)
 
 /* ---- registration ------------------------------------------------------------------------- */
 
-static const char *reg_name(artemis_reg_state_t st)
+const char *agent_reg_state_name(artemis_reg_state_t st)
 {
     switch (st) {
     case ARTEMIS_REG_PENDING:
@@ -253,7 +251,8 @@ static void on_reg(void *ud, const char *service_id, const char *instance_id,
     agent_t *a = ud;
     if (state != a->reg_state)
         agent_log(state == ARTEMIS_REG_FAILING ? AGENT_LOG_WARN : AGENT_LOG_INFO, "%s/%s: %s%s%s",
-                  service_id, instance_id, reg_name(state), last_error != ARTEMIS_OK ? ": " : "",
+                  service_id, instance_id, agent_reg_state_name(state),
+                  last_error != ARTEMIS_OK ? ": " : "",
                   last_error != ARTEMIS_OK ? artemis_strerror(last_error) : "");
     a->reg_state = state;
 }

@@ -168,6 +168,8 @@ agent_svc_t *agent_svc_track(agent_t *a, const char *service_id);
 int agent_wait(agent_t *a, agent_svc_t *s, void *owner, agent_wait_fn fn, void *arg);
 void agent_wait_cancel_owner(agent_t *a, void *owner);
 
+/* "pending" / "registered" / "failing" / "unregistered". */
+const char *agent_reg_state_name(artemis_reg_state_t st);
 int64_t agent_wall_ms(void);
 int64_t agent_mono_ms(void);
 

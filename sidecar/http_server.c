@@ -137,20 +137,6 @@ static void answer_service(agent_t *a, struct evhttp_request *req, const char *i
 
 /* ---- /health, /metrics -------------------------------------------------------------------- */
 
-static const char *reg_name(artemis_reg_state_t st)
-{
-    switch (st) {
-    case ARTEMIS_REG_PENDING:
-        return "pending";
-    case ARTEMIS_REG_REGISTERED:
-        return "registered";
-    case ARTEMIS_REG_FAILING:
-        return "failing";
-    case ARTEMIS_REG_UNREGISTERED:
-        return "unregistered";
-    }
-    return "unknown";
-}
 
 static artemis_reg_state_t reg_state(agent_t *a)
 {
@@ -175,8 +161,8 @@ static void answer_health(agent_t *a, struct evhttp_request *req)
     json_object_set_new(app, "healthCheckUrl",
                         a->cfg->health_url ? json_string(a->cfg->health_url) : json_null());
     json_t *o = json_pack("{s:s,s:b,s:s,s:o,s:I,s:I}", "status", status, "registered",
-                          st == ARTEMIS_REG_REGISTERED, "registration", reg_name(st), "app", app,
-                          "services", (json_int_t)a->n_svcs, "uptimeMs",
+                          st == ARTEMIS_REG_REGISTERED, "registration", agent_reg_state_name(st),
+                          "app", app, "services", (json_int_t)a->n_svcs, "uptimeMs",
                           (json_int_t)(agent_wall_ms() - a->started_ms));
     reply_json(req, 200, "OK", o);
 }
