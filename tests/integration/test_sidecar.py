@@ -665,3 +665,105 @@ def test_systemd_notify(ctx):
     sc.proc.send_signal(signal.SIGTERM)
     until("STOPPING=1")
     eq(sc.proc.wait(5.0), 0, "exit status")
+
+
+# ---- the real `dig` client (bind9-dnsutils) ----------------------------------------------------
+
+
+def dig(port, *args):
+    """Run dig against the sidecar; returns (status, flags, tcp, answer, additional) where answer
+    and additional are lists of (name, type, rdata) with names lower-cased and dots stripped."""
+    path = shutil.which("dig")
+    if path is None:
+        raise AssertionError("`dig` not found: install the Debian package bind9-dnsutils (`make deps`)")
+    p = subprocess.run([path, "@127.0.0.1", "-p", str(port), "+time=3", "+tries=1"] + list(args),
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=15)
+    out = p.stdout.decode("utf-8", "replace")
+    check(p.returncode == 0, "dig %s exited %d: %s" % (" ".join(args), p.returncode, out[-800:]))
+    status = flags = None
+    tcp = None
+    sections = {"ANSWER": [], "ADDITIONAL": []}
+    section = None
+    for line in out.splitlines():
+        if line.startswith(";; ->>HEADER<<-"):
+            status = line.split("status: ")[1].split(",")[0]
+        elif line.startswith(";; flags:"):
+            flags = set(line.split(";")[2].split(":")[1].split())
+        elif line.startswith(";; SERVER:"):
+            tcp = "(TCP)" in line
+        elif line.startswith(";; ") and line.rstrip().endswith("SECTION:"):
+            section = line[3:].split()[0]
+        elif not line.strip():
+            section = None
+        elif section in sections and not line.startswith(";"):
+            f = line.split()
+            sections[section].append((f[0].lower().rstrip("."), f[3], " ".join(f[4:]).lower().rstrip(".")))
+    return status, flags, tcp, sections["ANSWER"], sections["ADDITIONAL"]
+
+
+def registry_up_ips(ctx, service_id):
+    return sorted(i["ip"] for i in http_lookup(ctx, service_id).values() if i["status"] == "up")
+
+
+def test_dig_a_udp_tcp_srv(ctx):
+    http_register(ctx, inst("side.dig", "g-1", 7601, ip="127.0.0.81"),
+                  inst("side.dig", "G_2", 7602, ip="127.0.0.82", metadata={"weight": "3"}),
+                  inst("side.dig", "g-3", 7603, ip="127.0.0.83"),
+                  inst("side.dig", "g-4", 7604, ip="127.0.0.84", status="down"))
+    want = registry_up_ips(ctx, "side.dig")
+    eq(want, ["127.0.0.81", "127.0.0.82", "127.0.0.83"], "registry's up instances")
+    _, sc = started(ctx, "side.digapp", health=False)
+    name = "side.dig.service.artemis"
+    # the first query for a service may be SERVFAIL while the SDK fetches its first view
+    wait_until(lambda: dig(sc.dns_port, name, "A")[0] == "NOERROR", 5.0, 0.1, "dig A NOERROR")
+    status, flags, tcp, answer, _ = dig(sc.dns_port, name, "A")
+    eq((status, tcp), ("NOERROR", False), "dig A over UDP")
+    check("aa" in flags and "tc" not in flags, "flags %s" % flags)
+    eq(sorted(r[2] for r in answer if r[1] == "A"), want, "dig A = the registry's up instances")
+    check(all(r[0] == name for r in answer), "owner names: %s" % answer)
+    status, flags, tcp, answer, _ = dig(sc.dns_port, "+tcp", name, "A")
+    eq((status, tcp), ("NOERROR", True), "dig +tcp A")
+    eq(sorted(r[2] for r in answer if r[1] == "A"), want, "dig +tcp A = the registry's up instances")
+    # SRV: one record per up instance, weight from metadata, targets' A in the additional section
+    status, flags, tcp, answer, additional = dig(sc.dns_port, name, "SRV")
+    eq(status, "NOERROR", "dig SRV status")
+    held = http_lookup(ctx, "side.dig")
+    targets = {}
+    for iid, i in held.items():
+        if i["status"] == "up":
+            t = "".join(c if c.isalnum() or c == "-" else "-" for c in iid.lower()) + "." + name
+            targets[t] = (i["ip"], i["port"], int((i.get("metadata") or {}).get("weight", 1)))
+    eq(sorted(r[2] for r in answer if r[1] == "SRV"),
+       sorted("0 %d %d %s" % (w, port, t) for t, (_, port, w) in targets.items()), "dig SRV records")
+    eq(sorted((r[0], r[2]) for r in additional if r[1] == "A"), sorted((t, v[0]) for t, v in targets.items()),
+       "dig SRV additional A records")
+    status, _, tcp, answer, additional = dig(sc.dns_port, "+tcp", name, "SRV")
+    eq((status, tcp, len(answer), len(additional)), ("NOERROR", True, 3, 3), "dig +tcp SRV")
+    # an SRV target resolves on its own
+    eq(sorted(r[2] for r in dig(sc.dns_port, "g-2." + name, "A")[3]), ["127.0.0.82"], "dig A of an SRV target")
+    # unknown service: NXDOMAIN; outside the domain: REFUSED
+    eq(dig(sc.dns_port, "side.dig.nothing.service.artemis", "A")[0], "NXDOMAIN", "dig unknown service")
+    eq(dig(sc.dns_port, "example.com", "A")[0], "REFUSED", "dig outside the domain")
+
+
+def test_dig_truncated_then_tcp(ctx):
+    insts = [inst("side.digbig", "k-%03d" % i, 9500 + i, ip="127.2.0.%d" % (1 + i)) for i in range(100)]
+    http_register(ctx, *insts)
+    want = registry_up_ips(ctx, "side.digbig")
+    eq(len(want), 100, "100 up instances in the registry")
+    _, sc = started(ctx, "side.digbigapp", health=False)
+    name = "side.digbig.service.artemis"
+    wait_until(lambda: dig(sc.dns_port, name, "A")[0] == "NOERROR", 5.0, 0.1, "dig A NOERROR")
+    # plain 512-byte UDP, no retry over TCP: TC set, the answer trimmed
+    status, flags, tcp, answer, _ = dig(sc.dns_port, "+noedns", "+ignore", name, "A")
+    eq((status, tcp), ("NOERROR", False), "dig +noedns +ignore")
+    check("tc" in flags, "TC set on a trimmed UDP answer: flags %s" % flags)
+    check(len(answer) < 100, "trimmed: %d answers" % len(answer))
+    # the same without +ignore: dig retries over TCP and gets the whole set
+    status, flags, tcp, answer, _ = dig(sc.dns_port, "+noedns", name, "A")
+    eq((status, tcp), ("NOERROR", True), "dig falls back to TCP after TC")
+    eq(sorted(r[2] for r in answer if r[1] == "A"), want, "all 100 over TCP")
+    # EDNS0 (dig's default 1232 bytes) is still too small for 100 A records; 4096 is enough
+    status, flags, tcp, answer, _ = dig(sc.dns_port, "+bufsize=4096", "+ignore", name, "A")
+    check("tc" not in flags and not tcp, "100 A records in one EDNS0 4096 UDP answer: flags %s" % flags)
+    eq(sorted(r[2] for r in answer if r[1] == "A"), want, "all 100 over UDP with EDNS0 4096")
