@@ -33,6 +33,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "build", "bench")
 LOADGEN = os.path.join(OUT, "loadgen")
 CEILING = os.path.join(OUT, "ceiling")
+SDK_CACHED = os.path.join(OUT, "sdk_cached")
+SDK_LIBS = ("libevent", "libevent_pthreads", "jansson", "libcurl", "libcrypto", "zlib")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PROCS = []  # every child process started here, stopped by PID at exit
 
@@ -56,6 +58,34 @@ def build_tools():
         sys.exit("bench: pkg-config cannot find libevent and jansson (run `make deps`)")
     subprocess.run(["cc", "-O2", "-g", "-std=c11", "-D_GNU_SOURCE", "-o", CEILING,
                     os.path.join(ROOT, "bench", "ceiling.c"), *flags], check=True, timeout=120)
+
+
+def build_sdk_cached(server_bin):
+    """bench/sdk_cached.c against the SDK of the server's build tree (build/release, else
+    build). Returns None when built, else why not (the row then says so)."""
+    tree = os.path.dirname(os.path.dirname(server_bin))
+    if os.path.relpath(tree, ROOT).startswith(".."):
+        tree = os.path.join(ROOT, "build")
+    rel = os.path.relpath(tree, ROOT)
+    # bring the library up to date in that tree (make bench builds only the server there)
+    subprocess.run(["make", "-s", f"BUILD={rel}"] + (["CFLAGS=-DNDEBUG"] if rel != "build" else [])
+                   + [f"{rel}/lib/libartemis.a"], cwd=ROOT, capture_output=True, timeout=600)
+    lib = next((x for x in (os.path.join(tree, "lib", "libartemis.a"),
+                            os.path.join(ROOT, "build", "lib", "libartemis.a"))
+                if os.path.exists(x)), None)
+    if lib is None:
+        return "libartemis.a not built (run `make`)"
+    libs = subprocess.run(["pkg-config", "--libs", *SDK_LIBS], capture_output=True, text=True,
+                          timeout=30)
+    if libs.returncode != 0:
+        return "pkg-config: " + libs.stderr.strip()[:200]
+    p = subprocess.run(["cc", "-O2", "-g", "-std=c11", "-D_GNU_SOURCE", "-I" + os.path.join(ROOT, "include"),
+                        "-o", SDK_CACHED, os.path.join(ROOT, "bench", "sdk_cached.c"), lib,
+                        *libs.stdout.split(), "-lpthread"], capture_output=True, text=True,
+                       timeout=120)
+    if p.returncode != 0:
+        return "bench/sdk_cached.c did not build: " + p.stderr.strip()[-300:]
+    return None
 
 
 def free_port():
@@ -429,6 +459,112 @@ class Bench:
         self.res["expiry"] = {"ours": out}
 
     # -- etcd
+    # -- SDK: in-process cached lookup (bench/sdk_cached.c on the public API)
+    def sdk(self):
+        why = build_sdk_cached(self.opt.server)
+        if why:
+            self.res["sdk_lookup"] = {"why": why}
+            return
+        out = []
+        try:
+            for _ in range(self.runs):
+                self.sdk_run(out)
+        except (RuntimeError, ValueError, subprocess.TimeoutExpired) as e:
+            self.res["sdk_lookup"] = {"why": str(e)[:300]}
+            return
+        self.res["sdk_lookup"] = {"ours": out}
+
+    def sdk_run(self, out):
+        srv = artemis(self.opt.server)
+        try:
+            loadgen(srv.port, "register", "--count", 1, "--batch", 100, "--conns", 1,
+                    "--instances", 100, "--services", 1)
+            p = subprocess.run([SDK_CACHED, "--url", f"http://127.0.0.1:{srv.port}",
+                                "--service", "bench.service.0", "--ops", "10000000",
+                                "--batch", "1000000", "--expect", "100"],
+                               capture_output=True, text=True, timeout=120)
+            if p.returncode != 0:
+                raise RuntimeError(f"sdk_cached failed: {p.stderr.strip()[-300:]}")
+            r = json.loads(p.stdout.strip().splitlines()[-1])
+            out.append(r)
+            log(f"  sdk cached lookup: get+unref {r['get_unref_ns']['median']:.1f} ns, "
+                f"get+pick+unref {r['get_pick_unref_ns']['median']:.1f} ns")
+        finally:
+            srv.stop()
+
+    def sidecar_bin(self):
+        """The sidecar of the server's build tree (built here if missing), else build/bin."""
+        tree = os.path.dirname(os.path.dirname(self.opt.server))
+        rel = os.path.relpath(tree, ROOT)
+        if not rel.startswith("..") and rel != "build":
+            subprocess.run(["make", "-s", f"BUILD={rel}", "CFLAGS=-DNDEBUG",
+                            f"{rel}/bin/artemis-sidecar"], cwd=ROOT, capture_output=True,
+                           timeout=600)
+        return next((x for x in (os.path.join(tree, "bin", "artemis-sidecar"),
+                                 os.path.join(ROOT, "build", "bin", "artemis-sidecar"))
+                     if os.access(x, os.X_OK)), None)
+
+    # -- sidecar DNS against dnsmasq (bench/dns.py, issue 4's measurement)
+    def dns(self):
+        if self.q:
+            self.res["sidecar_dns"] = {"why": "skipped in quick mode"}
+            return
+        sidecar = self.sidecar_bin()
+        if sidecar is None:
+            self.res["sidecar_dns"] = {"why": "artemis-sidecar not built"}
+            return
+        out = os.path.join(OUT, "dns.json")
+        if os.path.exists(out):
+            os.remove(out)
+        env = dict(os.environ, ARTEMIS_SERVER=self.opt.server, ARTEMIS_SIDECAR=sidecar)
+        try:
+            p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "dns.py"),
+                                "--runs", str(self.runs), "--out", out], env=env,
+                               capture_output=True, text=True, timeout=600)
+        except subprocess.TimeoutExpired:
+            self.res["sidecar_dns"] = {"why": "bench/dns.py did not finish in 600 s"}
+            return
+        if p.returncode != 0 or not os.path.exists(out):
+            tail = (p.stderr or p.stdout).strip().splitlines()
+            why = tail[-1] if tail else f"exit {p.returncode}"
+            if shutil.which("dnsperf") is None:
+                why = f"dnsperf is not installed and bench/dns.py could not install it ({why})"
+            self.res["sidecar_dns"] = {"why": why[:300]}
+            return
+        with open(out) as f:
+            d = json.load(f)
+        self.res["sidecar_dns"] = {"dns": d, "sidecar": sidecar}
+        log(f"  dns: sidecar {d['results']['sidecar']['qps_median']:.0f} qps, dnsmasq "
+            f"{d['results']['dnsmasq']['qps_median']:.0f} qps")
+
+    # -- replication lag and bootstrap on 3 local nodes (bench/cluster.py, issue 5)
+    def replication(self):
+        if self.q:
+            self.res["replication"] = {"why": "skipped in quick mode"}
+            return
+        env = dict(os.environ, ARTEMIS_SERVER=self.opt.server)
+        try:
+            p = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "cluster.py"),
+                                "--rate", "10000", "--duration", "10", "--bootstrap", "100000"],
+                               env=env, capture_output=True, text=True, timeout=900)
+        except subprocess.TimeoutExpired:
+            self.res["replication"] = {"why": "bench/cluster.py did not finish in 900 s"}
+            return
+        try:
+            d = json.loads(p.stdout[p.stdout.index("{"):])
+        except ValueError:
+            d = None
+        if p.returncode != 0 or not d:
+            tail = (p.stderr or p.stdout).strip().splitlines()
+            self.res["replication"] = {"why": "bench/cluster.py failed: " +
+                                       (tail[-1] if tail else f"exit {p.returncode}")[:300]}
+            return
+        self.res["replication"] = d
+        lag = d["lag"]
+        log(f"  replication: lag p99 {lag['repl_lag_ms_median_of_p99_samples']} ms at "
+            f"{lag['heartbeat_rps_sent']} hb/s; bootstrap of {d['bootstrap']['instances']} "
+            f"{d['bootstrap']['restart_to_ready_s']} s")
+
     def etcd_ref(self):
         exe = shutil.which("etcd")
         if not exe:
@@ -679,11 +815,58 @@ def build_report(b, info):
         {"lookup_p99_us": lp99, "lookup_rate": 1000,
          "lookup_errors": sum(x["lookup"]["errors"] for x in ex)},
         "time from the end of the registration burst to artemis_instances = 0, minus the TTL")
-    for sid, name, bar in (
-            ("sdk_lookup", "SDK cached lookup (in-process)", "median ≤ 1 µs"),
-            ("sidecar_dns", "sidecar DNS, dnsperf", "≥ dnsmasq"),
-            ("replication", "replication, 3 local nodes", "lag p99 ≤ 100 ms at 10k hb/s")):
-        row(sid, name, "", None, bar, "not yet available")
+    # SDK cached lookup
+    s = R.get("sdk_lookup") or {"why": "not run"}
+    name, bar = "SDK cached lookup (in-process)", "median ≤ 1 µs"
+    if "ours" in s:
+        o = agg([x["get_unref_ns"]["median"] for x in s["ours"]])
+        pk = agg([x["get_pick_unref_ns"]["median"] for x in s["ours"]])
+        row("sdk_lookup", name, "ns/op", o, bar, "met" if o["median"] <= 1000 else "missed",
+            {"get_pick_unref_ns": pk, "instances": s["ours"][0]["instances"],
+             "ops_per_run": s["ours"][0]["ops_per_loop"]},
+            "artemis_client_get_cached() + artemis_service_unref() of a 100-instance service, "
+            "one thread, threaded-mode client; median of 1M-op batches (bench/sdk_cached.c)")
+    else:
+        row("sdk_lookup", name, "", None, bar, "not measured", notes=s["why"])
+    # sidecar DNS
+    s = R.get("sidecar_dns") or {"why": "not run"}
+    name, bar = "sidecar DNS vs dnsmasq, dnsperf (100 names × 5 A)", "qps ≥ dnsmasq in the same run"
+    if "dns" in s:
+        d = s["dns"]["results"]
+        sc, dm = d["sidecar"], d["dnsmasq"]
+        o = {"median": sc["qps_median"], "min": min(sc["qps_runs"]), "max": max(sc["qps_runs"]),
+             "runs": sc["qps_runs"]}
+        dmq = {"median": dm["qps_median"], "min": min(dm["qps_runs"]),
+               "max": max(dm["qps_runs"]), "runs": dm["qps_runs"]}
+        row("sidecar_dns", name, "qps", o, bar,
+            "met" if sc["qps_median"] >= dm["qps_median"] else "missed",
+            {"dnsmasq_qps": dmq, "ratio_to_dnsmasq": round(sc["qps_median"] / dm["qps_median"], 2),
+             "p99_us": sc.get("p99_us"), "dnsmasq_p99_us": dm.get("p99_us"),
+             "cpu_us_per_query": sc.get("server_cpu_us_per_query_median"),
+             "dnsmasq_cpu_us_per_query": dm.get("server_cpu_us_per_query_median")},
+            "bench/dns.py, UDP closed loop (-c 8 -q 64); details in build/bench/dns.json")
+    else:
+        row("sidecar_dns", name, "", None, bar,
+            "skipped" if "quick" in s["why"] else "not measured", notes=s["why"])
+    # replication
+    s = R.get("replication") or {"why": "not run"}
+    name, bar = "replication, 3 local nodes, 10,000 heartbeats/s", "lag p99 ≤ 100 ms at 10k hb/s"
+    if "lag" in s:
+        lag, bs = s["lag"], s["bootstrap"]
+        v = lag["repl_lag_ms_median_of_p99_samples"]
+        o = {"median": v, "min": v, "max": lag["repl_lag_ms_max_of_p99_samples"], "runs": [v]}
+        ok = v <= 100 and lag["heartbeat_rps_sent"] >= 9000 and lag["heartbeat_errors"] == 0
+        row("replication", name, "ms lag p99", o, bar, "met" if ok else "missed",
+            {"heartbeat_rps_sent": lag["heartbeat_rps_sent"],
+             "heartbeat_errors": lag["heartbeat_errors"],
+             "lag_p50_ms": lag["repl_lag_ms_median_of_p50_samples"],
+             "write_to_visible_ms_p50": lag["write_to_visible_ms_p50"],
+             "write_to_visible_ms_p99": lag["write_to_visible_ms_p99"], "bootstrap": bs},
+            "bench/cluster.py: median (max) over 1 s samples of the servers' "
+            "artemis_replication_lag_seconds p99; one run")
+    else:
+        row("replication", name, "", None, bar,
+            "skipped" if "quick" in s["why"] else "not measured", notes=s["why"])
     return {"machine": info, "config": {"quick": b.q, "runs": b.runs, "duration_s": b.dur,
                                          "warmup_s": b.warm},
             "etcd": {k: v for k, v in E.items() if k not in ("put", "keepalive", "range")} |
@@ -739,6 +922,21 @@ def reference_text(r):
                      f"{fmt(ref['bytes_per_session'])} B/session")
     if r["id"] == "expiry":
         parts.append(f"lookup p99 {fmt(ref['lookup_p99_us'])} µs at 1,000/s")
+    if r["id"] == "sdk_lookup" and ref:
+        parts.append(f"with artemis_service_pick {fmt(ref['get_pick_unref_ns'])} ns/op; "
+                     f"{ref['instances']} instances")
+    if r["id"] == "sidecar_dns" and ref:
+        parts.append(f"dnsmasq {fmt(ref['dnsmasq_qps'])} qps (sidecar ×{ref['ratio_to_dnsmasq']}); "
+                     f"p99 {fmt(ref['p99_us'])} vs {fmt(ref['dnsmasq_p99_us'])} µs; CPU "
+                     f"{fmt(ref['cpu_us_per_query'])} vs {fmt(ref['dnsmasq_cpu_us_per_query'])} "
+                     f"µs/query")
+    if r["id"] == "replication" and ref:
+        b = ref["bootstrap"]
+        parts.append(f"{ref['heartbeat_rps_sent']:,} hb/s sent ({ref['heartbeat_errors']} errors); "
+                     f"lag p50 {fmt(ref['lag_p50_ms'])} ms; write → visible on another node p50 "
+                     f"{fmt(ref['write_to_visible_ms_p50'])} ms, p99 "
+                     f"{fmt(ref['write_to_visible_ms_p99'])} ms; bootstrap of "
+                     f"{b['instances']:,} instances: restart → ready {b['restart_to_ready_s']} s")
     return "; ".join(parts)
 
 
@@ -831,7 +1029,8 @@ def main():
     b = Bench(opt)
     t0 = time.monotonic()
     parts = [("etcd", b.etcd_ref), ("http", b.http_rows), ("ws", b.ws_heartbeat),
-             ("capacity", b.capacity), ("push", b.push), ("expiry", b.expiry)]
+             ("capacity", b.capacity), ("push", b.push), ("expiry", b.expiry),
+             ("sdk", b.sdk), ("dns", b.dns), ("replication", b.replication)]
     if opt.profile == "yes" or (opt.profile == "auto" and not opt.quick):
         parts.append(("profile", b.profile))
     only = set(filter(None, opt.only.split(",")))
