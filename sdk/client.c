@@ -511,8 +511,14 @@ void artemis_client_free(artemis_client_t *c)
         artemisi_http_free(c->http);
     artemisi_reg_shutdown(c);
     artemisi_disc_shutdown(c);
-    if (c->own_base && c->base)
+    if (c->own_base && c->base) {
+        /* bufferevent_free() only queues the real free as a deferred callback on the base
+         * (libevent 2.1 finalizers); if the loop stopped right after it, run those now, or
+         * the socket and its buffers leak (seen under LeakSanitizer, ~1 run in 150). */
+        for (int i = 0; i < 4; i++)
+            event_base_loop(c->base, EVLOOP_NONBLOCK);
         event_base_free(c->base);
+    }
     for (int i = 0; i < 2; i++)
         if (c->wake_fd[i] >= 0)
             close(c->wake_fd[i]);

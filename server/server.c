@@ -310,8 +310,12 @@ out:
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i])
             event_free(evs[i]);
-    if (srv->base)
+    if (srv->base) {
+        /* Run libevent's deferred finalizers (bufferevent_free queues the real free). */
+        for (int i = 0; i < 4; i++)
+            event_base_loop(srv->base, EVLOOP_NONBLOCK);
         event_base_free(srv->base);
+    }
     srv_ratelimit_free(srv->rl_registry);
     srv_ratelimit_free(srv->rl_replication);
     srv_ratelimit_free(srv->rl_cluster);

@@ -138,6 +138,9 @@ out:
     if (m.ev_int)
         event_free(m.ev_int);
     agent_free(m.a);
+    /* Run libevent's deferred finalizers (bufferevent_free queues the real free). */
+    for (int i = 0; i < 4; i++)
+        event_base_loop(m.base, EVLOOP_NONBLOCK);
     event_base_free(m.base);
     agent_config_free(&cfg);
     return status;
