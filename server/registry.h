@@ -80,6 +80,7 @@ typedef struct srv_registry {
     srv_lease_t *expired_head;
     size_t n_expired; /* expired, kept because expiry is not allowed */
     size_t n_legacy;
+    size_t lease_bytes; /* leases + keys + instance bodies, kept incrementally */
     uint64_t version_base;
     artemisi_buf_t all_json; /* cached services list "[service,...]" */
     uint8_t all_valid;
