@@ -100,8 +100,10 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
         if ((t.tv_sec - t0.tv_sec) * 1000000 + (t.tv_nsec - t0.tv_nsec) / 1000 >= TICK_MAX_US)
             break;
     }
-    /* More to do: come back right after the pending I/O has been served. */
-    event_active(srv->ev_tick, EV_TIMEOUT, 0);
+    /* More to do: come back right after the pending I/O has been served. A separate
+     * one-shot event: activating the persistent timer by hand makes libevent 2.1 reschedule
+     * it from its old deadline, which stalled expiry for seconds (seen in a 100k expiry). */
+    event_active(srv->ev_tick_more, EV_TIMEOUT, 0);
 }
 
 static void second_cb(evutil_socket_t fd, short what, void *arg)
@@ -280,6 +282,7 @@ int srv_run(srv_config_t *cfg)
     struct timeval tv_tick = {tick / 1000, (tick % 1000) * 1000};
     struct timeval tv_sec = {1, 0};
     srv->ev_tick = event_new(srv->base, -1, EV_PERSIST, tick_cb, srv);
+    srv->ev_tick_more = event_new(srv->base, -1, 0, tick_cb, srv);
     srv->ev_second = event_new(srv->base, -1, EV_PERSIST, second_cb, srv);
     srv->ev_sigterm = evsignal_new(srv->base, SIGTERM, stop_cb, srv);
     srv->ev_sigint = evsignal_new(srv->base, SIGINT, stop_cb, srv);
@@ -315,8 +318,8 @@ out:
     srv_ws_free_all(srv);
     if (srv->listener)
         evconnlistener_free(srv->listener);
-    struct event *evs[] = {srv->ev_tick,    srv->ev_second, srv->ev_watchdog,
-                           srv->ev_sigterm, srv->ev_sigint, srv->ev_sighup};
+    struct event *evs[] = {srv->ev_tick_more, srv->ev_tick,   srv->ev_second, srv->ev_watchdog,
+                           srv->ev_sigterm,   srv->ev_sigint, srv->ev_sighup};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i])
             event_free(evs[i]);

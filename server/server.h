@@ -85,7 +85,7 @@ struct srv_server {
     char url_prefix[256]; /* path of node_url without trailing '/', "" for root */
     struct event_base *base;
     struct evconnlistener *listener;
-    struct event *ev_tick, *ev_second, *ev_sweep, *ev_watchdog;
+    struct event *ev_tick, *ev_tick_more, *ev_second, *ev_sweep, *ev_watchdog;
     struct event *ev_sigterm, *ev_sigint, *ev_sighup;
 
     srv_registry_t *registry;
