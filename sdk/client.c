@@ -272,6 +272,15 @@ static artemis_err_t submit(struct artemis_client *c, cmd_t *k)
     return ARTEMIS_OK;
 }
 
+/* submit(), with the detail filled in when the client no longer takes commands. */
+static artemis_err_t submit_reporting(struct artemis_client *c, cmd_t *k, artemis_error_t *err)
+{
+    artemis_err_t rc = submit(c, k);
+    if (rc != ARTEMIS_OK)
+        artemisi_set_error(err, rc, 0, 0, "client is stopped");
+    return rc;
+}
+
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 
 artemis_client_t *artemis_client_new(const artemis_config_t *cfg, artemis_error_t *err)
@@ -561,10 +570,7 @@ artemis_err_t artemis_client_register(artemis_client_t *c, const artemis_instanc
         return ARTEMIS_ERR_NOMEM;
     }
     k->type = CMD_REGISTER;
-    artemis_err_t rc = submit(c, k);
-    if (rc != ARTEMIS_OK)
-        artemisi_set_error(err, rc, 0, 0, "client is stopped");
-    return rc;
+    return submit_reporting(c, k, err);
 }
 
 artemis_err_t artemis_client_deregister(artemis_client_t *c, const char *service_id,
@@ -582,10 +588,7 @@ artemis_err_t artemis_client_deregister(artemis_client_t *c, const char *service
         return ARTEMIS_ERR_NOMEM;
     }
     k->type = CMD_DEREGISTER;
-    artemis_err_t rc = submit(c, k);
-    if (rc != ARTEMIS_OK)
-        artemisi_set_error(err, rc, 0, 0, "client is stopped");
-    return rc;
+    return submit_reporting(c, k, err);
 }
 
 artemis_reg_state_t artemis_client_registration_state(artemis_client_t *c, const char *service_id,
@@ -713,8 +716,5 @@ artemis_err_t artemis_client_watch(artemis_client_t *c, const char *service_id, 
     k->type = CMD_WATCH;
     k->cb = cb;
     k->ud = userdata;
-    artemis_err_t rc = submit(c, k);
-    if (rc != ARTEMIS_OK)
-        artemisi_set_error(err, rc, 0, 0, "client is stopped");
-    return rc;
+    return submit_reporting(c, k, err);
 }

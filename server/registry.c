@@ -222,17 +222,10 @@ static void lease_remove(srv_registry_t *r, srv_lease_t *l, int64_t now_wall)
 
 static srv_lease_t *find_lease(const srv_registry_t *r, const artemisi_instance_t *d)
 {
-    char small[512];
     artemisi_buf_t key = ARTEMISI_BUF_INIT;
     if (artemisi_instance_key(d, &key) != 0)
         return NULL;
-    srv_lease_t *l = NULL;
-    if (key.len < sizeof(small)) {
-        memcpy(small, key.data, key.len + 1);
-        l = artemisi_dict_get(&r->leases, small);
-    } else {
-        l = artemisi_dict_get(&r->leases, key.data);
-    }
+    srv_lease_t *l = artemisi_dict_get(&r->leases, key.data);
     artemisi_buf_free(&key);
     return l;
 }
