@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "codec.h"
 #include "dict.h"
+#include "log_int.h"
 #include "sdk_int.h"
 #include "snapshot.h"
 
@@ -157,17 +158,30 @@ out:
     return rc;
 }
 
-/* Read a regular file of at most ARTEMISI_SNAPSHOT_MAX_BYTES. */
+/* Read a regular file of at most ARTEMISI_SNAPSHOT_MAX_BYTES. Anything else under a snapshot
+ * name is "no snapshot". No logger reaches this module, so skips are logged with the library's
+ * default (stderr under ARTEMIS_DEBUG=1). */
 static char *read_file(const char *path, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* O_NONBLOCK: a FIFO would block open() until a writer appears (the application's start
+     * hung on it); opened this way it comes back at once and fstat refuses it. A regular
+     * file reads the same with or without the flag. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
         return NULL;
     struct stat st;
     char *data = NULL;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
-        (uint64_t)st.st_size > ARTEMISI_SNAPSHOT_MAX_BYTES)
+    if (fstat(fd, &st) != 0)
         goto fail;
+    if (!S_ISREG(st.st_mode)) {
+        ARTEMISI_LOG(NULL, ARTEMIS_LOG_WARN, "snapshot", "%s: not a regular file, ignored", path);
+        goto fail;
+    }
+    if (st.st_size < 0 || (uint64_t)st.st_size > ARTEMISI_SNAPSHOT_MAX_BYTES) {
+        ARTEMISI_LOG(NULL, ARTEMIS_LOG_WARN, "snapshot", "%s: larger than %zu bytes, ignored", path,
+                     ARTEMISI_SNAPSHOT_MAX_BYTES);
+        goto fail;
+    }
     size_t cap = (size_t)st.st_size, n = 0;
     if (!(data = malloc(cap + 1)))
         goto fail;

@@ -7,7 +7,9 @@
  * lookup.json returns it>}. Files are replaced atomically (temporary file in the same
  * directory, fsync, rename, fsync of the directory), so a crash leaves the old or the new
  * file, never a torn one. Loading treats every file as hostile: anything truncated,
- * malformed, of the wrong shape or larger than ARTEMISI_SNAPSHOT_MAX_BYTES is skipped.
+ * malformed, of the wrong shape or larger than ARTEMISI_SNAPSHOT_MAX_BYTES is skipped, and so
+ * is anything that is not a regular file (a FIFO, device, directory or symlink), without
+ * blocking on it.
  * Thread-safety: reentrant; concurrent saves of one service from two threads are not
  * supported.
  */

@@ -7,12 +7,15 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 
 #include "artemis/service.h"
 #include "cache.h"
+#include "log_int.h"
 #include "sdk_int.h"
 #include "snapshot.h"
 
@@ -307,13 +310,87 @@ static void test_hostile_files(void **state)
     artemis_service_unref(good);
 }
 
+static int alarm_fd = 2; /* the real stderr while fd 2 is redirected */
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char msg[] = "test_snapshot: loading a FIFO snapshot blocked (timed out)\n";
+    (void)!write(alarm_fd, msg, sizeof(msg) - 1);
+    _exit(1);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A FIFO under a snapshot name used to block open() until some writer appeared, so the
+ * application's start (and its first lookup) hung for ever. It must be skipped at once, as
+ * "no snapshot", with a log line. alarm() turns a regression into a failure, not a hung suite. */
+static void test_fifo_is_skipped(void **state)
+{
+    (void)state;
+    char dir[128], path[256];
+    snprintf(dir, sizeof(dir), "%s/fifo", tmpdir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof(path), "%s/f.json", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+
+    /* the skip is logged (to stderr under ARTEMIS_DEBUG=1: no logger reaches this module) */
+    char logpath[160];
+    snprintf(logpath, sizeof(logpath), "%s/stderr.txt", tmpdir);
+    int logfd = open(logpath, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    assert_true(logfd >= 0);
+    fflush(stderr);
+    int saved = dup(2);
+    assert_true(saved >= 0);
+    alarm_fd = saved;
+    assert_int_equal(dup2(logfd, 2), 2);
+    close(logfd);
+    setenv("ARTEMIS_DEBUG", "1", 1);
+    artemisi_log_reload_env();
+
+    struct sigaction sa, old_sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_alarm;
+    assert_int_equal(sigaction(SIGALRM, &sa, &old_sa), 0);
+    alarm(5);
+    double t0 = now_s();
+    artemis_service_t *one = artemisi_snapshot_load(dir, "f", 10);
+    artemisi_cache_t *c = artemisi_cache_new();
+    int added = artemisi_snapshot_load_all(dir, c, 10);
+    double secs = now_s() - t0;
+    alarm(0);
+    assert_int_equal(sigaction(SIGALRM, &old_sa, NULL), 0);
+
+    fflush(stderr);
+    assert_int_equal(dup2(saved, 2), 2);
+    alarm_fd = 2;
+    close(saved);
+    unsetenv("ARTEMIS_DEBUG");
+    artemisi_log_reload_env();
+
+    assert_null(one);
+    assert_int_equal(added, 0);
+    assert_null(artemisi_cache_get(c, "f"));
+    artemisi_cache_free(c);
+    assert_true(secs < 2.0);
+    size_t len;
+    char *log = read_whole(logpath, &len);
+    if (!strstr(log, path) || !strstr(log, "not a regular file"))
+        fail_msg("no log line about %s: '%s'", path, log);
+    free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_names),
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_atomic_replace),
-        cmocka_unit_test(test_hostile_files),
+        cmocka_unit_test(test_names),           cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_atomic_replace),  cmocka_unit_test(test_hostile_files),
+        cmocka_unit_test(test_fifo_is_skipped),
     };
     return cmocka_run_group_tests_name("sdk_snapshot", tests, setup, teardown);
 }
