@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "origin.h"
 
 enum opt_type { T_STRING, T_INT, T_BOOL, T_LEVEL };
 
@@ -160,6 +161,13 @@ static const opt_t options[] = {
           "Gzip responses when the client accepts it."),
     OPT_I("http.gzip-min-bytes", NULL, http_gzip_min_bytes, 1024, 0, 1073741824, 0,
           "Smallest response body worth gzipping."),
+    OPT_S("http.allowed-origins", NULL, http_allowed_origins, "", F_RELOAD, srv_origin_check_list,
+          "ORIGIN,...",
+          "Browser origins (SCHEME://HOST[:PORT]) that may read and change state cross-origin, "
+          "or * for reads from any page without credentials; empty = none."),
+    OPT_S("http.allowed-hosts", NULL, http_allowed_hosts, "", F_RELOAD, srv_host_check_list,
+          "HOST[:PORT],...",
+          "Host header values accepted (DNS rebinding guard); others get 421; empty = any."),
 
     OPT_I("registry.max-instances-per-request", NULL, registry_max_instances_per_request, 10000, 1,
           1000000, 0, "Most instances in one registry request."),

@@ -83,6 +83,8 @@ typedef struct srv_config {
     int64_t http_idle_timeout_ms;
     bool http_gzip_responses;
     int64_t http_gzip_min_bytes;
+    char *http_allowed_origins; /* "" = no cross-origin access, "*" = reads from any page */
+    char *http_allowed_hosts;   /* "" = any Host header */
 
     /* request validation */
     int64_t registry_max_instances_per_request;

@@ -29,6 +29,7 @@
 #include "server.h"
 #include "codec.h"
 #include "gzip.h"
+#include "origin.h"
 #include "url.h"
 #include "ws_frame.h"
 
@@ -111,6 +112,8 @@ static const char *reason_phrase(int status)
         return "OK";
     case 400:
         return "Bad Request";
+    case 403:
+        return "Forbidden";
     case 404:
         return "Not Found";
     case 405:
@@ -121,6 +124,8 @@ static const char *reason_phrase(int status)
         return "Payload Too Large";
     case 415:
         return "Unsupported Media Type";
+    case 421:
+        return "Misdirected Request";
     case 426:
         return "Upgrade Required";
     case 431:
@@ -214,21 +219,64 @@ static void add_body(struct evbuffer *out, artemisi_buf_t *b)
     }
 }
 
-/* `owned`, when given, holds `body` and may be taken over (zero-copy send). */
-static void send_response_buf(srv_conn_t *c, const srv_http_request_t *r, int status,
-                              const char *content_type, const char *body, size_t body_len,
-                              const char *extra_headers, artemisi_buf_t *owned);
+/*
+ * CORS headers of a response to r (docs/compat.md "CORS and browser origins"). Java Artemis
+ * sends "Allow-Origin: *" with "Allow-Credentials: true" to everyone, so any page could read
+ * the registry and unregister instances; here only an Origin in http.allowed-origins gets
+ * Allow-Origin: a listed one is echoed (with credentials: the operator trusts that page), "*"
+ * gives "*" and never credentials, anything else gets no CORS header at all.
+ */
+static void add_cors_headers(srv_server_t *srv, const srv_http_request_t *r, struct evbuffer *out)
+{
+    const char *list = srv->cfg.http_allowed_origins;
+    if (!r || !srv_origin_list_active(list))
+        return;
+    static const char vary[] = "Vary: Origin\r\n";
+    static const char any[] = "Access-Control-Allow-Origin: *\r\n";
+    /* Whether an answer carries Allow-Origin depends on Origin: caches must keep them apart. */
+    evbuffer_add(out, vary, sizeof(vary) - 1);
+    size_t olen = 0;
+    const char *origin = srv_http_header_get(r, "Origin", &olen);
+    switch (srv_origin_match(list, origin, olen)) {
+    case SRV_ORIGIN_LISTED:
+        /* The value matched a validated origin, so it holds no CR/LF or other odd bytes. */
+        evbuffer_add_printf(out,
+                            "Access-Control-Allow-Origin: %.*s\r\n"
+                            "Access-Control-Allow-Credentials: true\r\n",
+                            (int)olen, origin);
+        break;
+    case SRV_ORIGIN_ANY:
+        evbuffer_add(out, any, sizeof(any) - 1);
+        break;
+    case SRV_ORIGIN_NONE:
+    case SRV_ORIGIN_DENIED:
+        break;
+    }
+}
+
+/* `owned`, when given, holds `body` and may be taken over (zero-copy send). `cors` = 0 leaves
+ * the CORS headers out (refusals of a browser origin or Host). */
+static void send_response_full(srv_conn_t *c, const srv_http_request_t *r, int status,
+                               const char *content_type, const char *body, size_t body_len,
+                               const char *extra_headers, artemisi_buf_t *owned, int cors);
 
 static void send_response(srv_conn_t *c, const srv_http_request_t *r, int status,
                           const char *content_type, const char *body, size_t body_len,
                           const char *extra_headers)
 {
-    send_response_buf(c, r, status, content_type, body, body_len, extra_headers, NULL);
+    send_response_full(c, r, status, content_type, body, body_len, extra_headers, NULL, 1);
 }
 
 static void send_response_buf(srv_conn_t *c, const srv_http_request_t *r, int status,
                               const char *content_type, const char *body, size_t body_len,
                               const char *extra_headers, artemisi_buf_t *owned)
+{
+    send_response_full(c, r, status, content_type, body, body_len, extra_headers, owned, 1);
+}
+
+static void send_response_full(srv_conn_t *c, const srv_http_request_t *r, int status,
+                               const char *content_type, const char *body, size_t body_len,
+                               const char *extra_headers, artemisi_buf_t *owned, int cors)
 {
     srv_server_t *srv = c->srv;
     struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -246,12 +294,11 @@ static void send_response_buf(srv_conn_t *c, const srv_http_request_t *r, int st
     evbuffer_add_printf(out,
                         "HTTP/1.1 %d %s\r\n"
                         "Content-Type: %s\r\n"
-                        "Content-Length: %zu\r\n"
-                        "Access-Control-Allow-Origin: *\r\n"
-                        "Access-Control-Expose-Headers: *\r\n"
-                        "Access-Control-Allow-Credentials: true\r\n"
-                        "%s%s%s\r\n",
-                        status, reason_phrase(status), content_type, body_len,
+                        "Content-Length: %zu\r\n",
+                        status, reason_phrase(status), content_type, body_len);
+    if (cors)
+        add_cors_headers(srv, r, out);
+    evbuffer_add_printf(out, "%s%s%s\r\n",
                         use_gzip ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" : "",
                         keep ? (r->version_minor == 0 ? "Connection: keep-alive\r\n" : "")
                              : "Connection: close\r\n",
@@ -275,8 +322,8 @@ static void send_response_buf(srv_conn_t *c, const srv_http_request_t *r, int st
     }
 }
 
-static void send_error(srv_conn_t *c, const srv_http_request_t *r, int status, const char *why,
-                       const char *extra_headers)
+static void send_error_full(srv_conn_t *c, const srv_http_request_t *r, int status, const char *why,
+                            const char *extra_headers, int cors)
 {
     artemisi_buf_t b = ARTEMISI_BUF_INIT;
     artemisi_buf_appendf(&b, "{\"error\":\"%s\",\"status\":%d", reason_phrase(status), status);
@@ -285,8 +332,15 @@ static void send_error(srv_conn_t *c, const srv_http_request_t *r, int status, c
         artemisi_json_str(&b, why);
     }
     artemisi_buf_appendc(&b, '}');
-    send_response(c, r, status, "application/json;charset=UTF-8", b.data, b.len, extra_headers);
+    send_response_full(c, r, status, "application/json;charset=UTF-8", b.data, b.len, extra_headers,
+                       NULL, cors);
     artemisi_buf_free(&b);
+}
+
+static void send_error(srv_conn_t *c, const srv_http_request_t *r, int status, const char *why,
+                       const char *extra_headers)
+{
+    send_error_full(c, r, status, why, extra_headers, 1);
 }
 
 void srv_req_bad_request(srv_req_t *req, const char *why)
@@ -318,6 +372,65 @@ static const char *strip_prefix(srv_server_t *srv, const char *path)
     return path;
 }
 
+/* ---- browser origins and Host (docs/compat.md "CORS and browser origins") ----------------- */
+
+/* A refusal: JSON error body, no CORS headers, so the refused page learns nothing more. */
+static void send_refusal(srv_conn_t *c, const srv_http_request_t *r, int status, const char *why)
+{
+    send_error_full(c, r, status, why, NULL, 0);
+}
+
+/* Paths whose POSTs change the registry. Checked on the routed path (context prefix removed),
+ * and routing is exact, so no spelling of a path reaches a handler without passing here. */
+static int is_write_path(const char *path)
+{
+    return strncmp(path, "/api/registry/", 14) == 0 || strncmp(path, "/api/replication/", 17) == 0;
+}
+
+/*
+ * http.allowed-hosts, the DNS-rebinding guard: a page on evil.example whose name was re-pointed
+ * at this server is same-origin with it for the browser, so no Origin check can stop it; only
+ * its Host header (evil.example) gives it away. Every Host header must be listed; none at all
+ * (HTTP/1.0) passes only when the list is empty.
+ */
+static int host_allowed(const srv_server_t *srv, const srv_http_request_t *r)
+{
+    const char *list = srv->cfg.http_allowed_hosts;
+    if (!srv_origin_list_active(list))
+        return 1;
+    int seen = 0;
+    for (size_t i = 0; i < r->n_headers; i++) {
+        const srv_http_header_t *h = &r->headers[i];
+        if (h->name_len == 4 && strncasecmp(h->name, "Host", 4) == 0) {
+            if (!srv_host_match(list, h->value, h->value_len))
+                return 0;
+            seen = 1;
+        }
+    }
+    return seen;
+}
+
+/*
+ * Refuse with 403 a request from a browser Origin that may not make it: any origin outside
+ * http.allowed-origins ("null" included), and for `writes` (state changes, or a preflight or
+ * WebSocket session for one) any origin not listed exactly, as "*" only opens reads. A request
+ * without Origin (Java client, SDK, curl, peers) always passes. Returns 1 when refused.
+ * Browsers send simple POSTs (forms, text/plain) without a preflight, so this check, not the
+ * preflight nor the JSON Content-Type check, is what keeps a page from unregistering instances.
+ */
+static int refuse_origin(srv_conn_t *c, const srv_http_request_t *r, int writes, const char *what)
+{
+    size_t olen = 0;
+    const char *origin = srv_http_header_get(r, "Origin", &olen);
+    srv_origin_verdict_t v = srv_origin_match(c->srv->cfg.http_allowed_origins, origin, olen);
+    if (v == SRV_ORIGIN_NONE || v == SRV_ORIGIN_LISTED || (v == SRV_ORIGIN_ANY && !writes))
+        return 0;
+    srv_log(SRV_LOG_DEBUG, "http: %s from Origin '%.*s' refused (not in http.allowed-origins)",
+            what, (int)(olen > 100 ? 100 : olen), origin);
+    send_refusal(c, r, 403, "Origin not allowed (http.allowed-origins)");
+    return 1;
+}
+
 /* Returns 1 when the connection was handed over to a WebSocket session (c is freed). */
 static int handle_upgrade(srv_conn_t *c, const srv_http_request_t *r, srv_ws_kind_t kind,
                           const char *service_id)
@@ -327,6 +440,10 @@ static int handle_upgrade(srv_conn_t *c, const srv_http_request_t *r, srv_ws_kin
     const char *key = srv_http_header_get(r, "Sec-WebSocket-Key", &klen);
     const char *ver = srv_http_header_get(r, "Sec-WebSocket-Version", &vlen);
     char accept[29];
+    /* Browsers apply no same-origin policy to WebSocket: the Origin check is all there is. The
+     * heartbeat session renews leases, so it counts as a write. */
+    if (refuse_origin(c, r, kind == SRV_WS_HEARTBEAT, "WebSocket upgrade"))
+        return 0;
     if (r->method != SRV_HTTP_GET || !r->upgrade_websocket) {
         send_error(c, r, 426, "WebSocket upgrade required", "Upgrade: websocket\r\n");
         return 0;
@@ -363,6 +480,12 @@ static int handle_upgrade(srv_conn_t *c, const srv_http_request_t *r, srv_ws_kin
 static int dispatch(srv_conn_t *c, const srv_http_request_t *r)
 {
     srv_server_t *srv = c->srv;
+    if (!host_allowed(srv, r)) {
+        srv->metrics.requests[SRV_R_OTHER]++;
+        srv_log(SRV_LOG_DEBUG, "http: request for a Host not in http.allowed-hosts refused");
+        send_refusal(c, r, 421, "Host not allowed (http.allowed-hosts)");
+        return 0;
+    }
     const char *path = strip_prefix(srv, r->path);
     const route_t *rt = NULL;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
@@ -390,18 +513,29 @@ static int dispatch(srv_conn_t *c, const srv_http_request_t *r)
         return handed;
     }
     if (r->method == SRV_HTTP_OPTIONS) {
-        /* CORS preflight (spec §0.2): echo what was asked for. */
+        /* CORS preflight (spec §0.2). Java echoes whatever is asked; here an origin that may
+         * not make the real request is refused, and an allowed one gets the fixed methods and
+         * only the simple headers it asked for. Without Origin it is a plain OPTIONS. */
+        srv->metrics.requests[SRV_R_OTHER]++;
+        if (refuse_origin(c, r, is_write_path(path), "preflight"))
+            return 0;
         artemisi_buf_t h = ARTEMISI_BUF_INIT;
-        size_t ml = 0, hl = 0;
-        const char *m = srv_http_header_get(r, "Access-Control-Request-Method", &ml);
-        const char *hd = srv_http_header_get(r, "Access-Control-Request-Headers", &hl);
-        artemisi_buf_appendf(&h, "Access-Control-Allow-Methods: %.*s\r\n", (int)ml,
-                             m ? m : "GET, POST, OPTIONS");
-        if (hd)
-            artemisi_buf_appendf(&h, "Access-Control-Allow-Headers: %.*s\r\n", (int)hl, hd);
-        artemisi_buf_appends(&h, "Access-Control-Max-Age: 3600\r\nAllow: GET, POST, OPTIONS\r\n");
+        if (srv_http_header_get(r, "Origin", NULL)) {
+            char allow[96];
+            size_t hl = 0;
+            const char *hd = srv_http_header_get(r, "Access-Control-Request-Headers", &hl);
+            artemisi_buf_appends(&h, "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n");
+            if (srv_origin_allow_headers(hd, hl, allow, sizeof(allow)))
+                artemisi_buf_appendf(&h, "Access-Control-Allow-Headers: %s\r\n", allow);
+            artemisi_buf_appends(&h, "Access-Control-Max-Age: 3600\r\n");
+        }
+        artemisi_buf_appends(&h, "Allow: GET, POST, OPTIONS\r\n");
         send_response(c, r, 200, "text/plain", "", 0, h.data);
         artemisi_buf_free(&h);
+        return 0;
+    }
+    if (r->method != SRV_HTTP_GET && r->method != SRV_HTTP_HEAD && is_write_path(path) &&
+        refuse_origin(c, r, 1, "state-changing request")) {
         srv->metrics.requests[SRV_R_OTHER]++;
         return 0;
     }
