@@ -8,11 +8,15 @@
  * server refuses to start, or a reload is refused), where Artemis' property correctors
  * silently clamp the value or fall back to the default. A typo'd value should be loud.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
@@ -80,8 +84,8 @@ static const char *check_rate_map(const char *v);
 #define RB "artemis.service.registry.replication.batching."
 
 static const opt_t options[] = {
-    OPT_S("listen", "listen", listen, "127.0.0.1:8080", 0, check_listen, "HOST:PORT",
-          "Address the HTTP server listens on (IPv6 as [::1]:8080)."),
+    OPT_S("listen", "listen", listen, "127.0.0.1:8080", 0, check_listen, "IP:PORT",
+          "Address the HTTP server listens on (IPv6 as [::1]:8080; no host names)."),
     OPT_S("region.id", "region", region_id, "default", 0, check_id, "ID", "This node's region."),
     OPT_S("zone.id", "zone", zone_id, "default", 0, check_id, "ID", "This node's zone."),
     OPT_S("node-url", "node-url", node_url, "", 0, check_url, "URL",
@@ -486,12 +490,16 @@ int srv_config_parse_hostport(const char *s, char *host, size_t hostlen, int *po
     return 0;
 }
 
+/* The listener binds an address literal (srv_http_listen); a host name would only fail there,
+ * after the start looked fine, so it is refused here with the other bad values. */
 static const char *check_listen(const char *v)
 {
     char host[256];
     int port;
-    if (srv_config_parse_hostport(v, host, sizeof(host), &port) != 0)
-        return "is not HOST:PORT (port 0..65535, IPv6 as [::1]:8080)";
+    unsigned char addr[sizeof(struct in6_addr)];
+    if (srv_config_parse_hostport(v, host, sizeof(host), &port) != 0 ||
+        inet_pton(v[0] == '[' ? AF_INET6 : AF_INET, host, addr) != 1)
+        return "is not IP:PORT (an IPv4 address or [IPv6], not a host name; port 0..65535)";
     return NULL;
 }
 
@@ -728,43 +736,109 @@ static int load_line(srv_config_t *c, char *line, char *err, size_t errlen)
     return set_opt(c, o, vs, ks, err, errlen);
 }
 
+/* Read the whole of a regular file of at most SRV_CONFIG_MAX_FILE_BYTES into a NUL-terminated
+ * buffer. A device (/dev/zero) or FIFO would be read without end or block the start, so only a
+ * regular file is read, with one allocation sized from fstat; every failure, running out of
+ * memory included, is an error naming the path. */
+static char *read_config_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer before fstat can refuse it. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    char *data = NULL;
+    if (fstat(fd, &st) != 0) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file", path);
+        goto fail;
+    }
+    if (st.st_size > SRV_CONFIG_MAX_FILE_BYTES) {
+        snprintf(err, errlen, "%s: larger than %d bytes", path, SRV_CONFIG_MAX_FILE_BYTES);
+        goto fail;
+    }
+    size_t cap = (size_t)st.st_size, n = 0;
+    /* One byte more than the size: the NUL, and a file that grew shows as n > cap. */
+    if (!(data = malloc(cap + 1))) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(ENOMEM));
+        goto fail;
+    }
+    while (n <= cap) {
+        ssize_t r = read(fd, data + n, cap + 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+            goto fail;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    if (n > cap) {
+        snprintf(err, errlen, "%s: cannot read: the file changed while being read", path);
+        goto fail;
+    }
+    close(fd);
+    data[n] = '\0';
+    *len = n;
+    return data;
+fail:
+    free(data);
+    close(fd);
+    return NULL;
+}
+
 int srv_config_load_file(srv_config_t *c, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+    size_t n;
+    char *data = read_config_file(path, &n, err, errlen);
+    if (!data)
         return -1;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
     unsigned lineno = 0;
     int rc = 0;
     char msg[512];
-    while ((n = getline(&line, &cap, f)) >= 0) {
+    for (char *line = data, *end = data + n; line < end;) {
+        char *nl = memchr(line, '\n', (size_t)(end - line));
+        size_t len = nl ? (size_t)(nl - line) : (size_t)(end - line);
+        char *next = nl ? nl + 1 : end;
         lineno++;
-        if (n > 0 && line[n - 1] == '\n')
-            line[--n] = '\0';
-        if (n > 0 && line[n - 1] == '\r')
-            line[--n] = '\0';
-        if (memchr(line, '\0', (size_t)n)) {
+        if (len > 0 && line[len - 1] == '\r')
+            len--;
+        if (memchr(line, '\0', len)) {
             snprintf(err, errlen, "%s:%u: line contains a NUL byte", path, lineno);
             rc = -1;
             break;
         }
+        line[len] = '\0'; /* the '\n', the '\r' or data[n] */
         if (load_line(c, line, msg, sizeof(msg)) != 0) {
             snprintf(err, errlen, "%s:%u: %s", path, lineno, msg);
             rc = -1;
             break;
         }
+        line = next;
     }
-    if (rc == 0 && ferror(f)) {
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-        rc = -1;
-    }
-    free(line);
-    fclose(f);
+    free(data);
     return rc;
+}
+
+/* data-dir need not exist yet (it is created when first used), but a path that exists and is
+ * not a directory, or lies below a regular file, can never be one: refuse it at start rather
+ * than when the store is first opened. Other stat errors (EACCES) are left to that open. */
+static int check_data_dir(const srv_config_t *c, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(c->data_dir, &st) == 0 ? S_ISDIR(st.st_mode) : errno != ENOTDIR)
+        return 0;
+    char shown[80];
+    show(shown, sizeof(shown), c->data_dir);
+    snprintf(err, errlen, "data-dir: '%s' is not a directory", shown);
+    return -1;
 }
 
 /* One command-line option before it is applied. */
@@ -876,6 +950,8 @@ int srv_config_parse_args(srv_config_t *c, int argc, char **argv, int *want_help
         c->overrides[c->n_overrides].value = xstrdup(p[i].value);
         c->n_overrides++;
     }
+    if (check_data_dir(c, err, errlen) != 0)
+        goto out;
     rc = 0;
 
 out:

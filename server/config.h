@@ -18,6 +18,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* Largest config file srv_config_load_file reads; a bigger one is an error. A real file is a
+ * few KiB; the cap keeps a wrong path (a log, an image) from being slurped into memory. */
+#define SRV_CONFIG_MAX_FILE_BYTES (1 << 20)
+
 /* One of the server's rate limiters (spec §3.4): limit per 10 s sliding window. */
 typedef struct srv_rate_limiter_config {
     bool enabled;
@@ -33,7 +37,7 @@ typedef struct srv_config_kv {
 
 typedef struct srv_config {
     /* node identity and storage */
-    char *listen; /* HOST:PORT, IPv6 as [::1]:8080 */
+    char *listen; /* IP:PORT, IPv6 as [::1]:8080; host names are refused */
     char *region_id;
     char *zone_id;
     char *node_url; /* "" = http://<listen>/, see srv_config_node_url() */
@@ -126,7 +130,8 @@ void srv_config_free(srv_config_t *c);
  * -h/--help, --version. A BOOL option given as a bare flag (--http.gzip-responses with no
  * value or followed by another --option) means true. c must come from srv_config_init();
  * then the config file (if --config appears anywhere) and then the other options are applied,
- * so the command line wins. The overrides are saved in c for srv_config_reload(). When
+ * so the command line wins; finally data-dir is checked (missing is fine, something that is not
+ * a directory is an error). The overrides are saved in c for srv_config_reload(). When
  * --help or --version is present, nothing is loaded or applied (so help works even with a bad
  * file) and 0 is returned with *want_help / *want_version set.
  * On error returns -1 with one line naming the key or file in err (caller prints, exits 2);
@@ -139,7 +144,10 @@ int srv_config_parse_args(srv_config_t *c, int argc, char **argv, int *want_help
  * Load one file: `key = value` lines, '#' comment lines, blank lines, spaces around key and
  * value trimmed, later lines win. Keys are full names or aliases. An unknown key starting
  * with "artemis." is ignored and recorded (srv_config_ignored); any other unknown key is an
- * error. Errors read "PATH:LINE: ...". Returns 0 / -1.
+ * error. Only a regular file of at most SRV_CONFIG_MAX_FILE_BYTES is read (a device or FIFO is
+ * refused without reading: "PATH: not a regular file"); failing to allocate its buffer is an
+ * error too ("PATH: cannot read: Cannot allocate memory"), never a silently skipped file.
+ * Errors read "PATH:LINE: ..." or "PATH: ...". Returns 0 / -1.
  */
 int srv_config_load_file(srv_config_t *c, const char *path, char *err, size_t errlen);
 

@@ -273,7 +273,8 @@ int srv_run(srv_config_t *cfg)
         srv_oom();
     int fd = activation_fd();
     if (srv_http_listen(srv, fd) != 0) {
-        srv_log(SRV_LOG_ERROR, "listen %s: %s", srv->cfg.listen, strerror(errno));
+        srv_log(SRV_LOG_ERROR, "listen %s: %s", srv->cfg.listen,
+                errno ? strerror(errno) : "cannot listen"); /* errno 0 would read "Success" */
         sd_notifyf(0, "STATUS=cannot listen on %s\nERRNO=%d", srv->cfg.listen, errno);
         rc_exit = 1;
         goto out;

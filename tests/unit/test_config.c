@@ -5,6 +5,11 @@
  */
 #include "test.h"
 
+#include <errno.h>
+#include <malloc.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -30,6 +35,52 @@ static const char *write_tmp(int slot, const char *text)
     fputs(text, f);
     fclose(f);
     return p;
+}
+
+/* The config-file size cap of srv_config_load_file (docs/operations.md). */
+#define MAX_FILE_BYTES (1 << 20)
+
+/* Sanitizer runtimes reserve terabytes of address space up front, so an RLIMIT_AS cap cannot
+ * be used to simulate memory exhaustion under them. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define AS_CAP_USABLE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||                         \
+    __has_feature(memory_sanitizer)
+#define AS_CAP_USABLE 0
+#endif
+#endif
+#ifndef AS_CAP_USABLE
+#define AS_CAP_USABLE 1
+#endif
+
+/* Lower the soft RLIMIT_AS to the current address-space size plus extra bytes, so that any
+ * larger allocation fails with ENOMEM (and a regression that reads without bound fails fast
+ * instead of eating the machine's memory). The old limit goes to *old for uncap(). */
+static void cap_address_space(size_t extra, struct rlimit *old)
+{
+    unsigned long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    assert_non_null(f);
+    assert_int_equal(fscanf(f, "%lu", &pages), 1);
+    fclose(f);
+    assert_int_equal(getrlimit(RLIMIT_AS, old), 0);
+    struct rlimit r = *old;
+    r.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + extra;
+    assert_int_equal(setrlimit(RLIMIT_AS, &r), 0);
+}
+
+static void uncap(const struct rlimit *old)
+{
+    assert_int_equal(setrlimit(RLIMIT_AS, old), 0);
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char msg[] = "test_config: srv_config_load_file blocked (timed out)\n";
+    (void)!write(2, msg, sizeof(msg) - 1);
+    _exit(1);
 }
 
 /* Run srv_config_parse_args on a NULL-terminated list of arguments (argv[0] added). */
@@ -334,7 +385,8 @@ static void test_command_line_errors(void **state)
         {{"--log-level=verbose"},
          "--log-level: value 'verbose' is not a log level (debug|info|warn|error)"},
         {{"--listen=localhost"},
-         "--listen: value 'localhost' is not HOST:PORT (port 0..65535, IPv6 as [::1]:8080)"},
+         "--listen: value 'localhost' is not IP:PORT (an IPv4 address or [IPv6], not a host name; "
+         "port 0..65535)"},
         {{"--region="}, "--region: value '' must be 1..128 characters without spaces"},
         {{"--zone=a b"}, "--zone: value 'a b' must be 1..128 characters without spaces"},
         {{"--node-url=ftp://x/"},
@@ -410,9 +462,9 @@ static void test_file_errors(void **state)
     assert_string_equal(err, want);
     srv_config_free(&c);
 
-    path = write_tmp(1, "listen = a:1\nzone\0x = y\n");
+    path = write_tmp(1, "listen = 1.2.3.4:1\nzone\0x = y\n");
     FILE *f = fopen(path, "w");
-    fwrite("listen = a:1\nzone\0x = y\n", 1, 24, f);
+    fwrite("listen = 1.2.3.4:1\nzone\0x = y\n", 1, 30, f);
     fclose(f);
     srv_config_init(&c);
     assert_int_equal(srv_config_load_file(&c, path, err, sizeof(err)), -1);
@@ -424,7 +476,7 @@ static void test_file_errors(void **state)
     assert_int_equal(srv_config_load_file(&c, "/nonexistent/a.conf", err, sizeof(err)), -1);
     assert_string_equal(err, "/nonexistent/a.conf: cannot open: No such file or directory");
     assert_int_equal(srv_config_load_file(&c, "/tmp", err, sizeof(err)), -1);
-    assert_string_equal(err, "/tmp: cannot read: Is a directory");
+    assert_string_equal(err, "/tmp: not a regular file");
     srv_config_free(&c);
 
     /* srv_config_set error shapes */
@@ -443,6 +495,165 @@ static void test_file_errors(void **state)
     char tiny[8];
     assert_int_equal(srv_config_set(&c, "lease-ttl-ms", "x", tiny, sizeof(tiny)), -1);
     assert_string_equal(tiny, "lease-t");
+    srv_config_free(&c);
+}
+
+/* A config path that is not a regular file is refused before anything is read: /dev/zero
+ * used to grow the process without bound, a FIFO blocked the start forever. */
+static void test_file_not_regular(void **state)
+{
+    (void)state;
+    srv_config_t c;
+    char err[256], want[512];
+    struct sigaction sa, old_sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_alarm;
+    assert_int_equal(sigaction(SIGALRM, &sa, &old_sa), 0);
+    alarm(10);
+
+    if (AS_CAP_USABLE) {
+        struct rlimit old;
+        srv_config_init(&c);
+        cap_address_space((size_t)64 << 20, &old);
+        int rc = srv_config_load_file(&c, "/dev/zero", err, sizeof(err));
+        uncap(&old);
+        assert_int_equal(rc, -1);
+        assert_string_equal(err, "/dev/zero: not a regular file");
+        srv_config_free(&c);
+    }
+
+    char fifo[64];
+    snprintf(fifo, sizeof(fifo), "/tmp/test_config_fifo_%d", (int)getpid());
+    unlink(fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    srv_config_init(&c);
+    int rc = srv_config_load_file(&c, fifo, err, sizeof(err));
+    unlink(fifo);
+    assert_int_equal(rc, -1);
+    snprintf(want, sizeof(want), "%s: not a regular file", fifo);
+    assert_string_equal(err, want);
+    srv_config_free(&c);
+
+    /* the same through the command line, as main() sees it */
+    srv_config_init(&c);
+    assert_int_equal(PARSE(&c, err, "--config=/dev/null"), -1);
+    assert_string_equal(err, "/dev/null: not a regular file");
+    srv_config_free(&c);
+
+    alarm(0);
+    assert_int_equal(sigaction(SIGALRM, &old_sa, NULL), 0);
+}
+
+/* A config file of more than MAX_FILE_BYTES is refused, even if every line is valid. */
+static void test_file_size_cap(void **state)
+{
+    (void)state;
+    size_t n = MAX_FILE_BYTES;
+    char *text = malloc(n + 2);
+    assert_non_null(text);
+    for (size_t i = 0; i < n; i += 1024) { /* 1024-byte comment lines */
+        memset(text + i, 'x', 1024);
+        text[i] = '#';
+        text[i + 1023] = '\n';
+    }
+    text[n] = '\0';
+    const char *path = write_tmp(2, text);
+    srv_config_t c;
+    char err[256], want[512];
+    srv_config_init(&c);
+    assert_int_equal(srv_config_load_file(&c, path, err, sizeof(err)), 0); /* exactly the cap */
+    srv_config_free(&c);
+
+    text[n] = '\n';
+    text[n + 1] = '\0';
+    path = write_tmp(2, text);
+    srv_config_init(&c);
+    assert_int_equal(srv_config_load_file(&c, path, err, sizeof(err)), -1);
+    snprintf(want, sizeof(want), "%s: larger than %d bytes", path, MAX_FILE_BYTES);
+    assert_string_equal(err, want);
+    srv_config_free(&c);
+    free(text);
+}
+
+/* Running out of memory while reading the file is an error (exit 2), never "no file": the
+ * old reader stopped at the failed line and started with what it had read so far. */
+static void test_file_oom(void **state)
+{
+    (void)state;
+    if (!AS_CAP_USABLE)
+        skip();
+    size_t big = 900 * 1024;
+    char *text = malloc(big + 64);
+    assert_non_null(text);
+    strcpy(text, "zone = z-oom\n#");
+    size_t len = strlen(text);
+    memset(text + len, 'x', big);
+    strcpy(text + len + big, "\nregion = r-oom\n");
+    const char *path = write_tmp(2, text);
+    free(text);
+
+    srv_config_t c;
+    char err[256], want[512];
+    struct rlimit old;
+    srv_config_init(&c);
+    /* Freed megabytes (of this and earlier tests) stay at the top of the heap, where a new
+     * allocation needs no more address space; give them back so the cap below bites. */
+    malloc_trim(0);
+    cap_address_space((size_t)256 << 10, &old);
+    int rc = srv_config_load_file(&c, path, err, sizeof(err));
+    uncap(&old);
+    assert_int_equal(rc, -1);
+    snprintf(want, sizeof(want), "%s: cannot read: %s", path, strerror(ENOMEM));
+    assert_string_equal(err, want);
+    srv_config_free(&c);
+
+    /* without the cap the same file loads */
+    srv_config_init(&c);
+    assert_int_equal(srv_config_load_file(&c, path, err, sizeof(err)), 0);
+    assert_string_equal(c.zone_id, "z-oom");
+    assert_string_equal(c.region_id, "r-oom");
+    srv_config_free(&c);
+}
+
+/* data-dir may not exist yet (it is created later), but it must not name something that can
+ * never be a directory. */
+static void test_data_dir(void **state)
+{
+    (void)state;
+    srv_config_t c;
+    char err[256], want[512], arg[160];
+    const char *file = write_tmp(3, "not a directory\n");
+
+    srv_config_init(&c);
+    snprintf(arg, sizeof(arg), "--data-dir=%s", file);
+    assert_int_equal(PARSE(&c, err, arg), -1);
+    snprintf(want, sizeof(want), "data-dir: '%s' is not a directory", file);
+    assert_string_equal(err, want);
+    srv_config_free(&c);
+
+    srv_config_init(&c);
+    snprintf(arg, sizeof(arg), "--data-dir=%s/sub", file);
+    assert_int_equal(PARSE(&c, err, arg), -1);
+    snprintf(want, sizeof(want), "data-dir: '%s/sub' is not a directory", file);
+    assert_string_equal(err, want);
+    srv_config_free(&c);
+
+    /* from the config file too */
+    char text[160];
+    snprintf(text, sizeof(text), "data-dir = %s\n", file);
+    const char *conf = write_tmp(2, text);
+    srv_config_init(&c);
+    snprintf(arg, sizeof(arg), "--config=%s", conf);
+    assert_int_equal(PARSE(&c, err, arg), -1);
+    snprintf(want, sizeof(want), "data-dir: '%s' is not a directory", file);
+    assert_string_equal(err, want);
+    srv_config_free(&c);
+
+    srv_config_init(&c);
+    assert_int_equal(PARSE(&c, err, "--data-dir=/tmp"), 0);
+    srv_config_free(&c);
+    srv_config_init(&c);
+    assert_int_equal(PARSE(&c, err, "--data-dir=/nonexistent/artemis/data"), 0);
     srv_config_free(&c);
 }
 
@@ -527,18 +738,23 @@ static void test_value_parsing(void **state)
     assert_int_equal(c.ws_session_ttl_ms, 10000);
 
     /* strings */
-    static const char *const good_listen[] = {
-        "127.0.0.1:8080", "0.0.0.0:0",        "localhost:65535",      "[::1]:8080",
-        "[::]:80",        "[fe80::1%eth0]:1", "my-host_1.example:443"};
+    static const char *const good_listen[] = {"127.0.0.1:8080", "0.0.0.0:0",
+                                              "[::1]:8080",     "[::]:80",
+                                              "[fe80::1]:1",    "[::ffff:10.0.0.1]:65535"};
     for (size_t i = 0; i < sizeof(good_listen) / sizeof(good_listen[0]); i++)
         if (srv_config_set(&c, "listen", good_listen[i], err, sizeof(err)) != 0)
             fail_msg("listen %s: %s", good_listen[i], err);
     static const char *const bad_listen[] = {
-        "",      "host",      "host:", ":80",          "host:65536", "host:123456", "::1:8080",
-        "[::1]", "[::1]8080", "[]:80", "[1.2.3.4]:80", "ho st:80",   "host:8a",     "host:-1"};
+        "", "host", "host:", ":80", "host:65536", "host:123456", "::1:8080", "[::1]", "[::1]8080",
+        "[]:80", "[1.2.3.4]:80", "ho st:80", "host:8a", "host:-1",
+        /* host names are not resolved: the listener binds an address literal */
+        "localhost:8080", "my-host_1.example:443", "[fe80::1%eth0]:1", "1.2.3:80", "[::1x]:80"};
     for (size_t i = 0; i < sizeof(bad_listen) / sizeof(bad_listen[0]); i++)
         if (srv_config_set(&c, "listen", bad_listen[i], err, sizeof(err)) != -1)
             fail_msg("listen '%s' accepted", bad_listen[i]);
+    assert_int_equal(srv_config_set(&c, "listen", "localhost:8080", err, sizeof(err)), -1);
+    assert_string_equal(err, "listen: value 'localhost:8080' is not IP:PORT (an IPv4 address or "
+                             "[IPv6], not a host name; port 0..65535)");
 
     char max_id[130];
     memset(max_id, 'z', 128);
@@ -731,7 +947,7 @@ static void test_help_lists_every_key(void **state)
     static const char *const must[] = {"--config FILE",
                                        "--help",
                                        "--version",
-                                       "--listen=HOST:PORT",
+                                       "--listen=IP:PORT",
                                        "--region=ID",
                                        "--zone=ID",
                                        "--node-url=URL",
@@ -762,6 +978,10 @@ int main(void)
         cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_command_line_errors),
         cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_file_not_regular),
+        cmocka_unit_test(test_file_size_cap),
+        cmocka_unit_test(test_file_oom),
+        cmocka_unit_test(test_data_dir),
         cmocka_unit_test(test_unknown_keys_in_file),
         cmocka_unit_test(test_value_parsing),
         cmocka_unit_test(test_hostport_and_node_url),
