@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -377,24 +379,93 @@ static char *trim(char *s)
     return s;
 }
 
+/* Largest config file read; a real one is well under a KiB per key. */
+#define MAX_FILE_BYTES (1 << 20)
+#define MAX_LINE_BYTES 2046 /* without the newline */
+
+/* Read the whole of a regular file of at most MAX_FILE_BYTES, NUL-terminated. A device
+ * (/dev/zero) would be read for ever and a FIFO would block the start, so only a regular file
+ * is read, with one allocation sized from fstat. */
+static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer before fstat can refuse it. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        set_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    char *data = NULL;
+    size_t n = 0;
+    if (fstat(fd, &st) != 0) {
+        set_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        set_err(err, errlen, "cannot read %s: not a regular file", path);
+        goto fail;
+    }
+    if (st.st_size > MAX_FILE_BYTES) {
+        set_err(err, errlen, "cannot read %s: larger than %d bytes", path, MAX_FILE_BYTES);
+        goto fail;
+    }
+    size_t cap = (size_t)st.st_size;
+    /* One byte more than the size: the NUL, and a file that grew shows as n > cap. */
+    if (!(data = malloc(cap + 1))) {
+        set_err(err, errlen, "cannot read %s: out of memory", path);
+        goto fail;
+    }
+    while (n <= cap) {
+        ssize_t r = read(fd, data + n, cap + 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            set_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
+            goto fail;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    if (n > cap) {
+        set_err(err, errlen, "cannot read %s: the file changed while being read", path);
+        goto fail;
+    }
+    close(fd);
+    data[n] = 0;
+    *len = n;
+    return data;
+fail:
+    free(data);
+    close(fd);
+    return NULL;
+}
+
 int agent_config_load_file(agent_config_t *cfg, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        set_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
+    size_t n;
+    char *data = read_file(path, &n, err, errlen);
+    if (!data)
         return -1;
-    }
-    char line[2048];
     int lineno = 0, rc = 0;
-    while (fgets(line, sizeof(line), f)) {
+    for (char *line = data, *end = data + n; line < end;) {
+        char *nl = memchr(line, '\n', (size_t)(end - line));
+        size_t ln = nl ? (size_t)(nl - line) : (size_t)(end - line);
+        char *next = nl ? nl + 1 : end;
         lineno++;
-        size_t ln = strlen(line);
-        if (ln == sizeof(line) - 1 && line[ln - 1] != '\n') {
+        if (ln > MAX_LINE_BYTES) {
             set_err(err, errlen, "%s:%d: line too long", path, lineno);
             rc = -1;
             break;
         }
+        if (memchr(line, 0, ln)) {
+            set_err(err, errlen, "%s:%d: line contains a NUL byte", path, lineno);
+            rc = -1;
+            break;
+        }
+        line[ln] = 0; /* the '\n' or data[n] */
         char *s = trim(line);
+        line = next;
         if (!*s || *s == '#' || *s == ';')
             continue;
         char *eq = strchr(s, '=');
@@ -419,11 +490,7 @@ int agent_config_load_file(agent_config_t *cfg, const char *path, char *err, siz
             break;
         }
     }
-    if (rc == 0 && ferror(f)) {
-        set_err(err, errlen, "cannot read %s", path);
-        rc = -1;
-    }
-    fclose(f);
+    free(data);
     return rc;
 }
 
@@ -435,8 +502,41 @@ static void env_name(const char *key, char *out, size_t cap)
     out[o] = 0;
 }
 
+/* 1 if name (the part of an environ entry before '=', nlen bytes) is a variable the sidecar
+ * reads: ARTEMIS_SIDECAR_<KEY> of a fixed key, or ARTEMIS_SIDECAR_APP_METADATA. */
+static int known_env(const char *name, size_t nlen)
+{
+    static const char md[] = "ARTEMIS_SIDECAR_APP_METADATA";
+    if (nlen == sizeof(md) - 1 && !memcmp(name, md, nlen))
+        return 1;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (!strcmp(keys[i].key, "app.metadata.KEY"))
+            continue;
+        char known[128];
+        env_name(keys[i].key, known, sizeof(known));
+        if (strlen(known) == nlen && !memcmp(name, known, nlen))
+            return 1;
+    }
+    return 0;
+}
+
 int agent_config_load_env(agent_config_t *cfg, char *err, size_t errlen)
 {
+    /* A misspelt variable (ARTEMIS_SIDECAR_APP_SERVICEID) would otherwise be ignored and the
+     * sidecar started with a default: refuse every ARTEMIS_SIDECAR_* name it does not read. */
+    for (char **e = environ; e && *e; e++) {
+        if (strncmp(*e, "ARTEMIS_SIDECAR_", 16) != 0)
+            continue;
+        const char *eq = strchr(*e, '=');
+        size_t nlen = eq ? (size_t)(eq - *e) : strlen(*e);
+        if (!known_env(*e, nlen)) {
+            set_err(err, errlen,
+                    "%.*s: unknown environment variable (ARTEMIS_SIDECAR_<KEY> of a key in "
+                    "--help, or ARTEMIS_SIDECAR_APP_METADATA)",
+                    nlen > 128 ? 128 : (int)nlen, *e);
+            return -1;
+        }
+    }
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         if (strchr(keys[i].key, 'K') && !strcmp(keys[i].key, "app.metadata.KEY"))
             continue;
