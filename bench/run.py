@@ -180,6 +180,7 @@ def artemis(server_bin, extra=(), ttl_ms=600000, wrapper=()):
             "--artemis.service.registry.rate-limiter.enabled=false", f"--lease-ttl-ms={ttl_ms}",
             "--artemis.service.registry.instance.lease-manager.lease-update-safe-checker"
             ".enabled=false", "--http.max-connections=30000", "--ws.max-sessions=25000",
+            "--http.max-connections-per-address=0",
             *extra]
     p = Proc(args, port, "/health", cwd=tmp, ready_timeout=60 if wrapper else 15)
     p.tmp = tmp

@@ -14,6 +14,7 @@ void artemisi_buf_init(artemisi_buf_t *b)
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
+    b->failed = 0;
 }
 
 void artemisi_buf_free(artemisi_buf_t *b)
@@ -25,14 +26,17 @@ void artemisi_buf_free(artemisi_buf_t *b)
 void artemisi_buf_reset(artemisi_buf_t *b)
 {
     b->len = 0;
+    b->failed = 0;
     if (b->data)
         b->data[0] = '\0';
 }
 
 int artemisi_buf_reserve(artemisi_buf_t *b, size_t n)
 {
-    if (n >= SIZE_MAX / 2 - b->len)
+    if (n >= SIZE_MAX / 2 - b->len) {
+        b->failed = 1;
         return -1;
+    }
     size_t need = b->len + n + 1;
     if (need <= b->cap)
         return 0;
@@ -40,8 +44,10 @@ int artemisi_buf_reserve(artemisi_buf_t *b, size_t n)
     while (cap < need)
         cap *= 2;
     char *p = realloc(b->data, cap);
-    if (!p)
+    if (!p) {
+        b->failed = 1;
         return -1;
+    }
     b->data = p;
     b->cap = cap;
     return 0;
@@ -75,8 +81,10 @@ int artemisi_buf_appendf(artemisi_buf_t *b, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(small, sizeof(small), fmt, ap);
     va_end(ap);
-    if (n < 0)
+    if (n < 0) {
+        b->failed = 1;
         return -1;
+    }
     if ((size_t)n < sizeof(small))
         return artemisi_buf_append(b, small, (size_t)n);
     if (artemisi_buf_reserve(b, (size_t)n) != 0)
@@ -102,6 +110,11 @@ int artemisi_buf_append_i64(artemisi_buf_t *b, int64_t v)
     if (v < 0)
         *--p = '-';
     return artemisi_buf_append(b, p, (size_t)(end - p));
+}
+
+int artemisi_buf_failed(const artemisi_buf_t *b)
+{
+    return b->failed;
 }
 
 char *artemisi_buf_detach(artemisi_buf_t *b, size_t *len)

@@ -124,13 +124,21 @@ static int append_lower_or_null(artemisi_buf_t *out, const char *s)
     return artemisi_buf_append_lower(out, s ? s : "null");
 }
 
+/* One key part: "<length>:<lower-cased bytes>", or "-" for null. */
+static int append_key_part(artemisi_buf_t *out, const char *s)
+{
+    if (!s)
+        return artemisi_buf_appendc(out, '-');
+    return artemisi_buf_appendf(out, "%zu:", strlen(s)) || artemisi_buf_append_lower(out, s);
+}
+
 int artemisi_instance_key(const artemisi_instance_t *inst, artemisi_buf_t *out)
 {
-    if (append_lower_or_null(out, ARTEMISI_INST(inst, REGION_ID)) ||
-        artemisi_buf_appendc(out, '.') ||
-        append_lower_or_null(out, ARTEMISI_INST(inst, SERVICE_ID)) ||
-        artemisi_buf_appendc(out, '.') ||
-        append_lower_or_null(out, ARTEMISI_INST(inst, INSTANCE_ID)))
+    /* Length-prefixed, not dot-joined: with dots, service "a.b" + instance "c" and service
+     * "a" + instance "b.c" were one key, and the second registration displaced the first. */
+    if (append_key_part(out, ARTEMISI_INST(inst, REGION_ID)) ||
+        append_key_part(out, ARTEMISI_INST(inst, SERVICE_ID)) ||
+        append_key_part(out, ARTEMISI_INST(inst, INSTANCE_ID)))
         return -1;
     return 0;
 }

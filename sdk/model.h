@@ -61,8 +61,10 @@ size_t artemisi_instance_size(const artemisi_instance_t *inst);
 /* Metadata value for `key` (exact match), or NULL. */
 const char *artemisi_instance_meta(const artemisi_instance_t *inst, const char *key);
 
-/* InstanceKey string: lower(regionId + "." + serviceId + "." + instanceId), null as "null"
- * (spec §1.2). Appends to out. Returns 0 / -1 on OOM. */
+/* InstanceKey string: the case-insensitive identity (region, service, instance) of spec
+ * §1.2, encoded unambiguously: each part lower-cased and length-prefixed ("3:sha"), null as
+ * "-". Equal keys <=> equal parts ignoring ASCII case. Appends to out. Returns 0 / -1 on
+ * OOM. */
 int artemisi_instance_key(const artemisi_instance_t *inst, artemisi_buf_t *out);
 
 /* Instance.toString(): lower(region/zone/service[/group]/instance) (spec §1.2). */

@@ -103,9 +103,83 @@ static int limited(srv_req_t *req, const char *identity, const char *null_fields
     return 1;
 }
 
-void srv_api_lookup(srv_req_t *req)
+/* A refused or failed lookup: services null, as Java's error answers. */
+static void lookup_fail(artemisi_buf_t *out, const char *code, const char *msg)
+{
+    artemisi_buf_reset(out);
+    artemisi_buf_appends(out, "{\"responseStatus\":");
+    artemisi_encode_status(out, code, msg, "fail");
+    artemisi_buf_appends(out, ",\"services\":null}");
+}
+
+/* Key for de-duplication: a null serviceId is not the string "null". */
+#define NULL_SID_KEY "\x01null"
+
+/* One Service per distinct requested serviceId, in the order first asked for. Java answers
+ * one per config, repeats included, which let a 48 KB request naming one 100-instance service
+ * 2,000 times cost a 112 MB answer; repeats add nothing a client can use (docs/compat.md).
+ * What one request may cost is bounded twice: by distinct services
+ * (discovery.max-configs-per-request) and by answer bytes (discovery.max-answer-bytes). */
+static void lookup_answer(srv_req_t *req, json_t *cfgs, const char *region, const char *zone)
 {
     srv_server_t *srv = req->srv;
+    artemisi_buf_t *out = req->out;
+    size_t n = json_array_size(cfgs);
+    const char **sids = malloc((n ? n : 1) * sizeof(*sids));
+    artemisi_dict_t seen;
+    artemisi_dict_init(&seen, srv->registry->leases.k0 ^ 7, srv->registry->leases.k1);
+    size_t distinct = 0;
+    int oom = !sids;
+    for (size_t i = 0; i < n && !oom; i++) {
+        const char *sid = NULL;
+        artemisi_json_get_str(json_array_get(cfgs, i), "serviceId", &sid);
+        const char *key = sid ? sid : NULL_SID_KEY;
+        if (artemisi_dict_get(&seen, key))
+            continue;
+        int failed = 0;
+        artemisi_dict_put(&seen, key, (void *)key, &failed);
+        oom = failed;
+        sids[distinct++] = sid;
+    }
+    char msg[512];
+    if (oom) {
+        out->failed = 1; /* answered 503 by the HTTP layer */
+    } else if (distinct > (size_t)srv->cfg.discovery_max_configs_per_request) {
+        snprintf(msg, sizeof(msg),
+                 "request.discoveryConfigs names %zu services, more than "
+                 "discovery.max-configs-per-request (%lld)",
+                 distinct, (long long)srv->cfg.discovery_max_configs_per_request);
+        lookup_fail(out, "bad-request", msg);
+    } else {
+        const char *denied = zone_check(srv, region, zone, msg, sizeof(msg));
+        artemisi_buf_appends(out, "{\"responseStatus\":" SUCCESS_STATUS ",\"services\":[");
+        size_t cap = (size_t)srv->cfg.discovery_max_answer_bytes;
+        int refused = 0;
+        for (size_t i = 0; i < distinct && !refused && !artemisi_buf_failed(out); i++) {
+            if (i)
+                artemisi_buf_appendc(out, ',');
+            if (denied || artemisi_blank(sids[i]))
+                append_shell(out, sids[i]);
+            else
+                srv_service_append(out, srv_registry_service(srv->registry, sids[i]), sids[i]);
+            if (out->len > cap) {
+                snprintf(msg, sizeof(msg),
+                         "the answer would exceed discovery.max-answer-bytes (%zu bytes); ask "
+                         "for fewer services per request",
+                         cap);
+                lookup_fail(out, "bad-request", msg);
+                refused = 1;
+            }
+        }
+        if (!refused)
+            artemisi_buf_appends(out, "]}");
+    }
+    artemisi_dict_free(&seen);
+    free(sids);
+}
+
+void srv_api_lookup(srv_req_t *req)
+{
     params_t p;
     if (load_params(req, &p, 0) != 0) {
         free_params(&p);
@@ -133,20 +207,7 @@ void srv_api_lookup(srv_req_t *req)
         free_params(&p);
         return;
     }
-    char msg[512];
-    const char *denied = zone_check(srv, p.region_id, p.zone_id, msg, sizeof(msg));
-    artemisi_buf_appends(req->out, "{\"responseStatus\":" SUCCESS_STATUS ",\"services\":[");
-    for (size_t i = 0; i < n; i++) {
-        const char *sid = NULL;
-        artemisi_json_get_str(json_array_get(cfgs, i), "serviceId", &sid);
-        if (i)
-            artemisi_buf_appendc(req->out, ',');
-        if (denied || artemisi_blank(sid))
-            append_shell(req->out, sid);
-        else
-            srv_service_append(req->out, srv_registry_service(srv->registry, sid), sid);
-    }
-    artemisi_buf_appends(req->out, "]}");
+    lookup_answer(req, cfgs, p.region_id, p.zone_id);
     free_params(&p);
 }
 

@@ -45,50 +45,65 @@ static int same_ci(const char *a, const char *b)
     return a && b && strcasecmp(a, b) == 0;
 }
 
-void srv_registry_request(srv_server_t *srv, srv_op_t op, int replication, const char *body,
-                          size_t len, artemisi_buf_t *out, int *http_status)
+static void append_bad_request(artemisi_buf_t *out, const char *why)
+{
+    artemisi_buf_appends(out, "{\"error\":\"Bad Request\",\"status\":400,\"message\":");
+    artemisi_json_str(out, why);
+    artemisi_buf_appendc(out, '}');
+}
+
+/* Step 1 of spec §2.1.2. Client writes go through per-client fairness (clients.h) on top of
+ * the shared limiter; a peer's replicated writes only through the replication limiter. */
+static int admitted(srv_server_t *srv, srv_client_t *client, srv_op_t op, int replication)
+{
+    int64_t now = srv_now_mono();
+    if (replication)
+        return srv_ratelimit_acquire(srv->rl_replication, op_identity[op], 1, now);
+    return srv_clients_admit(srv->clients, client, srv->rl_registry, op_identity[op], now) ==
+           SRV_ADMIT_OK;
+}
+
+void srv_registry_request(srv_server_t *srv, srv_client_t *client, srv_op_t op, int replication,
+                          const char *body, size_t len, artemisi_buf_t *out, int *http_status)
 {
     char err[256];
+    artemisi_instance_list_t list = {0};
+    artemisi_buf_t failed = ARTEMISI_BUF_INIT;
     *http_status = 200;
     json_t *root = artemisi_json_parse(body, len, err, sizeof(err));
     if (!root || !json_is_object(root)) {
         *http_status = 400;
-        artemisi_buf_appends(out, "{\"error\":\"Bad Request\",\"status\":400,\"message\":");
-        artemisi_json_str(out, root ? "request body must be a JSON object" : err);
-        artemisi_buf_appendc(out, '}');
-        json_decref(root);
-        return;
+        append_bad_request(out, root ? "request body must be a JSON object" : err);
+        goto done;
     }
-    /* 1. rate limiter (spec §3.4): one permit per request. */
-    srv_ratelimit_t *rl = replication ? srv->rl_replication : srv->rl_registry;
-    if (!srv_ratelimit_acquire(rl, op_identity[op], 1, srv_now_mono())) {
+    /* 1. rate limiters (spec §3.4): one permit per request. */
+    if (!admitted(srv, client, op, replication)) {
         srv->metrics.rate_limited++;
         append_status_response(out, "rate-limited", "Request is rate limited.", "fail");
-        json_decref(root);
-        return;
+        goto done;
     }
-    /* 2. instances null or empty. */
-    artemisi_instance_list_t list;
-    int rc = artemisi_decode_instances(
-        artemisi_json_get(root, "instances"), (size_t)srv->cfg.registry_max_instances_per_request,
-        (size_t)srv->cfg.registry_max_string_bytes, &list, err, sizeof(err));
+    /* 2. instances null or empty. Null entries are skipped (Java), so a list of nulls is not
+     * empty: it passes here and succeeds with nothing done. */
+    json_t *arr = artemisi_json_get(root, "instances");
+    int rc = artemisi_decode_instances(arr, (size_t)srv->cfg.registry_max_instances_per_request,
+                                       (size_t)srv->cfg.registry_max_string_bytes, &list, err,
+                                       sizeof(err));
     if (rc == ARTEMISI_DECODE_TOO_MANY || rc == ARTEMISI_DECODE_TOO_LONG) {
         append_status_response(out, "bad-request", err, "fail");
-        json_decref(root);
-        return;
+        goto done;
+    }
+    if (rc == ARTEMISI_DECODE_NOMEM) {
+        append_status_response(out, "internal-service-error", "Exception: out of memory", "fail");
+        goto done;
     }
     if (rc != ARTEMISI_DECODE_OK) {
         *http_status = 400;
-        artemisi_buf_appends(out, "{\"error\":\"Bad Request\",\"status\":400,\"message\":");
-        artemisi_json_str(out, err);
-        artemisi_buf_appendc(out, '}');
-        json_decref(root);
-        return;
+        append_bad_request(out, err);
+        goto done;
     }
-    if (list.n == 0) {
+    if (!json_is_array(arr) || json_array_size(arr) == 0) {
         append_status_response(out, "bad-request", "request.instances is null or empty.", "fail");
-        json_decref(root);
-        return;
+        goto done;
     }
     /* 3. node status (spec F8): a starting node (bootstrap) refuses client writes. */
     if (!replication && !srv_cluster_can_registry(srv)) {
@@ -97,15 +112,15 @@ void srv_registry_request(srv_server_t *srv, srv_op_t op, int replication, const
         srv_node_status_text(srv, &st);
         append_status_response(out, "service-unavailable", st.data ? st.data : "", "fail");
         artemisi_buf_free(&st);
-        artemisi_instance_list_free(&list);
-        json_decref(root);
-        return;
+        goto done;
     }
 
     /* 4. per instance. */
-    artemisi_buf_t failed = ARTEMISI_BUF_INIT;
     size_t nfailed = 0;
-    int64_t now_mono = srv_now_mono(), now_wall = srv_now_wall();
+    int64_t now_mono = srv_lease_now(srv), now_wall = srv_now_wall();
+    /* While self-preservation keeps expired leases, their heartbeats renew them: answering
+     * data-not-found would make every protected client re-register at once. */
+    int revive = !srv_selfpres_allow_expiry(&srv->selfpres);
     for (size_t i = 0; i < list.n; i++) {
         const artemisi_instance_t *d = &list.items[i];
         char msg[512];
@@ -143,9 +158,9 @@ void srv_registry_request(srv_server_t *srv, srv_op_t op, int replication, const
             r = srv_registry_register(srv->registry, d, now_mono, now_wall);
             break;
         case SRV_OP_HEARTBEAT:
-            r = srv_registry_heartbeat(srv->registry, d, now_mono, now_wall);
+            r = srv_registry_heartbeat(srv->registry, d, now_mono, now_wall, revive);
             if (r == 0)
-                srv_selfpres_renewal(&srv->selfpres, now_mono);
+                srv_selfpres_renewal(&srv->selfpres, srv_now_mono());
             else if (replication) /* spec §2.4: a peer's heartbeat heals a missed register */
                 r = srv_registry_register(srv->registry, d, now_mono, now_wall) ? -1 : 0;
             break;
@@ -167,6 +182,9 @@ void srv_registry_request(srv_server_t *srv, srv_op_t op, int replication, const
     /* 5. result. */
     if (nfailed == 0) {
         append_status_response(out, "success", "", "success");
+    } else if (artemisi_buf_failed(&failed)) {
+        /* The failure list lost bytes: the caller turns the lost answer into an error. */
+        out->failed = 1;
     } else {
         artemisi_buf_appends(out, "{\"failedInstances\":");
         artemisi_buf_append(out, failed.data, failed.len);
@@ -174,6 +192,7 @@ void srv_registry_request(srv_server_t *srv, srv_op_t op, int replication, const
         artemisi_encode_status(out, "partial_fail", "", "partial_fail");
         artemisi_buf_appendc(out, '}');
     }
+done:
     artemisi_buf_free(&failed);
     artemisi_instance_list_free(&list);
     json_decref(root);
@@ -181,7 +200,7 @@ void srv_registry_request(srv_server_t *srv, srv_op_t op, int replication, const
 
 static void run(srv_req_t *req, srv_op_t op, int replication)
 {
-    srv_registry_request(req->srv, op, replication, req->body, req->body_len, req->out,
+    srv_registry_request(req->srv, req->client, op, replication, req->body, req->body_len, req->out,
                          &req->status);
 }
 

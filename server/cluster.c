@@ -712,7 +712,7 @@ static void import_cb(evutil_socket_t fd, short what, void *arg)
     json_t *services = artemisi_json_get(cl->import_root, "services");
     size_t n = json_is_array(services) ? json_array_size(services) : 0;
     size_t done = 0;
-    int64_t now_mono = srv_now_mono(), now_wall = srv_now_wall();
+    int64_t now_mono = srv_lease_now(srv), now_wall = srv_now_wall();
     char err[256];
     while (cl->import_svc < n && done < IMPORT_CHUNK) {
         json_t *svc = json_array_get(services, cl->import_svc++);

@@ -50,6 +50,7 @@ typedef struct srv_config {
     int64_t lease_ttl_ms;
     int64_t legacy_lease_ttl_ms;
     int64_t clean_interval_ms;
+    int64_t lease_stall_threshold_ms; /* loop gaps longer than this do not age leases */
 
     /* lease-update safe checker (spec §3.3) */
     bool safe_checker_enabled;
@@ -68,6 +69,8 @@ typedef struct srv_config {
     srv_rate_limiter_config_t rl_cluster;
     srv_rate_limiter_config_t rl_status;
     srv_rate_limiter_config_t rl_discovery; /* ours, off by default */
+    int64_t rl_per_connection_limit;        /* registry requests per 10 s per connection */
+    int64_t rl_per_address_limit;           /* ... per source address */
 
     int64_t change_log_capacity;  /* ...instance-change.max-buffer-size */
     int64_t change_log_max_bytes; /* ours: byte bound of the change log */
@@ -84,6 +87,7 @@ typedef struct srv_config {
     int64_t http_max_header_bytes;
     int64_t http_max_headers;
     int64_t http_max_connections;
+    int64_t http_max_connections_per_address; /* 0 = only the global cap */
     int64_t http_idle_timeout_ms;
     bool http_gzip_responses;
     int64_t http_gzip_min_bytes;
@@ -93,6 +97,8 @@ typedef struct srv_config {
     /* request validation */
     int64_t registry_max_instances_per_request;
     int64_t registry_max_string_bytes;
+    int64_t discovery_max_configs_per_request; /* distinct services in one lookup */
+    int64_t discovery_max_answer_bytes;        /* largest lookup answer built */
 
     /* cluster (spec §6; docs/cluster.md) */
     int64_t cluster_status_interval_ms; /* peer polling period */

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -41,9 +42,11 @@ struct srv_conn {
     struct bufferevent *bev;
     srv_http_parser_t *parser;
     srv_conn_t *next, *prev;
-    int64_t req_start; /* mono ms of the first byte of the pending request, 0 if idle */
-    int closing;       /* close once the output has drained */
-    int paused;        /* reading paused for output backpressure */
+    srv_client_t client; /* fairness accounting (clients.h); moves to the WebSocket session */
+    int64_t req_start;   /* mono ms of the first byte of the pending request, 0 if idle */
+    int64_t last_active; /* mono ms of the last byte received (or of the accept) */
+    int closing;         /* close once the output has drained */
+    int paused;          /* reading paused for output backpressure */
     int sent_continue;
 };
 
@@ -154,6 +157,7 @@ static void conn_free(srv_conn_t *c)
     if (c->next)
         c->next->prev = c->prev;
     srv->n_conns--;
+    srv_clients_detach(srv->clients, &c->client);
     if (c->bev)
         bufferevent_free(c->bev);
     srv_http_parser_free(c->parser);
@@ -470,9 +474,11 @@ static int handle_upgrade(srv_conn_t *c, const srv_http_request_t *r, srv_ws_kin
                         "Sec-WebSocket-Accept: %s\r\n\r\n",
                         accept);
     struct bufferevent *bev = c->bev;
+    srv_client_t client = c->client; /* the session keeps the connection's accounting */
+    c->client.addr = NULL;
     c->bev = NULL;
     conn_free(c);
-    srv_ws_start(srv, bev, kind, service_id);
+    srv_ws_start(srv, bev, kind, service_id, &client);
     return 1;
 }
 
@@ -559,7 +565,8 @@ static int dispatch(srv_conn_t *c, const srv_http_request_t *r)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     artemisi_buf_t body = ARTEMISI_BUF_INIT;
     artemisi_buf_t out = ARTEMISI_BUF_INIT;
-    srv_req_t req = {srv, r, r->body, r->body_len, &out, 200, "application/json;charset=UTF-8"};
+    srv_req_t req = {
+        srv, r, r->body, r->body_len, &out, 200, "application/json;charset=UTF-8", &c->client};
     if (m == M_POST && rt->json_body) {
         size_t tl = 0, el = 0;
         const char *ct = srv_http_header_get(r, "Content-Type", &tl);
@@ -591,8 +598,20 @@ static int dispatch(srv_conn_t *c, const srv_http_request_t *r)
         }
     }
     rt->fn(&req);
-    send_response_buf(c, r, req.status, req.content_type, out.data ? out.data : "", out.len, NULL,
-                      &out);
+    if (artemisi_buf_failed(&out)) {
+        /* An append ran out of memory: the body is missing bytes. Never send it as an answer;
+         * a static body needs no allocation. */
+        static const char oom[] = "{\"error\":\"Service Unavailable\",\"status\":503,"
+                                  "\"message\":\"out of memory while building the answer\"}";
+        srv_log(SRV_LOG_WARN, "http: %s: out of memory while building the answer (%zu bytes)",
+                rt->path, out.len);
+        srv->metrics.oom_answers++;
+        req.status = 503;
+        send_response(c, r, 503, "application/json;charset=UTF-8", oom, sizeof(oom) - 1, NULL);
+    } else {
+        send_response_buf(c, r, req.status, req.content_type, out.data ? out.data : "", out.len,
+                          NULL, &out);
+    }
 done:
     clock_gettime(CLOCK_MONOTONIC, &t1);
     srv_metrics_observe(srv, rt->id, req.status,
@@ -611,8 +630,9 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
         struct evbuffer_iovec vec;
         if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1)
             break;
+        c->last_active = srv_now_mono();
         if (c->req_start == 0)
-            c->req_start = srv_now_mono();
+            c->req_start = c->last_active;
         size_t used = 0;
         int rc = srv_http_parser_feed(c->parser, vec.iov_base, vec.iov_len, &used);
         evbuffer_drain(in, used);
@@ -651,18 +671,91 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
     }
 }
 
+/* A connection that may be closed to make room: no request in progress, nothing left to
+ * write. An idle keep-alive client reconnects when it next needs us; a refused new client
+ * could not get in at all. */
+static int conn_idle(srv_conn_t *c)
+{
+    return !c->closing && c->req_start == 0 &&
+           evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+           evbuffer_get_length(bufferevent_get_input(c->bev)) == 0;
+}
+
+/* The idle connection to close for a newcomer: from `addr` only when given, else from the
+ * address holding the most connections, least recently active first. O(connections), and
+ * only when a limit is reached. */
+static srv_conn_t *pick_idle(srv_server_t *srv, const srv_addr_t *addr)
+{
+    srv_conn_t *best = NULL;
+    size_t best_n = 0;
+    for (srv_conn_t *c = srv->conns; c; c = c->next) {
+        if (!conn_idle(c) || (addr && c->client.addr != addr))
+            continue;
+        size_t n = srv_clients_addr_conns(&c->client);
+        if (!best || n > best_n || (n == best_n && c->last_active < best->last_active)) {
+            best = c;
+            best_n = n;
+        }
+    }
+    return best;
+}
+
+static void address_text(const struct sockaddr *sa, char *buf, size_t len)
+{
+    const void *src = NULL;
+    if (sa && sa->sa_family == AF_INET)
+        src = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+    else if (sa && sa->sa_family == AF_INET6)
+        src = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+    if (!src || !inet_ntop(sa->sa_family, src, buf, (socklen_t)len))
+        snprintf(buf, len, "%s", sa && sa->sa_family == AF_UNIX ? "unix" : "unknown");
+}
+
+static void refuse_conn(srv_server_t *srv, evutil_socket_t fd, srv_client_t *cl)
+{
+    srv->metrics.http_connections_rejected++;
+    srv_clients_detach(srv->clients, cl);
+    evutil_closesocket(fd);
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                       int socklen, void *arg)
 {
     srv_server_t *srv = arg;
     (void)l;
-    (void)sa;
     (void)socklen;
     srv->metrics.http_connections_total++;
-    if (srv->n_conns >= (size_t)srv->cfg.http_max_connections || srv->draining) {
-        srv->metrics.http_connections_rejected++;
-        evutil_closesocket(fd);
+    srv_client_t cl = {0};
+    if (srv->draining) {
+        refuse_conn(srv, fd, &cl);
         return;
+    }
+    char addr[64];
+    address_text(sa, addr, sizeof(addr));
+    int64_t now = srv_now_mono();
+    srv_clients_attach(srv->clients, &cl, addr, now);
+    /* Per address first: a host over its cap makes room among its own idle connections
+     * only, never at the expense of others. Then the global cap, where the idle connection
+     * of the busiest address goes first. */
+    size_t per_addr = (size_t)srv->cfg.http_max_connections_per_address;
+    if (per_addr && srv_clients_addr_conns(&cl) > per_addr) {
+        srv_conn_t *victim = pick_idle(srv, cl.addr);
+        if (!victim) {
+            srv->metrics.http_connections_rejected_address++;
+            refuse_conn(srv, fd, &cl);
+            return;
+        }
+        srv->metrics.http_connections_evicted++;
+        conn_free(victim);
+    }
+    if (srv->n_conns >= (size_t)srv->cfg.http_max_connections) {
+        srv_conn_t *victim = pick_idle(srv, NULL);
+        if (!victim) {
+            refuse_conn(srv, fd, &cl);
+            return;
+        }
+        srv->metrics.http_connections_evicted++;
+        conn_free(victim);
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -670,6 +763,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     if (!c)
         srv_oom();
     c->srv = srv;
+    c->client = cl;
+    c->last_active = now;
     c->parser = srv_http_parser_new(&srv->http_limits);
     c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!c->parser || !c->bev)

@@ -68,6 +68,41 @@ static void counter(artemisi_buf_t *o, const char *name, const char *help, uint6
                          (unsigned long long)v);
 }
 
+#define TOP_TALKERS 10 /* bounded label cardinality: a scrape never lists every address */
+
+/* Who is being limited: refusals per reason, and the top talkers by address. */
+static void client_metrics(srv_server_t *srv, artemisi_buf_t *o, int64_t now)
+{
+    artemisi_buf_appends(o, "# HELP artemis_client_refused_total Registry requests refused by "
+                            "per-client fairness or the shared limiter, per reason.\n"
+                            "# TYPE artemis_client_refused_total counter\n");
+    for (int r = SRV_ADMIT_OK + 1; r < SRV_ADMIT_REASONS; r++)
+        artemisi_buf_appendf(o, "artemis_client_refused_total{reason=\"%s\"} %llu\n",
+                             srv_admit_name((srv_admit_t)r),
+                             (unsigned long long)srv_clients_refused(srv->clients, (srv_admit_t)r));
+    gauge(o, "artemis_client_addresses", "Source addresses with an open connection.",
+          (double)srv_clients_addrs(srv->clients));
+    srv_talker_t top[TOP_TALKERS];
+    size_t n = srv_clients_top(srv->clients, top, TOP_TALKERS, now);
+    artemisi_buf_appends(o, "# HELP artemis_client_top_refused_total Refused registry requests of "
+                            "the top talkers (at most 10 addresses).\n"
+                            "# TYPE artemis_client_top_refused_total counter\n");
+    for (size_t i = 0; i < n; i++)
+        artemisi_buf_appendf(o, "artemis_client_top_refused_total{address=\"%s\"} %llu\n",
+                             top[i].addr, (unsigned long long)top[i].refused);
+    artemisi_buf_appends(o, "# HELP artemis_client_top_requests_window Registry requests admitted "
+                            "in the last 10 s from the top talkers.\n"
+                            "# TYPE artemis_client_top_requests_window gauge\n");
+    for (size_t i = 0; i < n; i++)
+        artemisi_buf_appendf(o, "artemis_client_top_requests_window{address=\"%s\"} %ld\n",
+                             top[i].addr, top[i].window);
+    artemisi_buf_appends(o, "# HELP artemis_client_top_connections Open connections of the top "
+                            "talkers.\n# TYPE artemis_client_top_connections gauge\n");
+    for (size_t i = 0; i < n; i++)
+        artemisi_buf_appendf(o, "artemis_client_top_connections{address=\"%s\"} %zu\n", top[i].addr,
+                             top[i].conns);
+}
+
 void srv_api_metrics(srv_req_t *req)
 {
     srv_server_t *srv = req->srv;
@@ -117,6 +152,24 @@ void srv_api_metrics(srv_req_t *req)
     gauge(o, "artemis_http_connections", "Open HTTP connections.", (double)srv->n_conns);
     counter(o, "artemis_rate_limited_total", "Requests refused by a rate limiter.",
             m->rate_limited);
+    counter(o, "artemis_http_connections_rejected_address_total",
+            "Connections refused by http.max-connections-per-address.",
+            m->http_connections_rejected_address);
+    counter(o, "artemis_http_connections_evicted_total",
+            "Idle connections closed to admit a new one.", m->http_connections_evicted);
+    counter(o, "artemis_http_oom_answers_total",
+            "Answers replaced by 503 because building them ran out of memory.", m->oom_answers);
+    client_metrics(srv, o, now);
+    counter(o, "artemis_loop_stalls_total",
+            "Event-loop gaps longer than the lease stall threshold (leases did not age).",
+            srv->lease_clock.stalls);
+    gauge(o, "artemis_loop_stalled_seconds", "Time taken out of the lease clock by stalls.",
+          (double)srv->lease_clock.offset_ms / 1000.0);
+    gauge(o, "artemis_loop_longest_stall_seconds", "Longest event-loop gap seen.",
+          (double)srv->lease_clock.longest_ms / 1000.0);
+    counter(o, "artemis_leases_revived_total",
+            "Expired leases kept by self-preservation and renewed by their heartbeat.",
+            srv->registry->stats.revived);
 
     srv_registry_t *reg = srv->registry;
     gauge(o, "artemis_instances", "Registered instances (leases).",

@@ -19,9 +19,7 @@
 typedef struct srv_rl_entry {
     char *name; /* NULL for the shared "other" entry */
     long limit;
-    int64_t last_sec; /* newest second seen; time never runs backwards for an entry */
-    int64_t sec[SRV_RATELIMIT_BUCKETS];
-    long count[SRV_RATELIMIT_BUCKETS];
+    srv_rlwin_t win;
 } srv_rl_entry_t;
 
 typedef struct srv_rl_override {
@@ -182,11 +180,7 @@ static long lookup_limit(const srv_ratelimit_t *rl, const char *identity)
 
 static void entry_reset(srv_rl_entry_t *e)
 {
-    e->last_sec = INT64_MIN;
-    for (int i = 0; i < SRV_RATELIMIT_BUCKETS; i++) {
-        e->sec[i] = INT64_MIN;
-        e->count[i] = 0;
-    }
+    srv_rlwin_init(&e->win);
 }
 
 static int apply_config(srv_ratelimit_t *rl, int enabled, long default_limit, const char *map,
@@ -255,6 +249,8 @@ static srv_rl_entry_t *find_entry(const srv_ratelimit_t *rl, const char *identit
     return NULL;
 }
 
+/* ---- windows ------------------------------------------------------------------------------ */
+
 static int64_t sec_of(int64_t ms)
 {
     /* floor division, also for negative monotonic values */
@@ -267,15 +263,45 @@ static int bucket_of(int64_t sec)
     return (int)(r < 0 ? r + SRV_RATELIMIT_BUCKETS : r);
 }
 
-/* Sum of the buckets inside the window that ends in second `cur`. */
-static long window_sum(const srv_rl_entry_t *e, int64_t cur)
+void srv_rlwin_init(srv_rlwin_t *w)
 {
+    w->last_sec = INT64_MIN;
+    for (int i = 0; i < SRV_RATELIMIT_BUCKETS; i++) {
+        w->sec[i] = INT64_MIN;
+        w->count[i] = 0;
+    }
+}
+
+/* The second `now_ms` falls in, never earlier than the newest second already seen. */
+static int64_t cur_sec(const srv_rlwin_t *w, int64_t now_ms)
+{
+    int64_t cur = sec_of(now_ms);
+    return cur < w->last_sec ? w->last_sec : cur;
+}
+
+long srv_rlwin_sum(const srv_rlwin_t *w, int64_t now_ms)
+{
+    int64_t cur = cur_sec(w, now_ms);
     long sum = 0;
     for (int i = 0; i < SRV_RATELIMIT_BUCKETS; i++)
-        if (e->sec[i] <= cur && e->sec[i] > cur - SRV_RATELIMIT_BUCKETS)
-            sum += e->count[i];
+        if (w->sec[i] <= cur && w->sec[i] > cur - SRV_RATELIMIT_BUCKETS)
+            sum += w->count[i];
     return sum;
 }
+
+void srv_rlwin_add(srv_rlwin_t *w, long n, int64_t now_ms)
+{
+    int64_t cur = cur_sec(w, now_ms);
+    w->last_sec = cur;
+    int b = bucket_of(cur);
+    if (w->sec[b] != cur) {
+        w->sec[b] = cur;
+        w->count[b] = 0;
+    }
+    w->count[b] += n;
+}
+
+/* ---- limiter --------------------------------------------------------------------------- */
 
 int srv_ratelimit_acquire(srv_ratelimit_t *rl, const char *identity, long n, int64_t now_ms)
 {
@@ -288,22 +314,23 @@ int srv_ratelimit_acquire(srv_ratelimit_t *rl, const char *identity, long n, int
         e->limit = lookup_limit(rl, identity);
         entry_reset(e);
     }
-    int64_t cur = sec_of(now_ms);
-    if (cur < e->last_sec)
-        cur = e->last_sec;
-    e->last_sec = cur;
-    long used = window_sum(e, cur);
+    long used = srv_rlwin_sum(&e->win, now_ms);
     if (n > e->limit || used > e->limit - n) {
         rl->rejected++;
         return 0;
     }
-    int b = bucket_of(cur);
-    if (e->sec[b] != cur) {
-        e->sec[b] = cur;
-        e->count[b] = 0;
-    }
-    e->count[b] += n;
+    srv_rlwin_add(&e->win, n, now_ms);
     return 1;
+}
+
+int srv_ratelimit_check(const srv_ratelimit_t *rl, const char *identity, long n, int64_t now_ms)
+{
+    if (!rl->enabled || n <= 0)
+        return 1;
+    const srv_rl_entry_t *e = find_entry(rl, identity);
+    long limit = e ? e->limit : lookup_limit(rl, identity);
+    long used = e ? srv_rlwin_sum(&e->win, now_ms) : 0;
+    return n <= limit && used <= limit - n;
 }
 
 long srv_ratelimit_limit_for(const srv_ratelimit_t *rl, const char *identity)
@@ -314,12 +341,7 @@ long srv_ratelimit_limit_for(const srv_ratelimit_t *rl, const char *identity)
 long srv_ratelimit_count(const srv_ratelimit_t *rl, const char *identity, int64_t now_ms)
 {
     const srv_rl_entry_t *e = find_entry(rl, identity);
-    if (!e)
-        return 0;
-    int64_t cur = sec_of(now_ms);
-    if (cur < e->last_sec)
-        cur = e->last_sec;
-    return window_sum(e, cur);
+    return e ? srv_rlwin_sum(&e->win, now_ms) : 0;
 }
 
 int srv_ratelimit_enabled(const srv_ratelimit_t *rl)

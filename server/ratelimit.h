@@ -22,6 +22,22 @@
 #define SRV_RATELIMIT_BUCKETS        10
 #define SRV_RATELIMIT_MAX_IDENTITIES 64
 
+/* One sliding window of SRV_RATELIMIT_BUCKETS one-second buckets: the counter every limit of
+ * the server is made of (per identity here, per connection and per address in clients.h).
+ * A bucket remembers its second, so expiry is lazy and exact for any jump in time; a clock
+ * that goes backwards is treated as standing still. Embeddable; fields are private. */
+typedef struct srv_rlwin {
+    int64_t last_sec;
+    int64_t sec[SRV_RATELIMIT_BUCKETS];
+    long count[SRV_RATELIMIT_BUCKETS];
+} srv_rlwin_t;
+
+void srv_rlwin_init(srv_rlwin_t *w);
+/* Count in the window ending at now_ms. */
+long srv_rlwin_sum(const srv_rlwin_t *w, int64_t now_ms);
+/* Add n at now_ms. */
+void srv_rlwin_add(srv_rlwin_t *w, long n, int64_t now_ms);
+
 typedef struct srv_ratelimit srv_ratelimit_t;
 
 /* enabled: 0/1; default_limit: permits per 10 s for identities not in the map (must be > 0);
@@ -45,6 +61,9 @@ int srv_ratelimit_configure(srv_ratelimit_t *rl, int enabled, long default_limit
  * limiter is disabled (nothing is counted then). n <= 0 is allowed and counts nothing.
  * identity NULL is treated as the shared "other" entry. */
 int srv_ratelimit_acquire(srv_ratelimit_t *rl, const char *identity, long n, int64_t now_ms);
+
+/* What srv_ratelimit_acquire would answer, without counting anything. */
+int srv_ratelimit_check(const srv_ratelimit_t *rl, const char *identity, long n, int64_t now_ms);
 
 /* The configured limit per 10 s for identity (its map override, else the default). */
 long srv_ratelimit_limit_for(const srv_ratelimit_t *rl, const char *identity);

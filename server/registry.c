@@ -264,12 +264,18 @@ int srv_registry_register(srv_registry_t *r, const artemisi_instance_t *draft, i
     /* A new lease replaces the old one for the same key (spec §2.1.3: brand-new lease). */
     srv_lease_t *old = artemisi_dict_get(&r->leases, l->key);
     if (old) {
+        /* Same key under a differently cased serviceId: the instance leaves the old
+         * service's list, and its watchers must hear so (the "new" below is for the other
+         * spelling). In the same service the "new" replaces it and says enough. */
+        int moved = old->svc != l->svc;
         list_unlink(r, old);
         service_remove(r, old);
         if (old->legacy)
             r->n_legacy--;
         r->lease_bytes -= lease_bytes(old);
         artemisi_dict_del(&r->leases, old->key);
+        if (moved)
+            emit(r, SRV_CHANGE_DELETE, old->inst, now_wall);
         lease_free(old);
     }
     int failed;
@@ -289,11 +295,16 @@ int srv_registry_register(srv_registry_t *r, const artemisi_instance_t *draft, i
 }
 
 int srv_registry_heartbeat(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_mono,
-                           int64_t now_wall)
+                           int64_t now_wall, int revive)
 {
     srv_lease_t *l = find_lease(r, draft);
-    if (!l || l->expired || now_mono > l->renewal_mono + lease_ttl(r, l)) {
-        if (l && !l->expired) {
+    if (!l) {
+        r->stats.renew_failed++;
+        return 1;
+    }
+    int expired = l->expired || now_mono > l->renewal_mono + lease_ttl(r, l);
+    if (expired && !revive) {
+        if (!l->expired) {
             /* Observed expired: sticky from now on; the wheel will evict it. */
             l->expired = 1;
             r->stats.expired++;
@@ -301,8 +312,17 @@ int srv_registry_heartbeat(srv_registry_t *r, const artemisi_instance_t *draft, 
         r->stats.renew_failed++;
         return 1;
     }
+    if (expired) {
+        /* Kept by self-preservation and still heartbeating: the client is alive. Back to
+         * the wheel, as if it had never lapsed. */
+        list_unlink(r, l);
+        l->expired = 0;
+        r->stats.revived++;
+    }
     l->renewal_mono = now_mono;
     l->renewal_wall = now_wall;
+    if (l->where == 0)
+        wheel_schedule(r, l);
     r->stats.renewed++;
     return 0;
 }
@@ -474,8 +494,13 @@ int srv_registry_delta(srv_registry_t *r, uint64_t version, artemisi_buf_t *out,
         const srv_change_t *c = srv_changelog_get(&r->log, s);
         if (!c || c->type == SRV_CHANGE_RELOAD)
             continue;
+        /* Net effect per instance *in a service*: an instance that moved between spellings
+         * of a serviceId is a delete in one and a new in the other. */
         artemisi_buf_t k = ARTEMISI_BUF_INIT;
-        if (artemisi_instance_key(c->inst, &k) != 0) {
+        const char *sid = ARTEMISI_INST(c->inst, SERVICE_ID);
+        if (artemisi_instance_key(c->inst, &k) != 0 ||
+            artemisi_buf_appendf(&k, "%zu:%s", strlen(sid), sid) != 0) {
+            artemisi_buf_free(&k);
             rc = -1;
             break;
         }

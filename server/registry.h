@@ -68,6 +68,7 @@ typedef struct srv_registry_config {
 
 typedef struct srv_registry_stats {
     uint64_t registered, renewed, renew_failed, unregistered, expired, evicted;
+    uint64_t revived; /* expired leases kept by self-preservation and renewed */
 } srv_registry_stats_t;
 
 typedef struct srv_registry {
@@ -104,9 +105,11 @@ const char *srv_instance_check(const artemisi_instance_t *draft);
  * Returns 0, or -1 on OOM. */
 int srv_registry_register(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_mono,
                           int64_t now_wall);
-/* Renew. Returns 0, or 1 when there is no live lease ("Instance is not exising!"). */
+/* Renew. Returns 0, or 1 when there is no live lease ("Instance is not exising!"). With
+ * revive (self-preservation is keeping expired leases), an expired lease that is still held
+ * is renewed instead of failing: its client is evidently alive. */
 int srv_registry_heartbeat(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_mono,
-                           int64_t now_wall);
+                           int64_t now_wall, int revive);
 /* Remove the lease if present (emits delete). Absent leases are ignored. */
 void srv_registry_unregister(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_wall);
 

@@ -49,6 +49,11 @@ int64_t srv_now_wall(void)
     return artemisi_wall_ms();
 }
 
+int64_t srv_lease_now(srv_server_t *srv)
+{
+    return srv_stallclock_read(&srv->lease_clock, srv_now_mono());
+}
+
 static void selfpres_config(const srv_config_t *c, srv_selfpres_config_t *sc)
 {
     srv_selfpres_config_init(sc);
@@ -58,6 +63,15 @@ static void selfpres_config(const srv_config_t *c, srv_selfpres_config_t *sc)
     sc->min_expected = (long)c->safe_checker_max_count_threshold;
     sc->max_protection_ms = c->safe_checker_max_protection_ms;
     sc->heartbeat_interval_ms = c->safe_checker_heartbeat_interval_ms;
+}
+
+#define CLIENT_ADDRESSES 16384 /* address entries for fairness; beyond, one shared entry */
+
+static void clients_config(const srv_config_t *c, srv_clients_config_t *cc)
+{
+    cc->per_conn_limit = (long)c->rl_per_connection_limit;
+    cc->per_addr_limit = (long)c->rl_per_address_limit;
+    cc->max_addrs = CLIENT_ADDRESSES;
 }
 
 static srv_ratelimit_t *make_rl(const srv_rate_limiter_config_t *rc, const char *name)
@@ -83,12 +97,22 @@ static int configure_rl(srv_ratelimit_t *rl, const srv_rate_limiter_config_t *rc
 
 /* ---- timers ------------------------------------------------------------------------------- */
 
+static void selfpres_eval(srv_server_t *srv, int64_t now);
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
     srv_server_t *srv = arg;
     (void)fd;
     (void)what;
-    int64_t now = srv_now_mono(), wall = srv_now_wall();
+    uint64_t stalls = srv->lease_clock.stalls;
+    int64_t now = srv_lease_now(srv), wall = srv_now_wall();
+    if (srv->lease_clock.stalls != stalls) {
+        /* The loop was stalled: the lease clock took the stall out, and the protection
+         * decision is brought up to date before any expiry runs on it. */
+        srv_log(SRV_LOG_WARN, "event loop stalled for %.1f s: leases do not age for it",
+                (double)srv->lease_clock.longest_ms / 1000.0);
+        selfpres_eval(srv, srv_now_mono());
+    }
     int allow =
         srv_selfpres_allow_expiry(&srv->selfpres) && srv->ready; /* none until bootstrapped */
     struct timespec t0, t;
@@ -106,21 +130,30 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
     event_active(srv->ev_tick_more, EV_TIMEOUT, 0);
 }
 
-static void second_cb(evutil_socket_t fd, short what, void *arg)
+/* The baseline is every lease not evicted, the expired ones that protection keeps included:
+ * counting only the unexpired ones made the baseline fall to nothing as soon as protection
+ * kept anything, which switched protection off and evicted everything it had kept. */
+static void selfpres_eval(srv_server_t *srv, int64_t now)
 {
-    srv_server_t *srv = arg;
-    (void)fd;
-    (void)what;
-    int64_t now = srv_now_mono();
+    size_t leases = srv_registry_lease_count(srv->registry);
     int was = srv_selfpres_active(&srv->selfpres);
-    srv_selfpres_tick(&srv->selfpres, now, srv_registry_live_count(srv->registry));
+    srv_selfpres_tick(&srv->selfpres, now, leases);
     int is = srv_selfpres_active(&srv->selfpres);
     if (is != was)
         srv_log(is ? SRV_LOG_WARN : SRV_LOG_INFO,
                 "self-preservation %s: %ld renewals in the window, %ld expected from %zu leases",
                 is ? "ON (expired leases are kept)" : "off",
                 srv_selfpres_window_count(&srv->selfpres, now),
-                srv_selfpres_expected(&srv->selfpres), srv_registry_live_count(srv->registry));
+                srv_selfpres_expected(&srv->selfpres), leases);
+}
+
+static void second_cb(evutil_socket_t fd, short what, void *arg)
+{
+    srv_server_t *srv = arg;
+    (void)fd;
+    (void)what;
+    int64_t now = srv_now_mono();
+    selfpres_eval(srv, now);
     srv_ws_sweep(srv, now);
 }
 
@@ -161,6 +194,10 @@ static void apply_reloadable(srv_server_t *srv)
     srv_config_t *c = &srv->cfg;
     srv_log_level = c->log_level;
     srv_registry_set_ttl(srv->registry, c->lease_ttl_ms, c->legacy_lease_ttl_ms);
+    srv->lease_clock.threshold_ms = c->lease_stall_threshold_ms;
+    srv_clients_config_t cc;
+    clients_config(c, &cc);
+    srv_clients_configure(srv->clients, &cc);
     srv_selfpres_config_t sc;
     selfpres_config(c, &sc);
     srv_selfpres_configure(&srv->selfpres, &sc, srv_now_mono());
@@ -258,6 +295,10 @@ int srv_run(srv_config_t *cfg)
     srv->rl_cluster = make_rl(&srv->cfg.rl_cluster, "artemis.service.cluster");
     srv->rl_status = make_rl(&srv->cfg.rl_status, "artemis.service.status");
     srv->rl_discovery = make_rl(&srv->cfg.rl_discovery, "artemis.service.discovery");
+    srv_clients_config_t cc;
+    clients_config(&srv->cfg, &cc);
+    srv->clients = srv_clients_new(&cc, seed[0] ^ 3, seed[1]);
+    srv_stallclock_init(&srv->lease_clock, srv->cfg.lease_stall_threshold_ms, srv->start_mono);
     int rc_exit = 0;
     if (!srv->rl_registry || !srv->rl_replication || !srv->rl_cluster || !srv->rl_status ||
         !srv->rl_discovery) {
@@ -335,6 +376,7 @@ out:
     srv_ratelimit_free(srv->rl_cluster);
     srv_ratelimit_free(srv->rl_status);
     srv_ratelimit_free(srv->rl_discovery);
+    srv_clients_free(srv->clients);
     srv_registry_free(srv->registry);
     artemisi_dict_free(&srv->subs);
     artemisi_dict_free(&srv->v1_subs);

@@ -12,12 +12,14 @@
 #include <event2/listener.h>
 
 #include "buf.h"
+#include "clients.h"
 #include "config.h"
 #include "dict.h"
 #include "http_parser.h"
 #include "ratelimit.h"
 #include "registry.h"
 #include "selfpres.h"
+#include "stallclock.h"
 
 struct bufferevent;
 typedef struct srv_server srv_server_t;
@@ -73,10 +75,13 @@ typedef struct srv_metrics {
     double lat_sum[SRV_R_COUNT];
     uint64_t status_4xx, status_5xx;
     uint64_t http_connections_total, http_connections_rejected;
+    uint64_t http_connections_rejected_address; /* over http.max-connections-per-address */
+    uint64_t http_connections_evicted;          /* idle ones closed to admit a newcomer */
     uint64_t ws_sessions_total[SRV_WS_KINDS];
     uint64_t ws_messages_in, ws_messages_out;
     uint64_t ws_push_coalesced, ws_sessions_dropped, ws_protocol_errors;
     uint64_t rate_limited;
+    uint64_t oom_answers; /* answers replaced by 503 because building them ran out of memory */
 } srv_metrics_t;
 
 struct srv_server {
@@ -90,7 +95,9 @@ struct srv_server {
 
     srv_registry_t *registry;
     srv_selfpres_t selfpres;
+    srv_stallclock_t lease_clock; /* what leases age by: monotonic minus stalls */
     srv_ratelimit_t *rl_registry, *rl_replication, *rl_cluster, *rl_status, *rl_discovery;
+    srv_clients_t *clients; /* per-connection and per-address fairness (clients.h) */
     srv_http_limits_t http_limits;
 
     /* connections and sessions */
@@ -112,6 +119,9 @@ struct srv_server {
 /* Time helpers used by handlers (cached per call; cheap). */
 int64_t srv_now_mono(void);
 int64_t srv_now_wall(void);
+/* Lease time (stallclock.h): monotonic ms without the server's own stalls. Every lease
+ * operation uses it; everything else uses srv_now_mono(). */
+int64_t srv_lease_now(srv_server_t *srv);
 
 /* Run the server until SIGTERM/SIGINT. Takes ownership of cfg's strings. Returns the exit
  * status (0 clean, 1 runtime failure, 2 configuration error). */
@@ -130,6 +140,7 @@ typedef struct srv_req {
     artemisi_buf_t *out; /* response body */
     int status;          /* HTTP status, default 200 */
     const char *content_type;
+    srv_client_t *client; /* the connection's fairness accounting */
 } srv_req_t;
 
 /* ---- API handlers (api_*.c) ---- */
@@ -165,13 +176,15 @@ void srv_req_bad_request(srv_req_t *req, const char *why);
 /* Registry operations shared by HTTP and the WebSocket heartbeat (api_registry.c).
  * Appends the full response JSON to out. */
 typedef enum { SRV_OP_REGISTER = 0, SRV_OP_HEARTBEAT, SRV_OP_UNREGISTER } srv_op_t;
-void srv_registry_request(srv_server_t *srv, srv_op_t op, int replication, const char *body,
-                          size_t len, artemisi_buf_t *out, int *http_status);
+/* client: the caller's connection for per-client fairness (NULL: only the shared limiter). */
+void srv_registry_request(srv_server_t *srv, srv_client_t *client, srv_op_t op, int replication,
+                          const char *body, size_t len, artemisi_buf_t *out, int *http_status);
 
 /* ---- WebSocket (ws_session.c) ---- */
-/* Take over a connection's bufferevent after a successful upgrade handshake. */
+/* Take over a connection's bufferevent after a successful upgrade handshake. The session
+ * takes over `client` (the connection's fairness accounting) and detaches it when it ends. */
 void srv_ws_start(srv_server_t *srv, struct bufferevent *bev, srv_ws_kind_t kind,
-                  const char *service_id);
+                  const char *service_id, const srv_client_t *client);
 void srv_ws_on_change(void *ctx, const srv_change_t *change);
 void srv_ws_sweep(srv_server_t *srv, int64_t now_mono);
 void srv_ws_close_all(srv_server_t *srv);

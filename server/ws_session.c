@@ -33,6 +33,24 @@
     "{\"failedInstances\":null,\"responseStatus\":{\"errorCode\":\"success\",\"message\":\"\","    \
     "\"status\":\"success\"}}"
 
+#define HB_REQUEST_NULL                                                                            \
+    "{\"failedInstances\":null,\"responseStatus\":{\"errorCode\":\"bad-request\",\"message\":"     \
+    "\"request is null\",\"status\":\"fail\"}}"
+/* What Java sends when processing throws: the client retries the heartbeat later. */
+#define HB_OOM                                                                                     \
+    "{\"failedInstances\":null,\"responseStatus\":{\"errorCode\":\"internal-service-error\","      \
+    "\"message\":\"out of memory\",\"status\":\"fail\"}}"
+
+/* The frame is the JSON literal null (surrounding blanks allowed). */
+static int is_json_null(const char *p, size_t n)
+{
+    while (n && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++, n--;
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r' || p[n - 1] == '\n'))
+        n--;
+    return n == 4 && memcmp(p, "null", 4) == 0;
+}
+
 typedef struct sublist {
     char *id;
     srv_ws_t **v;
@@ -44,6 +62,7 @@ struct srv_ws {
     struct bufferevent *bev;
     artemisi_ws_parser_t *parser;
     srv_ws_kind_t kind;
+    srv_client_t client; /* taken over from the HTTP connection (clients.h) */
     srv_ws_t *next, *prev;
     int64_t opened_mono;
     int closing;
@@ -263,10 +282,16 @@ static void on_text(srv_ws_t *ws, const char *data, size_t len)
     srv_server_t *srv = ws->srv;
     srv->metrics.ws_messages_in++;
     if (ws->kind == SRV_WS_HEARTBEAT) {
+        if (is_json_null(data, len)) { /* Java: the request object itself is null */
+            ws_send(ws, ARTEMISI_WS_OP_TEXT, HB_REQUEST_NULL, sizeof(HB_REQUEST_NULL) - 1);
+            return;
+        }
         artemisi_buf_t out = ARTEMISI_BUF_INIT;
         int status = 200;
-        srv_registry_request(srv, SRV_OP_HEARTBEAT, 0, data, len, &out, &status);
-        if (status != 200) /* spec §5.2 / §11.11: unparsable frames get a success answer */
+        srv_registry_request(srv, &ws->client, SRV_OP_HEARTBEAT, 0, data, len, &out, &status);
+        if (artemisi_buf_failed(&out)) /* never a truncated answer: say we failed */
+            ws_send(ws, ARTEMISI_WS_OP_TEXT, HB_OOM, sizeof(HB_OOM) - 1);
+        else if (status != 200) /* spec §5.2 / §11.11: unparsable frames get a success answer */
             ws_send(ws, ARTEMISI_WS_OP_TEXT, FIXED_HB_SUCCESS, sizeof(FIXED_HB_SUCCESS) - 1);
         else
             ws_send(ws, ARTEMISI_WS_OP_TEXT, out.data, out.len);
@@ -355,6 +380,7 @@ static void ws_free(srv_ws_t *ws)
     if (ws->next)
         ws->next->prev = ws->prev;
     srv->n_ws[ws->kind]--;
+    srv_clients_detach(srv->clients, &ws->client);
     for (size_t i = 0; i < ws->n_subs; i++)
         index_remove(ws, ws->subs[i]);
     strset_clear(ws->subs, &ws->n_subs);
@@ -367,12 +393,14 @@ static void ws_free(srv_ws_t *ws)
 }
 
 void srv_ws_start(srv_server_t *srv, struct bufferevent *bev, srv_ws_kind_t kind,
-                  const char *service_id)
+                  const char *service_id, const srv_client_t *client)
 {
     srv_ws_t *ws = calloc(1, sizeof(*ws));
     if (!ws)
         srv_oom();
     ws->srv = srv;
+    if (client)
+        ws->client = *client;
     ws->bev = bev;
     ws->kind = kind;
     ws->opened_mono = srv_now_mono();

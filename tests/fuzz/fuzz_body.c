@@ -30,6 +30,9 @@ static srv_server_t *setup(void)
     char err[128];
     srv->rl_registry = srv_ratelimit_new(0, 100000, "", err, sizeof(err));
     srv->rl_replication = srv_ratelimit_new(0, 100000, "", err, sizeof(err));
+    srv_clients_config_t cc = {10000, 30000, 16};
+    srv->clients = srv_clients_new(&cc, 1, 2);
+    srv_stallclock_init(&srv->lease_clock, 1000, srv_now_mono());
     return srv;
 }
 
@@ -37,6 +40,7 @@ static void teardown(srv_server_t *srv)
 {
     srv_ratelimit_free(srv->rl_registry);
     srv_ratelimit_free(srv->rl_replication);
+    srv_clients_free(srv->clients);
     srv_registry_free(srv->registry);
     srv_config_free(&srv->cfg);
     free(srv);
@@ -72,10 +76,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int status = 0;
     /* Register first so heartbeat and unregister meet existing leases. */
     if (sel % 3 != 0) {
-        srv_registry_request(srv, SRV_OP_REGISTER, 0, body, len, &out, &status);
+        srv_registry_request(srv, NULL, SRV_OP_REGISTER, 0, body, len, &out, &status);
         artemisi_buf_reset(&out);
     }
-    srv_registry_request(srv, (srv_op_t)(sel % 3), (sel >> 2) & 1, body, len, &out, &status);
+    srv_registry_request(srv, NULL, (srv_op_t)(sel % 3), (sel >> 2) & 1, body, len, &out, &status);
     if (out.len == 0)
         abort();
     must_be_json(out.data, out.len);

@@ -187,14 +187,14 @@ static void test_instance_key(void **state)
     artemisi_buf_t b = ARTEMISI_BUF_INIT;
     artemisi_instance_t d = sample_draft(NULL, 0);
     assert_int_equal(artemisi_instance_key(&d, &b), 0);
-    assert_string_equal(b.data, "sha.demo.service.v1.10.0.0.5:8080");
+    assert_string_equal(b.data, "3:sha15:demo.service.v113:10.0.0.5:8080");
 
-    /* Appends; nulls render as "null". */
+    /* Appends; nulls render as "-" (not as the string "null", a valid id). */
     artemisi_instance_t n;
     memset(&n, 0, sizeof(n));
     assert_int_equal(artemisi_buf_appendc(&b, '|'), 0);
     assert_int_equal(artemisi_instance_key(&n, &b), 0);
-    assert_string_equal(b.data, "sha.demo.service.v1.10.0.0.5:8080|null.null.null");
+    assert_string_equal(b.data, "3:sha15:demo.service.v113:10.0.0.5:8080|---");
 
     /* Case variants give the same key. */
     artemisi_buf_t b2 = ARTEMISI_BUF_INIT;
@@ -203,7 +203,27 @@ static void test_instance_key(void **state)
     ARTEMISI_INST(&n, INSTANCE_ID) = "10.0.0.5:8080";
     ARTEMISI_INST(&n, ZONE_ID) = "other"; /* not part of the key */
     assert_int_equal(artemisi_instance_key(&n, &b2), 0);
-    assert_string_equal(b2.data, "sha.demo.service.v1.10.0.0.5:8080");
+    assert_string_equal(b2.data, "3:sha15:demo.service.v113:10.0.0.5:8080");
+
+    /* Dots inside ids cannot make two identities one key. */
+    artemisi_buf_t k1 = ARTEMISI_BUF_INIT, k2 = ARTEMISI_BUF_INIT;
+    ARTEMISI_INST(&n, SERVICE_ID) = "kc.a.b";
+    ARTEMISI_INST(&n, INSTANCE_ID) = "c";
+    assert_int_equal(artemisi_instance_key(&n, &k1), 0);
+    ARTEMISI_INST(&n, SERVICE_ID) = "kc.a";
+    ARTEMISI_INST(&n, INSTANCE_ID) = "b.c";
+    assert_int_equal(artemisi_instance_key(&n, &k2), 0);
+    assert_string_not_equal(k1.data, k2.data);
+    /* Nor can a null id and the string "null". */
+    artemisi_buf_reset(&k1);
+    artemisi_buf_reset(&k2);
+    ARTEMISI_INST(&n, INSTANCE_ID) = NULL;
+    assert_int_equal(artemisi_instance_key(&n, &k1), 0);
+    ARTEMISI_INST(&n, INSTANCE_ID) = "null";
+    assert_int_equal(artemisi_instance_key(&n, &k2), 0);
+    assert_string_not_equal(k1.data, k2.data);
+    artemisi_buf_free(&k1);
+    artemisi_buf_free(&k2);
     artemisi_buf_free(&b);
     artemisi_buf_free(&b2);
 }

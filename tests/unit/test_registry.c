@@ -109,7 +109,7 @@ static void reg(fixture_t *f, const char *service, const char *instance, int64_t
 static int hb(fixture_t *f, const char *service, const char *instance, int64_t now)
 {
     artemisi_instance_t d = draft(service, instance, "http://10.0.0.1:8080/");
-    return srv_registry_heartbeat(f->r, &d, now, 1700000000000LL + now);
+    return srv_registry_heartbeat(f->r, &d, now, 1700000000000LL + now, 0);
 }
 
 static void unreg(fixture_t *f, const char *service, const char *instance, int64_t now)
@@ -314,7 +314,7 @@ static void test_heartbeat_unknown(void **state)
     assert_int_equal(hb(f, "other", "i1", 10), 1);
     artemisi_instance_t d = draft("svc", "i1", "http://x/");
     ARTEMISI_INST(&d, REGION_ID) = "FRA";
-    assert_int_equal(srv_registry_heartbeat(f->r, &d, 10, 10), 1);
+    assert_int_equal(srv_registry_heartbeat(f->r, &d, 10, 10, 0), 1);
     assert_int_equal(f->r->stats.renew_failed, 4);
     assert_int_equal(f->r->stats.renewed, 0);
     /* Heartbeat never creates anything. */
