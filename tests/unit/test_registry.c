@@ -1,9 +1,11 @@
 /*
  * Unit tests for server/registry: register / lookup / replace, case-insensitive identity,
- * heartbeats, expiry on the timing wheel (sticky expiry, self-preservation keeping expired
- * leases, per-tick budget, long clock stalls, the legacy TTL), unregister, the cached
- * per-service and all-services JSON, and delta sync against the change log. Every JSON
- * document the registry produces is parsed with jansson to prove it is valid.
+ * moves between spellings of a serviceId, unambiguous InstanceKeys, heartbeats (and reviving
+ * a kept expired lease), expiry on the timing wheel (sticky expiry, self-preservation keeping
+ * expired leases, per-tick budget, long clock stalls, the legacy TTL), unregister, the cached
+ * per-service and all-services JSON, and delta sync against the change log (across moves
+ * too). Every JSON document the registry produces is parsed with jansson to prove it is
+ * valid.
  */
 #include "test.h"
 
@@ -285,6 +287,106 @@ static void test_reregister_replaces(void **state)
     fixture_free(f);
 }
 
+/* One lease per InstanceKey: re-registering under a differently cased serviceId moves the
+ * instance, and the old spelling's watchers hear a delete before the new spelling's new. */
+static void test_reregister_moves_service(void **state)
+{
+    (void)state;
+    fixture_t *f = fixture_new(64);
+    reg(f, "Move.Svc", "m1", 0);
+    assert_int_equal(f->rec.n, 1);
+    reg(f, "move.svc", "m1", 10);
+    assert_int_equal(f->rec.n, 3);
+    assert_int_equal(f->rec.ev[1].type, SRV_CHANGE_DELETE);
+    assert_string_equal(f->rec.ev[1].service, "Move.Svc");
+    assert_string_equal(f->rec.ev[1].instance, "m1");
+    assert_int_equal(f->rec.ev[2].type, SRV_CHANGE_NEW);
+    assert_string_equal(f->rec.ev[2].service, "move.svc");
+    assert_string_equal(f->rec.ev[2].instance, "m1");
+    assert_true(f->rec.ev[1].seq < f->rec.ev[2].seq);
+    assert_int_equal(srv_registry_lease_count(f->r), 1);
+    assert_int_equal(srv_registry_service_count(f->r), 1);
+    assert_null(srv_registry_service(f->r, "Move.Svc"));
+    assert_true(listed(f, "move.svc", "m1"));
+    json_t *j = parse_buf(srv_registry_services_json(f->r));
+    assert_int_equal(json_array_size(j), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "serviceId")),
+                        "move.svc");
+    json_decref(j);
+
+    /* The same spelling again: a plain replacement, only a new. */
+    reg(f, "move.svc", "m1", 20);
+    assert_int_equal(f->rec.n, 4);
+    assert_int_equal(f->rec.ev[3].type, SRV_CHANGE_NEW);
+    assert_string_equal(f->rec.ev[3].service, "move.svc");
+    assert_int_equal(srv_registry_lease_count(f->r), 1);
+
+    /* Moving out of a service that keeps other instances: it stays, without the mover. */
+    reg(f, "Move.Svc", "stay", 30);
+    reg(f, "Move.Svc", "m1", 30);
+    assert_int_equal(f->rec.n, 7);
+    assert_int_equal(f->rec.ev[5].type, SRV_CHANGE_DELETE);
+    assert_string_equal(f->rec.ev[5].service, "move.svc");
+    assert_int_equal(f->rec.ev[6].type, SRV_CHANGE_NEW);
+    assert_string_equal(f->rec.ev[6].service, "Move.Svc");
+    assert_null(srv_registry_service(f->r, "move.svc"));
+    assert_int_equal(service_size(f, "Move.Svc"), 2);
+    reg(f, "MOVE.SVC", "stay", 40);
+    assert_int_equal(service_size(f, "Move.Svc"), 1);
+    assert_true(listed(f, "Move.Svc", "m1"));
+    assert_false(listed(f, "Move.Svc", "stay"));
+    assert_true(listed(f, "MOVE.SVC", "stay"));
+    assert_int_equal(srv_registry_lease_count(f->r), 2);
+    assert_int_equal(srv_registry_service_count(f->r), 2);
+
+    /* The moved lease is an ordinary one: heartbeats in any case, one delete on expiry. */
+    assert_int_equal(hb(f, "move.svc", "M1", 50), 0);
+    size_t deletes = count_events(&f->rec, SRV_CHANGE_DELETE, "m1");
+    tick(f, 50 + TTL + TICK, 1, BIG);
+    assert_int_equal(srv_registry_lease_count(f->r), 0);
+    assert_int_equal(count_events(&f->rec, SRV_CHANGE_DELETE, "m1"), deletes + 1);
+    assert_int_equal(srv_registry_service_count(f->r), 0);
+    fixture_free(f);
+}
+
+/* InstanceKeys are unambiguous: dots (or colons) in serviceId and instanceId cannot make two
+ * instances share one lease. */
+static void test_instance_keys_do_not_collide(void **state)
+{
+    (void)state;
+    fixture_t *f = fixture_new(64);
+    reg(f, "kc.a.b", "c", 0);
+    reg(f, "kc.a", "b.c", 0);
+    assert_int_equal(srv_registry_lease_count(f->r), 2);
+    assert_int_equal(srv_registry_service_count(f->r), 2);
+    assert_int_equal(count_events(&f->rec, SRV_CHANGE_DELETE, NULL), 0);
+    assert_true(listed(f, "kc.a.b", "c"));
+    assert_true(listed(f, "kc.a", "b.c"));
+    assert_int_equal(hb(f, "kc.a.b", "c", 10), 0);
+    assert_int_equal(hb(f, "kc.a", "b.c", 10), 0);
+    assert_int_equal(hb(f, "kc", "a.b.c", 10), 1);
+
+    unreg(f, "kc.a", "b.c", 20);
+    assert_int_equal(srv_registry_lease_count(f->r), 1);
+    assert_true(listed(f, "kc.a.b", "c"));
+    assert_null(srv_registry_service(f->r, "kc.a"));
+    assert_int_equal(hb(f, "kc.a.b", "c", 30), 0);
+    assert_int_equal(hb(f, "kc.a", "b.c", 30), 1);
+    assert_int_equal(count_events(&f->rec, SRV_CHANGE_DELETE, "b.c"), 1);
+    assert_int_equal(count_events(&f->rec, SRV_CHANGE_DELETE, "c"), 0);
+
+    /* The same with the separator of a length-prefixed key. */
+    reg(f, "x:1", "y", 40);
+    reg(f, "x", "1:y", 40);
+    reg(f, "x:", "1y", 40);
+    assert_int_equal(srv_registry_lease_count(f->r), 4);
+    unreg(f, "x:1", "y", 50);
+    assert_int_equal(srv_registry_lease_count(f->r), 3);
+    assert_true(listed(f, "x", "1:y"));
+    assert_true(listed(f, "x:", "1y"));
+    fixture_free(f);
+}
+
 static void test_heartbeat_case_insensitive(void **state)
 {
     (void)state;
@@ -432,6 +534,83 @@ static void test_self_preservation_keeps_expired(void **state)
     assert_true(listed(f, "svc", "alive"));
     assert_int_equal(count_events(&f->rec, SRV_CHANGE_DELETE, "i1"), 1);
     assert_int_equal(count_events(&f->rec, SRV_CHANGE_DELETE, NULL), 1);
+    fixture_free(f);
+}
+
+static int hb_revive(fixture_t *f, const char *service, const char *instance, int64_t now)
+{
+    artemisi_instance_t d = draft(service, instance, "http://10.0.0.1:8080/");
+    return srv_registry_heartbeat(f->r, &d, now, 1700000000000LL + now, 1);
+}
+
+/* Self-preservation kept an expired lease; its client is still heartbeating: with revive
+ * the heartbeat renews it, and it expires normally one TTL after that. */
+static void test_heartbeat_revives_kept_lease(void **state)
+{
+    (void)state;
+    fixture_t *f = fixture_new(64);
+    reg(f, "svc", "r1", 0);
+    reg(f, "svc", "alive", 0);
+    int64_t now = TICK;
+    for (; now <= TTL + TICK; now += TICK) {
+        if (now % 500 == 0)
+            assert_int_equal(hb(f, "svc", "alive", now), 0);
+        tick(f, now, 0, BIG);
+    }
+    int64_t t = now - TICK; /* TTL + TICK */
+    assert_int_equal(srv_registry_lease_count(f->r), 2);
+    assert_int_equal(srv_registry_live_count(f->r), 1);
+    assert_int_equal(f->r->n_expired, 1);
+    /* Without revive the heartbeat fails (sticky expiry). */
+    assert_int_equal(hb(f, "svc", "r1", t), 1);
+    assert_int_equal(srv_registry_live_count(f->r), 1);
+    /* With revive it renews the kept lease. */
+    assert_int_equal(hb_revive(f, "svc", "r1", t), 0);
+    assert_int_equal(f->r->stats.revived, 1);
+    assert_int_equal(srv_registry_live_count(f->r), 2);
+    assert_int_equal(f->r->n_expired, 0);
+    assert_true(listed(f, "svc", "r1"));
+    /* Live again: an ordinary heartbeat works, and a revive of a live lease is a renewal. */
+    assert_int_equal(hb(f, "svc", "r1", t + 10), 0);
+    assert_int_equal(hb_revive(f, "svc", "r1", t + 20), 0);
+    assert_int_equal(f->r->stats.revived, 1);
+    int64_t renewal = t + 20;
+    /* Expiry allowed again: not evicted before its new deadline... */
+    for (now = t + TICK; now <= renewal + TTL; now += TICK) {
+        if (now % 500 == 0)
+            assert_int_equal(hb(f, "svc", "alive", now), 0);
+        tick(f, now, 1, BIG);
+        assert_int_equal(srv_registry_lease_count(f->r), 2);
+    }
+    assert_int_equal(count_events(&f->rec, SRV_CHANGE_DELETE, NULL), 0);
+    /* ...and evicted after it. */
+    assert_int_equal(hb(f, "svc", "alive", renewal + TTL), 0);
+    tick(f, renewal + TTL + TICK, 1, BIG);
+    assert_int_equal(srv_registry_lease_count(f->r), 1);
+    assert_false(listed(f, "svc", "r1"));
+    assert_int_equal(count_events(&f->rec, SRV_CHANGE_DELETE, "r1"), 1);
+    /* A revive is not a change: only the two registrations and the delete. */
+    assert_int_equal(f->rec.n, 3);
+    fixture_free(f);
+}
+
+/* A lease observed expired by a late heartbeat but not yet reached by the wheel can be
+ * revived too, and the wheel then keeps it until its new deadline. */
+static void test_heartbeat_revives_observed_expired(void **state)
+{
+    (void)state;
+    fixture_t *f = fixture_new(64);
+    reg(f, "svc", "r2", 0);
+    assert_int_equal(hb(f, "svc", "r2", TTL + 1), 1); /* marks it expired */
+    assert_int_equal(hb_revive(f, "svc", "r2", TTL + 2), 0);
+    assert_int_equal(hb(f, "svc", "r2", TTL + 3), 0);
+    for (int64_t now = TICK; now <= 2 * TTL + 3; now += TICK) {
+        tick(f, now, 1, BIG);
+        assert_int_equal(srv_registry_lease_count(f->r), 1);
+    }
+    tick(f, 2 * TTL + 3 + TICK, 1, BIG);
+    assert_int_equal(srv_registry_lease_count(f->r), 0);
+    assert_int_equal(count_events(&f->rec, SRV_CHANGE_DELETE, "r2"), 1);
     fixture_free(f);
 }
 
@@ -861,6 +1040,59 @@ static void test_delta_escaping(void **state)
     fixture_free(f);
 }
 
+/* A delta across a move reports the delete under the old spelling and the new under the
+ * new one. */
+static void test_delta_move(void **state)
+{
+    (void)state;
+    fixture_t *f = fixture_new(64);
+    uint64_t v_start = srv_registry_version(f->r);
+    reg(f, "Move.Svc", "m1", 0);
+    reg(f, "other", "o1", 0);
+    uint64_t v0 = srv_registry_version(f->r);
+    reg(f, "move.svc", "m1", 10);
+    artemisi_buf_t out = ARTEMISI_BUF_INIT;
+    uint64_t nv = 0;
+    assert_int_equal(srv_registry_delta(f->r, v0, &out, &nv), 0);
+    assert_true(nv == srv_registry_version(f->r));
+    json_t *d = parse_buf(&out);
+    assert_int_equal(json_object_size(d), 2);
+    json_t *old = delta_changes(d, "Move.Svc");
+    assert_int_equal(json_array_size(old), 1);
+    assert_true(has_change(old, "delete", "m1"));
+    json_t *now = delta_changes(d, "move.svc");
+    assert_int_equal(json_array_size(now), 1);
+    assert_true(has_change(now, "new", "m1"));
+    assert_null(json_object_get(d, "other"));
+    json_decref(d);
+
+    /* From before the first registration: absent from the old spelling before and after,
+     * so only the new one is reported. */
+    artemisi_buf_reset(&out);
+    assert_int_equal(srv_registry_delta(f->r, v_start, &out, &nv), 0);
+    d = parse_buf(&out);
+    assert_null(json_object_get(d, "Move.Svc"));
+    now = delta_changes(d, "move.svc");
+    assert_int_equal(json_array_size(now), 1);
+    assert_true(has_change(now, "new", "m1"));
+    assert_true(has_change(delta_changes(d, "other"), "new", "o1"));
+    json_decref(d);
+
+    /* Moved back: from v0 the old spelling has it again, the new one never had it. */
+    reg(f, "Move.Svc", "m1", 20);
+    artemisi_buf_reset(&out);
+    assert_int_equal(srv_registry_delta(f->r, v0, &out, &nv), 0);
+    d = parse_buf(&out);
+    assert_int_equal(json_object_size(d), 1);
+    old = delta_changes(d, "Move.Svc");
+    assert_int_equal(json_array_size(old), 1);
+    assert_true(has_change(old, "new", "m1"));
+    assert_null(json_object_get(d, "move.svc"));
+    json_decref(d);
+    artemisi_buf_free(&out);
+    fixture_free(f);
+}
+
 /* Many instances over many services, random operations; the views must agree with a
  * simple model at every step. */
 static void test_random_consistency(void **state)
@@ -910,12 +1142,16 @@ int main(void)
         cmocka_unit_test(test_instance_check),
         cmocka_unit_test(test_register_lookup),
         cmocka_unit_test(test_reregister_replaces),
+        cmocka_unit_test(test_reregister_moves_service),
+        cmocka_unit_test(test_instance_keys_do_not_collide),
         cmocka_unit_test(test_heartbeat_case_insensitive),
         cmocka_unit_test(test_heartbeat_unknown),
         cmocka_unit_test(test_expiry_without_heartbeat),
         cmocka_unit_test(test_heartbeats_keep_alive),
         cmocka_unit_test(test_expiry_is_sticky),
         cmocka_unit_test(test_self_preservation_keeps_expired),
+        cmocka_unit_test(test_heartbeat_revives_kept_lease),
+        cmocka_unit_test(test_heartbeat_revives_observed_expired),
         cmocka_unit_test(test_budget),
         cmocka_unit_test(test_budget_with_refiled_leases),
         cmocka_unit_test(test_long_stall),
@@ -925,6 +1161,7 @@ int main(void)
         cmocka_unit_test(test_delta),
         cmocka_unit_test(test_delta_too_old),
         cmocka_unit_test(test_delta_escaping),
+        cmocka_unit_test(test_delta_move),
         cmocka_unit_test(test_random_consistency),
     };
     return cmocka_run_group_tests_name("registry", tests, NULL, NULL);
