@@ -29,7 +29,7 @@ typedef struct srv_stallclock {
     int64_t last_raw;     /* raw monotonic ms of the newest read */
     int64_t offset_ms;    /* stalled time taken out so far */
     uint64_t stalls;      /* stalls detected */
-    int64_t longest_ms;   /* longest gap seen */
+    int64_t longest_ms;   /* longest stall seen (0 before the first) */
 } srv_stallclock_t;
 
 /* Start at raw monotonic time now_raw; threshold_ms < 1 is taken as 1. */

@@ -198,3 +198,26 @@ def test_heartbeat_renews_a_protected_lease(ctx):
 
 
 test_heartbeat_renews_a_protected_lease.timeout = 45
+
+
+def test_metrics_show_who_is_limited(ctx):
+    """A connection over its per-connection cap is refused with Java's rate-limited object,
+    a second connection from the same address is not, and /metrics names the reason and the
+    address."""
+    srv = Server(["--artemis.service.registry.rate-limiter.per-connection-limit=50"], name="fair")
+    srv.start()
+    ctx.defer(srv.cleanup)
+    flood = http.Client(srv.port, timeout=5.0)
+    quiet = http.Client(srv.port, timeout=5.0)
+    ctx.defer(flood.close)
+    ctx.defer(quiet.close)
+    inst = instance("fair.svc", "f-1")
+    eq(Api(quiet).register(inst), SUCCESS, "register")
+    answers = [Api(flood).heartbeat(inst)["responseStatus"]["errorCode"] for _ in range(60)]
+    eq((answers.count("success"), answers.count("rate-limited")), (50, 10), "flooding connection's answers")
+    eq(Api(quiet).heartbeat(inst), SUCCESS, "heartbeat on the quiet connection")
+    text = http.quick_get(srv.port, "/metrics").text()
+    check('artemis_client_refused_total{reason="connection"} 10' in text,
+          "refusals by reason in /metrics:\n%s" % "\n".join(l for l in text.splitlines() if "client" in l))
+    check('artemis_client_top_refused_total{address="127.0.0.1"} 10' in text,
+          "top talker in /metrics:\n%s" % "\n".join(l for l in text.splitlines() if "client" in l))
