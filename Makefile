@@ -93,7 +93,7 @@ PCFILE := $(BUILD)/lib/artemis.pc
 
 .PHONY: all deps run test check check-unit check-exports check-integration test-asan test-tsan \
         fuzz fuzz-smoke \
-        bench \
+        bench soak \
         install uninstall format format-check clean
 
 all: $(SERVER) $(SIDECAR) $(LIBA) $(LIBSO) $(PCFILE) $(EXAMPLES) $(SDK_TEST_BIN) $(UNIT_BIN)
@@ -252,11 +252,14 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBSRC)
 fuzz: $(FUZZ_BIN)
 
 # A bounded run of every target over its seed corpus: enough to catch regressions in CI.
+# Leak detection is on explicitly: a leak on a network path is a denial of service (the
+# all-null instances leak grew RSS by 73 MB per 2,000 requests and was found this way).
 fuzz-smoke: $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build/fuzz/corpus/$$n; \
 	    cp -n tests/fuzz/corpus/$$n/* build/fuzz/corpus/$$n/ 2>/dev/null || true; \
 	    echo "fuzz: $$n"; \
-	    $$f -runs=30000 -max_len=8192 -timeout=10 build/fuzz/corpus/$$n >build/fuzz/$$n.log 2>&1 \
+	    ASAN_OPTIONS=detect_leaks=1 $$f -detect_leaks=1 -runs=30000 -max_len=8192 -timeout=10 \
+	        build/fuzz/corpus/$$n >build/fuzz/$$n.log 2>&1 \
 	        || { tail -40 build/fuzz/$$n.log; exit 1; }; \
 	    grep -E '^Done' build/fuzz/$$n.log; done
 
@@ -274,6 +277,12 @@ bench: bench-server bench-etcd
 	$(PYTHON) bench/run.py --server $(BENCH_BUILD)/bin/artemis-server
 bench-quick: bench-server
 	$(PYTHON) bench/run.py --quick --server $(BENCH_BUILD)/bin/artemis-server
+
+# soak: fault-injection soak (tests/soak/README.md), ~10 minutes; not part of `make test`.
+SOAK_MINUTES ?= 10
+soak:
+	$(MAKE) all
+	ARTEMIS_SERVER=$(BUILD)/bin/artemis-server $(PYTHON) tests/soak/soak.py --minutes $(SOAK_MINUTES)
 
 # ---- install -------------------------------------------------------------------------------
 

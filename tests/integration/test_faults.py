@@ -277,11 +277,12 @@ def test_slow_http_reader_bounded(ctx):
     srv = _server(ctx, [], "faults-slowhttp")
     api = Api(http.Client(srv.port, timeout=10.0, mode="plain"))
     ctx.defer(api.c.close)
-    api.must_register(*faults.big_instances("big.svc", 20))  # ~320 KB per service entry
+    # 10 services of 20 instances with 16 KB of metadata: a lookup of all 10 is ~3.2 MB
+    sids = faults.register_big(srv.port, "big.svc", 10, 20)
     api.must_register(instance("small.svc", "s1"))
     time.sleep(0.3)
     rss0 = faults.rss_kib(srv.pid)
-    body = {"discoveryConfigs": [{"serviceId": "big.svc"}] * 10, "regionId": "sha", "zoneId": "sha-z1"}
+    body = {"discoveryConfigs": [{"serviceId": s} for s in sids], "regionId": "sha", "zoneId": "sha-z1"}
     readers = [faults.SlowHttpReader(srv.port, body, max_requests=300) for _ in range(2)]
     for r in readers:
         ctx.defer(r.close)
@@ -317,9 +318,10 @@ def test_alloc_failure_window_answers_valid(ctx):
     srv = _server(ctx, ["--lease-ttl-ms=60000"], "faults-oom")
     api = Api(http.Client(srv.port, timeout=10.0, mode="plain"))
     ctx.defer(api.c.close)
-    api.must_register(*faults.big_instances("big.svc", 20))  # ~320 KB per service entry
-    # 10 .. 250 configs: answers of ~3 MB to ~80 MB against 64 MiB of headroom
-    hammer = faults.LookupHammer(srv.port, "big.svc", [10, 60, 150, 250], threads=2)
+    # 200 services x 10 instances x 16 KB: lookups of 10 .. 200 distinct services answer
+    # ~1.6 MB .. ~32 MB, two at a time, against 64 MiB of headroom
+    sids = faults.register_big(srv.port, "big.svc", 200, 10)
+    hammer = faults.LookupHammer(srv.port, sids, [10, 50, 120, 200], threads=2)
     ctx.defer(hammer.stop)
     with faults.as_window(srv.pid, 64 << 20) as win:
         hammer.start()
@@ -340,9 +342,12 @@ def test_alloc_failure_window_answers_valid(ctx):
     check(not problems, "during the RLIMIT_AS window (VmSize + 64 MiB) %d lookups: %s; counts %s" % (
         total, "; ".join(problems), c))
     check(total >= 4, "expected at least 4 answered lookups in 10 s, counts %s" % c)
+    check(c.get("err_json", 0) + c.get("fail_200", 0) > 0,
+          "precondition: the RLIMIT_AS window should have refused some of the large lookups (else this "
+          "test proves nothing; make the answers larger), counts %s" % c)
     _healthy(srv.port, "the allocation-failure window")
-    eq_ids = api.lookup_ids("big.svc")
-    check(len(eq_ids) == 20, "after the window lookup of big.svc: expected 20 instances, got %d" % len(eq_ids))
+    ids = api.lookup_ids("big.svc7")
+    check(len(ids) == 10, "after the window, lookup of big.svc7: expected 10 instances, got %d" % len(ids))
 
 
-test_alloc_failure_window_answers_valid.timeout = 35
+test_alloc_failure_window_answers_valid.timeout = 45

@@ -190,8 +190,9 @@ class Fleet:
     Deliberate stops (stop_instance) unregister an instance and take it out of what should
     be listed until `grace` s after start_instance registers it again.
 
-    Counters: hb_ok, hb_rate_limited, hb_not_found, hb_unavailable, hb_other, hb_error (transport),
-    failover, reregister, register_rate_limited, register_failed."""
+    Counters: hb_ok, hb_rate_limited (also per node: hb_ok@N, hb_rate_limited@N), hb_not_found,
+    hb_unavailable, hb_other, hb_error (transport), failover, reregister, register_rate_limited,
+    register_failed."""
 
     def __init__(self, ports, insts, period=1.0, http_threads=2, ws_threads=2, timeout=3.0,
                  grace=2.0, home_after=20.0, java_threads=1):
@@ -339,8 +340,11 @@ class Fleet:
             st["conn"].send_json(instances_req(inst))
             return st["conn"].recv_json(self.timeout)
         if st["conn"] is None:
-            st["conn"] = http.Client(port, timeout=self.timeout, mode="java" if java else "plain")
-        r = st["conn"].post("/api/registry/heartbeat.json", instances_req(inst))
+            # a bare connection: no silent retry on the same node (that would double the time
+            # a paused node holds the heartbeat before the failover)
+            st["conn"] = http.Connection(port, timeout=self.timeout)
+        r = st["conn"].request("POST", "/api/registry/heartbeat.json", instances_req(inst), None,
+                               "java" if java else "plain")
         if r.status != 200:
             raise http.HttpError("heartbeat HTTP %d %r" % (r.status, r.body[:200]))
         return r.json()
@@ -355,10 +359,13 @@ class Fleet:
                 self._beat(st, kind, java, inst, key, retry=False)
             return
         code = status_code(r)
+        node = st["node"]
         if code == "success":
             self.counters.add("hb_ok")
+            self.counters.add("hb_ok@%d" % node)
         elif code == "rate-limited":
-            self.counters.add("hb_rate_limited", sample="node%d" % st["node"])
+            self.counters.add("hb_rate_limited", sample="node%d" % node)
+            self.counters.add("hb_rate_limited@%d" % node)
         elif code == "service-unavailable":
             self.counters.add("hb_unavailable")
             self._failover(st)
@@ -886,14 +893,15 @@ class SlowHttpReader:
 
 
 class LookupHammer:
-    """Threads sending lookup.json for `service` repeated `sizes[k]` times (cycling), each
-    answer checked: a 200 must be valid JSON with responseStatus success and one service per
-    config; any other status must be 4xx/5xx with a JSON body. Counters: ok_200, bad_200,
-    err_json (4xx/5xx with JSON), err_not_json, odd_status, no_answer."""
+    """Threads sending lookup.json for the first `sizes[k]` of `services` (cycling through the
+    sizes), each answer checked: a 200 must be valid JSON with responseStatus success and one
+    service per distinct serviceId asked for; any other status must be 4xx/5xx with a JSON
+    body. Counters: ok_200, fail_200 (valid JSON, a fail status such as bad-request),
+    bad_200, err_json (4xx/5xx with JSON), err_not_json, odd_status, no_answer."""
 
-    def __init__(self, port, service, sizes, threads=2, timeout=20.0, gzip_every=2):
+    def __init__(self, port, services, sizes, threads=2, timeout=20.0, gzip_every=2):
         self.port = port
-        self.service = service
+        self.services = list(services)
         self.sizes = list(sizes)
         self.nthreads = threads
         self.timeout = timeout
@@ -920,7 +928,7 @@ class LookupHammer:
         while not self.stop_evt.is_set():
             n = self.sizes[j % len(self.sizes)]
             j += 1
-            body = lookup_req(*([self.service] * n))
+            body = lookup_req(*self.services[:n])
             hdrs = [("Accept-Encoding", "gzip")] if (j % self.gzip_every == 0) else []
             try:
                 if conn is None:
@@ -956,6 +964,9 @@ class LookupHammer:
         if r.status == 200:
             if doc is None:
                 self.counters.add("bad_200", sample="%d configs: not JSON: %s" % (n, why))
+            elif isinstance(doc, dict) and isinstance(doc.get("responseStatus"), dict) \
+                    and doc["responseStatus"].get("status") == "fail" and doc.get("services") is None:
+                self.counters.add("fail_200", sample="%d configs: %s" % (n, json.dumps(doc["responseStatus"])[:200]))
             elif status_code(doc) != "success" or len(doc.get("services") or []) != n:
                 self.counters.add("bad_200", sample="%d configs: status %s, %d services" % (
                     n, status_code(doc), len(doc.get("services") or [])))
@@ -975,3 +986,19 @@ def big_instances(service, n, payload=16000):
     """n instances of `service` with `payload` bytes of metadata each (4000-byte values)."""
     md = {"b%d" % j: "x" * min(4000, payload - 4000 * j) for j in range((payload + 3999) // 4000)}
     return [instance(service, "%s-%d" % (service, k), port=30000 + k, metadata=md) for k in range(n)]
+
+
+def register_big(port, prefix, services, per_service, payload=16000):
+    """Register `services` services <prefix><k> of `per_service` instances with `payload`
+    bytes of metadata each (services * per_service * payload bytes in all); returns the
+    service ids."""
+    sids = ["%s%d" % (prefix, k) for k in range(services)]
+    c = http.Client(port, timeout=30.0, mode="plain")
+    try:
+        for sid in sids:
+            r = c.post_json("/api/registry/register.json", instances_req(*big_instances(sid, per_service, payload)))
+            if status_code(r) != "success":
+                raise AssertionError("register %s: expected success, got %s" % (sid, json.dumps(r)[:300]))
+    finally:
+        c.close()
+    return sids
