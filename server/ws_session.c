@@ -232,12 +232,20 @@ static void v1_append(artemisi_buf_t *b, srv_server_t *srv, const char *sid)
     artemisi_buf_appendc(b, '}');
 }
 
-/* Queue a push; coalesce to a per-service reload if it does not fit. */
-static void ws_push(srv_ws_t *ws, const char *sid, const char *data, size_t len)
+/* Queue a push; coalesce to a per-service reload if it does not fit. A push whose JSON could
+ * not be built completely (out of memory) is never sent: the session is dropped instead, and
+ * its client reconnects and reloads, which is right where a truncated push would be wrong. */
+static void ws_push(srv_ws_t *ws, const char *sid, const artemisi_buf_t *b)
 {
     srv_server_t *srv = ws->srv;
+    const char *data = b->data;
+    size_t len = b->len;
     if (ws->closing)
         return;
+    if (artemisi_buf_failed(b)) {
+        ws_drop(ws, "out of memory while building a push");
+        return;
+    }
     if (ws->n_pending == 0 && queued(ws) + len <= (size_t)srv->cfg.ws_max_queue_bytes) {
         ws_send(ws, ARTEMISI_WS_OP_TEXT, data, len);
         return;
@@ -262,6 +270,11 @@ static void ws_flush_pending(srv_ws_t *ws)
             v1_append(&b, srv, ws->pending[i]);
         else
             append_reload(&b, ws->pending[i], srv_now_wall());
+        if (artemisi_buf_failed(&b)) {
+            artemisi_buf_free(&b);
+            ws_drop(ws, "out of memory while building a push");
+            return;
+        }
         if (queued(ws) + b.len > (size_t)srv->cfg.ws_max_queue_bytes)
             break;
         ws_send(ws, ARTEMISI_WS_OP_TEXT, b.data, b.len);
@@ -422,8 +435,14 @@ void srv_ws_start(srv_server_t *srv, struct bufferevent *bev, srv_ws_kind_t kind
         index_add(ws, service_id);
         artemisi_buf_t b = ARTEMISI_BUF_INIT;
         v1_append(&b, srv, service_id);
-        ws_send(ws, ARTEMISI_WS_OP_TEXT, b.data, b.len);
+        int lost = artemisi_buf_failed(&b);
+        if (!lost)
+            ws_send(ws, ARTEMISI_WS_OP_TEXT, b.data, b.len);
         artemisi_buf_free(&b);
+        if (lost) {
+            ws_drop(ws, "out of memory while building the first list");
+            return;
+        }
     }
     /* Frames may have arrived together with the handshake. */
     if (evbuffer_get_length(bufferevent_get_input(bev)) > 0)
@@ -446,7 +465,7 @@ static void flush_v1_cb(evutil_socket_t fd, short what, void *arg)
         ws->v1_dirty = 0;
         artemisi_buf_reset(&b);
         v1_append(&b, srv, ws->subs[0]);
-        ws_push(ws, ws->subs[0], b.data, b.len);
+        ws_push(ws, ws->subs[0], &b);
     }
     artemisi_buf_free(&b);
 }
@@ -467,13 +486,13 @@ void srv_ws_on_change(void *ctx, const srv_change_t *c)
                 srv_oom();
             memcpy(snap, l->v, n * sizeof(*snap));
             for (size_t i = 0; i < n; i++)
-                ws_push(snap[i], sid, b.data, b.len);
+                ws_push(snap[i], sid, &b);
             free(snap);
         }
         srv_ws_t *next;
         for (srv_ws_t *ws = srv->ws_sessions[SRV_WS_ALL]; ws; ws = next) {
             next = ws->next;
-            ws_push(ws, sid, b.data, b.len);
+            ws_push(ws, sid, &b);
         }
         artemisi_buf_free(&b);
     }
