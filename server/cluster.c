@@ -364,6 +364,15 @@ static void arm_pump(srv_cluster_t *cl, int64_t at_us)
     evtimer_add(cl->ev_pump, &tv);
 }
 
+/* The replication queue's key of a write: one per lease, so the lease manager is part of it
+ * (registry.h) and a normal and a legacy write for one instance both reach the peer. The one
+ * place this key is built, for queued writes and for a peer's failedInstances alike. */
+static int repl_key(const artemisi_instance_t *inst, artemisi_buf_t *out)
+{
+    int legacy = !artemisi_blank(artemisi_instance_meta(inst, "java_registry"));
+    return artemisi_buf_appendc(out, legacy ? 'L' : 'N') || artemisi_instance_key(inst, out);
+}
+
 void srv_cluster_replicate(srv_server_t *srv, srv_op_t op, const artemisi_instance_t *inst)
 {
     srv_cluster_t *cl = srv->cluster;
@@ -371,7 +380,7 @@ void srv_cluster_replicate(srv_server_t *srv, srv_op_t op, const artemisi_instan
         return;
     artemisi_buf_t *b = &cl->scratch;
     artemisi_buf_reset(b);
-    if (artemisi_instance_key(inst, b) || artemisi_buf_appendc(b, '\0'))
+    if (repl_key(inst, b) || artemisi_buf_appendc(b, '\0'))
         return;
     size_t key_len = b->len;
     if (artemisi_encode_instance(b, inst))
@@ -427,19 +436,26 @@ static void peer_failed(srv_peer_t *p, int64_t now)
 }
 
 /* Key of an instance JSON object (lower(region.service.instance)). */
+/* Key of an instance in a peer's failedInstances: the fields the key is made of, through
+ * repl_key (a second key builder here once drifted from the registry's). */
 static int key_of(json_t *inst, artemisi_buf_t *out)
 {
-    const char *f[3] = {NULL, NULL, NULL};
-    static const char *const names[3] = {"regionId", "serviceId", "instanceId"};
-    for (int i = 0; i < 3; i++) {
-        if (artemisi_json_get_str(inst, names[i], &f[i]) || !f[i])
-            return -1;
-        if (i)
-            artemisi_buf_appendc(out, '.');
-        for (const char *c = f[i]; *c; c++)
-            artemisi_buf_appendc(out, (char)((*c >= 'A' && *c <= 'Z') ? *c + 32 : *c));
+    artemisi_instance_t d;
+    memset(&d, 0, sizeof(d));
+    if (artemisi_json_get_str(inst, "regionId", &ARTEMISI_INST(&d, REGION_ID)) ||
+        artemisi_json_get_str(inst, "serviceId", &ARTEMISI_INST(&d, SERVICE_ID)) ||
+        artemisi_json_get_str(inst, "instanceId", &ARTEMISI_INST(&d, INSTANCE_ID)))
+        return -1;
+    const char *meta[2] = {"java_registry", NULL};
+    json_t *md = artemisi_json_get(inst, "metadata");
+    if (json_is_object(md) && artemisi_json_get_str(md, "java_registry", &meta[1]) == 0 &&
+        meta[1]) {
+        d.meta = meta;
+        d.n_meta = 1;
+    } else {
+        d.meta_null = 1;
     }
-    return 0;
+    return repl_key(&d, out);
 }
 
 static void on_batch_done(void *ud, int err, long status, const char *body, size_t len)
@@ -727,10 +743,7 @@ static void import_cb(evutil_socket_t fd, short what, void *arg)
             if (!region || strcasecmp(region, srv->cfg.region_id) || srv_instance_check(d))
                 continue;
             /* a client write that reached this node first stays */
-            artemisi_buf_t k = ARTEMISI_BUF_INIT;
-            artemisi_instance_key(d, &k);
-            int have = k.data && artemisi_dict_get(&srv->registry->leases, k.data) != NULL;
-            artemisi_buf_free(&k);
+            int have = srv_registry_find(srv->registry, d) != NULL;
             if (!have && srv_registry_register(srv->registry, d, now_mono, now_wall) == 0)
                 cl->import_count++;
             done++;

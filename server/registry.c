@@ -205,37 +205,70 @@ static void emit(srv_registry_t *r, srv_change_type_t type, artemisi_instance_t 
         r->on_change(r->on_change_ctx, srv_changelog_get(&r->log, seq));
 }
 
-/* Remove a lease completely and announce the delete. */
+/* Remove a lease completely; a listed one leaves its service with a delete, a shadowed one
+ * (see lease_key) goes silently: discovery never showed it. */
 static void lease_remove(srv_registry_t *r, srv_lease_t *l, int64_t now_wall)
 {
+    int listed = l->svc != NULL;
     list_unlink(r, l);
     artemisi_dict_del(&r->leases, l->key);
     service_remove(r, l);
     if (l->legacy)
         r->n_legacy--;
     r->lease_bytes -= lease_bytes(l);
-    emit(r, SRV_CHANGE_DELETE, l->inst, now_wall);
+    if (listed)
+        emit(r, SRV_CHANGE_DELETE, l->inst, now_wall);
     lease_free(l);
 }
 
 /* ---- operations --------------------------------------------------------------------------- */
 
-static srv_lease_t *find_lease(const srv_registry_t *r, const artemisi_instance_t *d)
+/* The lease manager of a request's instance (spec §3.1): legacy when its metadata has a
+ * non-blank java_registry. Each request picks the manager from its own body, as Java does. */
+static int is_legacy(const artemisi_instance_t *d)
+{
+    return !artemisi_blank(artemisi_instance_meta(d, "java_registry"));
+}
+
+/* Leases of both managers share one table; the key is the manager ('N' normal, 'L' legacy)
+ * followed by the InstanceKey. An instance may hold a lease in each manager (Java keeps two
+ * lease managers); discovery lists the newest registration only, and the other lease is
+ * "shadowed": it renews and expires on its own but never shows, exactly as in Java, where
+ * the cleaner skips the discovery entry of a lease that a newer one replaced. */
+static int lease_key(const artemisi_instance_t *d, int legacy, artemisi_buf_t *key)
+{
+    return artemisi_buf_appendc(key, legacy ? 'L' : 'N') || artemisi_instance_key(d, key);
+}
+
+static srv_lease_t *find_in(const srv_registry_t *r, const artemisi_instance_t *d, int legacy)
 {
     artemisi_buf_t key = ARTEMISI_BUF_INIT;
-    if (artemisi_instance_key(d, &key) != 0)
-        return NULL;
-    srv_lease_t *l = artemisi_dict_get(&r->leases, key.data);
+    srv_lease_t *l = NULL;
+    if (lease_key(d, legacy, &key) == 0)
+        l = artemisi_dict_get(&r->leases, key.data);
     artemisi_buf_free(&key);
     return l;
+}
+
+static srv_lease_t *find_lease(const srv_registry_t *r, const artemisi_instance_t *d)
+{
+    return find_in(r, d, is_legacy(d));
+}
+
+const srv_lease_t *srv_registry_find(const srv_registry_t *r, const artemisi_instance_t *d)
+{
+    return find_lease(r, d);
 }
 
 int srv_registry_register(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_mono,
                           int64_t now_wall)
 {
     artemisi_buf_t key = ARTEMISI_BUF_INIT;
-    if (artemisi_instance_key(draft, &key) != 0)
+    int legacy = is_legacy(draft);
+    if (lease_key(draft, legacy, &key) != 0) {
+        artemisi_buf_free(&key);
         return -1;
+    }
     srv_lease_t *l = malloc(sizeof(*l) + key.len + 1);
     artemisi_instance_t *inst = artemisi_instance_pack(draft);
     if (!l || !inst) {
@@ -250,7 +283,7 @@ int srv_registry_register(srv_registry_t *r, const artemisi_instance_t *draft, i
     l->inst = inst;
     l->creation_mono = l->renewal_mono = now_mono;
     l->creation_wall = l->renewal_wall = now_wall;
-    l->legacy = !artemisi_blank(artemisi_instance_meta(inst, "java_registry"));
+    l->legacy = (uint8_t)legacy;
 
     srv_service_t *s = service_get_or_create(r, ARTEMISI_INST(inst, SERVICE_ID));
     if (!s || service_add(r, s, l) != 0) {
@@ -261,13 +294,21 @@ int srv_registry_register(srv_registry_t *r, const artemisi_instance_t *draft, i
         lease_free(l);
         return -1;
     }
-    /* A new lease replaces the old one for the same key (spec §2.1.3: brand-new lease). */
+    /* A new lease replaces the old one of the same manager (spec §2.1.3: brand-new lease),
+     * and takes the discovery listing from the other manager's lease, which stays alive but
+     * shadowed (lease_key). An instance that leaves a differently cased service's list on
+     * the way is announced there as a delete (the "new" below is for the other spelling);
+     * in the same service the "new" replaces it and says enough. */
     srv_lease_t *old = artemisi_dict_get(&r->leases, l->key);
+    srv_lease_t *other = find_in(r, inst, !legacy);
+    if (other && other->svc) {
+        int moved = other->svc != l->svc;
+        service_remove(r, other);
+        if (moved)
+            emit(r, SRV_CHANGE_DELETE, other->inst, now_wall);
+    }
     if (old) {
-        /* Same key under a differently cased serviceId: the instance leaves the old
-         * service's list, and its watchers must hear so (the "new" below is for the other
-         * spelling). In the same service the "new" replaces it and says enough. */
-        int moved = old->svc != l->svc;
+        int moved = old->svc && old->svc != l->svc;
         list_unlink(r, old);
         service_remove(r, old);
         if (old->legacy)

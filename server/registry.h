@@ -2,10 +2,13 @@
  * The registry: services, leases and their expiry. Pure module: it is fed instances and
  * times and never touches a socket, so it is unit-tested without a server.
  *
- * Identity (spec §1.2, §3.1): a lease is keyed by the case-insensitive InstanceKey
- * lower(region.service.instance); the per-service index is keyed by the exact serviceId.
- * There is one lease per InstanceKey: re-registering an instance under a differently cased
- * serviceId moves it (docs/compat.md).
+ * Identity (spec §1.2, §3.1): a lease is keyed by its lease manager (normal, or legacy when
+ * the request's metadata has java_registry) and the case-insensitive InstanceKey; the
+ * per-service index is keyed by the exact serviceId. Every request picks its manager from
+ * its own body, as Java does: a heartbeat with the other manager's body finds no lease. An
+ * instance may hold one lease per manager; discovery lists the newest registration, the
+ * other lease is shadowed (renews and expires on its own, never listed). Re-registering an
+ * instance under a differently cased serviceId moves it (docs/compat.md).
  *
  * Expiry is driven by a hashed timing wheel, never by incoming traffic: a heartbeat only
  * stores a new renewal time (O(1)); the wheel visits each lease about once per TTL and
@@ -42,6 +45,7 @@ typedef struct srv_lease {
     int64_t creation_wall, renewal_wall;
     uint32_t svc_pos;
     uint8_t legacy;  /* metadata java_registry set: legacy lease manager */
+    /* listed in discovery <=> svc != NULL; a shadowed lease (see above) has svc NULL */
     uint8_t expired; /* sticky once observed */
     uint8_t where;   /* 0 nowhere, 1 wheel, 2 expired list */
     uint16_t slot;
@@ -110,7 +114,10 @@ int srv_registry_register(srv_registry_t *r, const artemisi_instance_t *draft, i
  * is renewed instead of failing: its client is evidently alive. */
 int srv_registry_heartbeat(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_mono,
                            int64_t now_wall, int revive);
-/* Remove the lease if present (emits delete). Absent leases are ignored. */
+/* The lease of the draft's manager and InstanceKey, or NULL. */
+const srv_lease_t *srv_registry_find(const srv_registry_t *r, const artemisi_instance_t *draft);
+/* Remove the lease of the draft's manager if present (emits delete when it was listed).
+ * Absent leases are ignored. */
 void srv_registry_unregister(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_wall);
 
 /* Advance the wheel to now. Expired leases are evicted when allow_expiry, else kept.

@@ -758,13 +758,53 @@ static void test_legacy_ttl(void **state)
     tick(f, TTL + TICK, 1, BIG);
     assert_false(listed(f, "svc", "normal"));
     assert_true(listed(f, "svc", "old-java"));
-    /* Heartbeat after the normal TTL but within the legacy one. */
-    assert_int_equal(hb(f, "svc", "old-java", 4000), 0);
+    /* Heartbeat after the normal TTL but within the legacy one. The heartbeat's own body
+     * picks the manager: without java_registry it looks in the normal one and finds
+     * nothing (Java's answer), with it the legacy lease is renewed. */
+    assert_int_equal(hb(f, "svc", "old-java", 4000), 1);
+    assert_int_equal(srv_registry_heartbeat(f->r, &d, 4000, 4000, 0), 0);
     tick(f, 4000 + LEGACY_TTL, 1, BIG);
     assert_true(listed(f, "svc", "old-java"));
     tick(f, 4000 + LEGACY_TTL + TICK, 1, BIG);
     assert_false(listed(f, "svc", "old-java"));
     assert_int_equal(f->r->n_legacy, 0);
+    assert_int_equal(srv_registry_lease_count(f->r), 0);
+    fixture_free(f);
+}
+
+/* Java keeps one lease per manager: register normal, re-register legacy, unregister with
+ * the normal body -> the legacy lease is still listed; the normal one was shadowed and goes
+ * without a delete. */
+static void test_two_lease_managers(void **state)
+{
+    (void)state;
+    fixture_t *f = fixture_new(64);
+    artemisi_instance_t d = draft("svc", "dual", "http://x/");
+    assert_int_equal(srv_registry_register(f->r, &d, 0, 0), 0);
+    artemisi_instance_t l = draft("svc", "dual", "http://x/");
+    l.meta = java_meta;
+    l.n_meta = 1;
+    l.meta_null = 0;
+    /* a heartbeat with the legacy body finds no legacy lease */
+    assert_int_equal(srv_registry_heartbeat(f->r, &l, 10, 10, 0), 1);
+    assert_int_equal(srv_registry_register(f->r, &l, 20, 20), 0);
+    assert_int_equal(srv_registry_lease_count(f->r), 2);
+    assert_int_equal(f->r->n_legacy, 1);
+    srv_service_t *s = srv_registry_service(f->r, "svc");
+    assert_non_null(s);
+    assert_int_equal(s->n, 1); /* listed once: the newest registration */
+    assert_true(s->leases[0]->legacy);
+    /* both leases renew through their own bodies */
+    assert_int_equal(srv_registry_heartbeat(f->r, &d, 30, 30, 0), 0);
+    assert_int_equal(srv_registry_heartbeat(f->r, &l, 30, 30, 0), 0);
+    uint64_t before = f->r->log.head;
+    srv_registry_unregister(f->r, &d, 40);
+    assert_int_equal(f->r->log.head, before); /* the shadowed lease left silently */
+    assert_true(listed(f, "svc", "dual"));
+    assert_int_equal(srv_registry_lease_count(f->r), 1);
+    srv_registry_unregister(f->r, &l, 50);
+    assert_int_equal(f->r->log.head, before + 1); /* the listed one: a delete */
+    assert_false(listed(f, "svc", "dual"));
     assert_int_equal(srv_registry_lease_count(f->r), 0);
     fixture_free(f);
 }
@@ -1156,6 +1196,7 @@ int main(void)
         cmocka_unit_test(test_budget_with_refiled_leases),
         cmocka_unit_test(test_long_stall),
         cmocka_unit_test(test_legacy_ttl),
+        cmocka_unit_test(test_two_lease_managers),
         cmocka_unit_test(test_unregister),
         cmocka_unit_test(test_services_json_cache),
         cmocka_unit_test(test_delta),
