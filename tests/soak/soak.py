@@ -185,8 +185,9 @@ class Soak:
         # The same change storm as in "slow", so the change log holds its steady-state bytes
         # (artemis.service.registry.data.instance-change.max-buffer-bytes) before RSS is taken.
         t0 = time.monotonic()
-        self.storm(self.ports[0])
-        self.storm(self.ports[0], register=False)
+        for _ in range(2):  # twice: the allocator's heap reaches its steady state too
+            self.storm(self.ports[0])
+            self.storm(self.ports[0], register=False)
         time.sleep(max(0.0, self.dur(20.0) - (time.monotonic() - t0)))
 
     def sigstop(self):
@@ -402,8 +403,18 @@ class Soak:
         watch = {k: sum(w.counters.get(k) for w in self.watchers) for k in ("changes", "disconnects", "connects")}
         dl = {k: sum(p.counters.get(k) for p in self.deltas) for k in ("deltas", "resync", "errors")}
         print("watchers: %s; delta polls: %s; presence: %s" % (watch, dl, self.presence.counters.snapshot()))
+        starts = {name: t0 for name, t0, _ in self.phases}
+
+        def where(x):
+            return "%s+%.1fs node%d %s/%s" % (x[4], x[0] - starts.get(x[4], x[0]), x[1], x[2], x[3])
+
         if missing:
-            print("first missing: %s" % ", ".join("%s node%d %s/%s" % (x[4], x[1], x[2], x[3]) for x in missing[:6]))
+            print("first missing: %s" % ", ".join(where(x) for x in missing[:6]))
+        if wdel or ddel:
+            print("first deletes: %s" % ", ".join(where(x) for x in sorted(wdel + ddel)[:6]))
+        for w in self.watchers:
+            if w.counters.get("disconnects"):
+                print("watcher node%d disconnects: %s" % (w.node, w.counters.samples.get("disconnects")))
         if missing:
             self.failures.append("%d lookups missed a heartbeated instance (%d distinct instances), expected 0" % (
                 len(missing), len({(x[2], x[3]) for x in missing})))

@@ -226,13 +226,14 @@ class Fleet:
             return {k for k, t in self.registered_at.items()
                     if t is not None and now - t >= self.grace and self.stopped.get(k) is None}
 
-    def deliberate(self, key, window=10.0):
-        """True if key was deliberately stopped now or within `window` s."""
+    def deliberate(self, key, window=None):
+        """True if key is deliberately stopped now, or was within `window` s (None: ever; a
+        delete of it can arrive late from a node that was paused or cut off meanwhile)."""
         with self.lock:
             if self.stopped.get(key) is not None:
                 return True
             t = self.last_stop.get(key)
-            return t is not None and time.monotonic() - t < window
+            return t is not None and (window is None or time.monotonic() - t < window)
 
     def is_fleet(self, key):
         return key in self.by_key
@@ -543,7 +544,7 @@ class Watcher:
                 w = None
                 self.connected.clear()
                 if not self.skip and not self.stop_evt.is_set():
-                    self.counters.add("disconnects", sample=str(e))
+                    self.counters.add("disconnects", sample="%s: %s" % (self.phase, e))
                 self.stop_evt.wait(0.3)
                 continue
             self.counters.add("changes")
@@ -619,7 +620,7 @@ class DeltaPoller:
                         inst = ch.get("instance") or {}
                         key = (inst.get("serviceId"), inst.get("instanceId"))
                         if ch.get("changeType") == "delete" and self.fleet.is_fleet(key) \
-                                and not self.fleet.deliberate(key, window=15.0):
+                                and not self.fleet.deliberate(key):
                             self.bad_deletes.append((time.monotonic(), self.node, key[0], key[1], self.phase))
                             self.counters.add("bad_deletes")
             elif code == "data-not-found":
