@@ -325,6 +325,14 @@ void srv_api_repl_services(srv_req_t *req)
         free_params(&p);
         return;
     }
+    /* GET binds regionId with a required @RequestParam: Spring refuses the request with 400
+     * before the controller (and its rate limiter) runs. A POST body without it is Java's
+     * no-permission below. */
+    if (req->http->method != SRV_HTTP_POST && !p.region_id) {
+        srv_req_bad_request(req, "Required String parameter 'regionId' is not present");
+        free_params(&p);
+        return;
+    }
     if (!srv_ratelimit_acquire(srv->rl_replication, "get-services", 1, srv_now_mono())) {
         srv->metrics.rate_limited++;
         artemisi_buf_appends(req->out, "{\"responseStatus\":");

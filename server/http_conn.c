@@ -402,6 +402,10 @@ static int host_allowed(const srv_server_t *srv, const srv_http_request_t *r)
     const char *list = srv->cfg.http_allowed_hosts;
     if (!srv_origin_list_active(list))
         return 1;
+    /* An absolute-form target names its host itself, and RFC 7230 §5.4 has the server use that
+     * and ignore Host. No browser sends one to an origin server, so rebinding cannot use it. */
+    if (r->authority)
+        return srv_host_match(list, r->authority, strlen(r->authority));
     int seen = 0;
     for (size_t i = 0; i < r->n_headers; i++) {
         const srv_http_header_t *h = &r->headers[i];
@@ -482,17 +486,68 @@ static int handle_upgrade(srv_conn_t *c, const srv_http_request_t *r, srv_ws_kin
     return 1;
 }
 
+/*
+ * RFC 7230 §5.4: an HTTP/1.1 request without Host, or any request with more than one, is a
+ * 400 (Tomcat answers so, before the Java server sees it). Returns the reason, or NULL.
+ */
+static const char *host_header_error(const srv_http_request_t *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_headers; i++)
+        if (r->headers[i].name_len == 4 && strncasecmp(r->headers[i].name, "Host", 4) == 0)
+            n++;
+    if (n > 1)
+        return "more than one Host header";
+    if (n == 0 && r->version_minor == 1)
+        return "HTTP/1.1 request without a Host header";
+    return NULL;
+}
+
+static int route(srv_conn_t *c, const srv_http_request_t *r, const char *normalized);
+
 /* Dispatch one complete request. Returns 1 if the connection was handed over or freed. */
 static int dispatch(srv_conn_t *c, const srv_http_request_t *r)
 {
     srv_server_t *srv = c->srv;
+    const char *bad_host = host_header_error(r);
+    if (bad_host) {
+        srv->metrics.requests[SRV_R_OTHER]++;
+        send_error(c, r, 400, bad_host, NULL);
+        return 0;
+    }
     if (!host_allowed(srv, r)) {
         srv->metrics.requests[SRV_R_OTHER]++;
         srv_log(SRV_LOG_DEBUG, "http: request for a Host not in http.allowed-hosts refused");
         send_refusal(c, r, 421, "Host not allowed (http.allowed-hosts)");
         return 0;
     }
-    const char *path = strip_prefix(srv, r->path);
+    /* Route on the path as Tomcat + Spring see it (srv_path_normalize), so the spellings Java
+     * answers (trailing or doubled slashes, ";jsessionid=", %2E) reach the same handler, and
+     * the write-path and Origin checks below see the path that is routed. */
+    artemisi_buf_t norm = ARTEMISI_BUF_INIT;
+    int nrc = srv_path_normalize(r->path, &norm);
+    if (nrc != 0) {
+        srv->metrics.requests[SRV_R_OTHER]++;
+        if (nrc == -2)
+            send_error(c, r, 503, "out of memory", NULL);
+        else
+            send_error(c, r, 400,
+                       "invalid request path (malformed %-escape, %00, or '..' above the root)",
+                       NULL);
+        artemisi_buf_free(&norm);
+        return 0;
+    }
+    int handed = route(c, r, norm.data);
+    artemisi_buf_free(&norm);
+    return handed;
+}
+
+/* Route a request by its normalised path. Returns 1 if the connection was handed over or
+ * freed. */
+static int route(srv_conn_t *c, const srv_http_request_t *r, const char *normalized)
+{
+    srv_server_t *srv = c->srv;
+    const char *path = strip_prefix(srv, normalized);
     const route_t *rt = NULL;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         if (strcmp(routes[i].path, path) == 0) {

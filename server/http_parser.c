@@ -55,6 +55,7 @@ struct srv_http_parser {
     int seen_request_line;
 
     size_t method_off, path_off, query_off; /* query_off == SIZE_MAX: no query */
+    size_t authority_off;                   /* SIZE_MAX: not absolute-form */
     struct hdr_off *offs;
     size_t n_offs, cap_offs;
     srv_http_header_t *hdrs;
@@ -269,6 +270,7 @@ void srv_http_parser_reset(srv_http_parser_t *p)
     p->seen_request_line = 0;
     p->method_off = p->path_off = 0;
     p->query_off = SIZE_MAX;
+    p->authority_off = SIZE_MAX;
     p->n_offs = 0;
     p->remaining = 0;
     p->trailer_bytes = 0;
@@ -292,6 +294,25 @@ const char *srv_http_parser_error_text(const srv_http_parser_t *p)
 }
 
 /* ---- head --------------------------------------------------------------------------------- */
+
+/* Length of "http://" or "https://" (any case, as Tomcat accepts) at the start of t[0..n), or 0
+ * when the target is not an absolute http(s) URI. */
+static size_t absolute_scheme_len(const char *t, size_t n)
+{
+    if (n >= 7 && strncasecmp(t, "http://", 7) == 0)
+        return 7;
+    if (n >= 8 && strncasecmp(t, "https://", 8) == 0)
+        return 8;
+    return 0;
+}
+
+/* RFC 3986 authority characters without '@': host (reg-name, IPv4, IP-literal) and port. */
+static int is_authority_char(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return 1;
+    return c != '\0' && strchr("-._~!$&'()*+,;=:[]%", c) != NULL;
+}
 
 /* Request line at head[0..n) (content, no line ending); head[n] is writable. */
 static int parse_request_line(srv_http_parser_t *p, size_t n)
@@ -346,18 +367,44 @@ static int parse_request_line(srv_http_parser_t *p, size_t n)
     p->req.method = srv_http_method_from_str(s, sp1);
     p->req.version_minor = (int)minor;
     size_t tlen = sp2 - t0;
+    size_t path0 = t0;
+    size_t scheme = absolute_scheme_len(s + t0, tlen);
     if (s[t0] == '/') {
         /* origin-form */
     } else if (tlen == 1 && s[t0] == '*' && p->req.method == SRV_HTTP_OPTIONS) {
         /* asterisk-form */
+    } else if (scheme) {
+        /* absolute-form (RFC 7230 §5.3.2: servers MUST accept it). The authority runs up to
+         * the path or the query; it must name a host, and userinfo is refused (Tomcat does,
+         * and "user@host" would be a second spelling for the Host rules to get wrong). */
+        size_t a0 = t0 + scheme, a1 = a0;
+        while (a1 < sp2 && s[a1] != '/' && s[a1] != '?')
+            a1++;
+        if (a1 == a0)
+            return fail(p, 400, "absolute-form target without a host");
+        for (size_t j = a0; j < a1; j++)
+            if (!is_authority_char((unsigned char)s[j]))
+                return fail(p, 400, "invalid authority in request target");
+        /* Make the authority a C string in place: move it two bytes left, over the "//" of
+         * the scheme, and end it with a NUL. The byte freed before the path then holds the
+         * '/' of a target that has none ("http://h" and "http://h?q" ask for "/"). */
+        memmove(s + a0 - 2, s + a0, a1 - a0);
+        s[a1 - 2] = '\0';
+        p->authority_off = a0 - 2;
+        if (a1 == sp2 || s[a1] == '?') {
+            s[a1 - 1] = '/';
+            path0 = a1 - 1;
+        } else {
+            path0 = a1;
+        }
     } else {
-        return fail(p, 400, "request target must start with '/'");
+        return fail(p, 400, "request target must start with '/' or be an http(s) URI");
     }
     s[sp1] = '\0';
     s[sp2] = '\0';
     p->method_off = 0;
-    p->path_off = t0;
-    char *q = memchr(s + t0, '?', tlen);
+    p->path_off = path0;
+    char *q = memchr(s + path0, '?', sp2 - path0);
     if (q) {
         *q = '\0';
         p->query_off = (size_t)(q - s) + 1;
@@ -470,6 +517,7 @@ static int finish_head(srv_http_parser_t *p)
     r->method_str = base + p->method_off;
     r->path = base + p->path_off;
     r->query = p->query_off == SIZE_MAX ? "" : base + p->query_off;
+    r->authority = p->authority_off == SIZE_MAX ? NULL : base + p->authority_off;
     r->headers = p->n_offs ? p->hdrs : NULL;
     r->n_headers = p->n_offs;
     r->body = "";

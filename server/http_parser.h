@@ -5,6 +5,9 @@
  * buffers, so the caller may discard the input after each feed. Feeding one byte at a time
  * gives exactly the same results as feeding everything at once.
  *
+ * Request targets in origin-form ("/p?q"), absolute-form ("http://host/p?q", RFC 7230 §5.3.2;
+ * http and https, no userinfo) and, for OPTIONS, asterisk-form are accepted.
+ *
  * It enforces the request-smuggling rules of RFC 9112 (no Content-Length together with
  * Transfer-Encoding, no differing duplicate Content-Length, only "chunked" as a transfer
  * coding, no obs-fold, header names must be tokens, no control bytes) and the size limits
@@ -53,8 +56,11 @@ typedef struct srv_http_request {
     srv_http_method_t method;
     const char *method_str; /* NUL-terminated, case preserved ("get" is SRV_HTTP_OTHER) */
     const char *path;       /* NUL-terminated, raw (not percent-decoded), without the query;
-                               "*" for "OPTIONS *" */
+                               "*" for "OPTIONS *"; of an absolute-form target only its path,
+                               "/" when it has none */
     const char *query;      /* NUL-terminated, after '?', "" if none */
+    const char *authority;  /* absolute-form target ("http://host:port/p"): its authority
+                               "host:port", NUL-terminated; NULL for the other forms */
     int version_minor;      /* 0 or 1 */
     srv_http_header_t *headers;
     size_t n_headers;

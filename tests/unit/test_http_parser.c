@@ -169,6 +169,53 @@ static void test_methods_and_targets(void **state)
     srv_http_parser_free(p);
 }
 
+/* RFC 7230 §5.3.2: absolute-form targets are accepted; the path (and query) come from the URI,
+ * its authority is kept for the Host rules of §5.4. */
+static void absolute_is(const char *line, const char *path, const char *query,
+                        const char *authority)
+{
+    srv_http_parser_t *p = srv_http_parser_new(NULL);
+    struct outcome o = feed_str(p, line);
+    if (o.rc != SRV_HTTP_DONE)
+        fail_msg("%s: rc %d status %d", line, o.rc, o.status);
+    const srv_http_request_t *r = srv_http_parser_request(p);
+    assert_string_equal(r->path, path);
+    assert_string_equal(r->query, query);
+    if (authority) {
+        assert_non_null(r->authority);
+        assert_string_equal(r->authority, authority);
+    } else {
+        assert_null(r->authority);
+    }
+    srv_http_parser_free(p);
+}
+
+static void test_absolute_form(void **state)
+{
+    (void)state;
+    absolute_is("POST http://127.0.0.1/api/discovery/lookup.json HTTP/1.1\r\n"
+                "Content-Length: 2\r\n\r\n{}",
+                "/api/discovery/lookup.json", "", "127.0.0.1");
+    absolute_is("GET HTTP://Example.COM:8080/a/b?x=1&y=/z HTTP/1.1\r\nHost: other\r\n\r\n", "/a/b",
+                "x=1&y=/z", "Example.COM:8080");
+    absolute_is("GET https://h HTTP/1.1\r\n\r\n", "/", "", "h");
+    absolute_is("GET hTTpS://h?q=1 HTTP/1.0\r\n\r\n", "/", "q=1", "h");
+    absolute_is("GET http://[::1]:80//x;p=1/%2E? HTTP/1.1\r\n\r\n", "//x;p=1/%2E", "", "[::1]:80");
+    absolute_is("GET http://a.b-c_d~e!$&'()*+,;=%41:1/ HTTP/1.1\r\n\r\n", "/", "",
+                "a.b-c_d~e!$&'()*+,;=%41:1");
+    absolute_is("OPTIONS http://h HTTP/1.1\r\n\r\n", "/", "", "h");
+    /* origin-form and asterisk-form have none */
+    absolute_is("GET /http://h/x HTTP/1.1\r\n\r\n", "/http://h/x", "", NULL);
+    absolute_is("OPTIONS * HTTP/1.1\r\n\r\n", "*", "", NULL);
+    /* the authority is forgotten on reset */
+    srv_http_parser_t *p = srv_http_parser_new(NULL);
+    assert_int_equal(feed_str(p, "GET http://h/x HTTP/1.1\r\n\r\n").rc, SRV_HTTP_DONE);
+    srv_http_parser_reset(p);
+    assert_int_equal(feed_str(p, "GET /y HTTP/1.1\r\n\r\n").rc, SRV_HTTP_DONE);
+    assert_null(srv_http_parser_request(p)->authority);
+    srv_http_parser_free(p);
+}
+
 static void test_post_content_length(void **state)
 {
     (void)state;
@@ -288,6 +335,9 @@ static void test_split_independence(void **state)
         "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
         "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n",
         "GET / HTTP/1.1\r\nHost: x\r\n",
+        "POST http://h:1/p?q=1 HTTP/1.1\r\nContent-Length: 2\r\n\r\nab",
+        "GET https://[::1]?q HTTP/1.1\r\n\r\n",
+        "GET http://u@h/ HTTP/1.1\r\n\r\n",
     };
     for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
         size_t len = strlen(samples[i]);
@@ -306,6 +356,9 @@ static void test_split_independence(void **state)
                 const srv_http_request_t *rb = srv_http_parser_request(b);
                 assert_string_equal(ra->path, rb->path);
                 assert_string_equal(ra->query, rb->query);
+                assert_true((ra->authority == NULL) == (rb->authority == NULL));
+                if (ra->authority)
+                    assert_string_equal(ra->authority, rb->authority);
                 assert_int_equal(ra->n_headers, rb->n_headers);
                 assert_int_equal(ra->body_len, rb->body_len);
                 assert_memory_equal(ra->body, rb->body, ra->body_len);
@@ -434,7 +487,19 @@ static void test_error_400(void **state)
         "G\x01T / HTTP/1.1\r\n\r\n",
         "G(T / HTTP/1.1\r\n\r\n",
         "GET foo HTTP/1.1\r\n\r\n",
-        "GET http://example.com/ HTTP/1.1\r\n\r\n",
+        /* absolute-form: http(s) only, a non-empty authority without userinfo */
+        "GET ftp://example.com/ HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET ws://example.com/ HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET http:/example.com/ HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET http:example.com/ HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET http:// HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET http://?x HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET http://user@example.com/ HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET http://u:p@example.com/ HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET http://exa\"mple/ HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET http://example.com#f HTTP/1.1\r\nHost: h\r\n\r\n",
+        "GET httpx://example.com/ HTTP/1.1\r\nHost: h\r\n\r\n",
         "GET * HTTP/1.1\r\n\r\n",
         "GET / HTTP/1\r\n\r\n",
         "GET / HTTP/1.\r\n\r\n",
@@ -704,8 +769,13 @@ static void test_query_get(void **state)
     assert_string_equal(b.data, "");
     assert_int_equal(srv_query_get(q, "a b", &b), 1);
     assert_string_equal(b.data, "c d");
+    /* a repeated name gives every value joined with ',', as Spring binds a String parameter */
     assert_int_equal(srv_query_get(q, "x", &b), 1);
-    assert_string_equal(b.data, "1");
+    assert_string_equal(b.data, "1,2");
+    assert_int_equal(srv_query_get("serviceId=a&serviceId=x", "serviceId", &b), 1);
+    assert_string_equal(b.data, "a,x");
+    assert_int_equal(srv_query_get("a=&a=x&b=1&a=", "a", &b), 1);
+    assert_string_equal(b.data, ",x,");
     assert_int_equal(srv_query_get(q, "regionId", &b), 1);
     assert_string_equal(b.data, "r,s");
     assert_int_equal(srv_query_get(q, "serviceid", &b), 0);
@@ -732,11 +802,96 @@ static void test_query_get(void **state)
     artemisi_buf_free(&b);
 }
 
+static void norm_is(const char *in, const char *want)
+{
+    artemisi_buf_t b = ARTEMISI_BUF_INIT;
+    artemisi_buf_appends(&b, "junk"); /* reset first */
+    int rc = srv_path_normalize(in, &b);
+    if (rc != 0)
+        fail_msg("'%s': rc %d, want '%s'", in, rc, want);
+    assert_non_null(b.data);
+    if (strcmp(b.data, want) != 0)
+        fail_msg("'%s' -> '%s', want '%s'", in, b.data, want);
+    assert_int_equal(b.len, strlen(want));
+    artemisi_buf_free(&b);
+}
+
+static void norm_refused(const char *in)
+{
+    artemisi_buf_t b = ARTEMISI_BUF_INIT;
+    int rc = srv_path_normalize(in, &b);
+    if (rc != -1)
+        fail_msg("'%s': rc %d (%s), want -1", in, rc, b.data ? b.data : "");
+    artemisi_buf_free(&b);
+}
+
+static void test_path_normalize(void **state)
+{
+    (void)state;
+    static const char *const lookup[] = {
+        "/api/discovery/lookup.json",
+        "/api/discovery/lookup.json/",  /* one trailing slash */
+        "/api/discovery/lookup.json//", /* collapsed, then the trailing one */
+        "/api/discovery//lookup.json",  /* repeated slashes */
+        "//api///discovery/lookup.json",
+        "/api/discovery/lookup%2Ejson", /* encoded unreserved characters */
+        "/api/discovery/lookup%2ejson",
+        "/%61pi/%64iscovery/%6C%6f%6Fkup.json",
+        "/api/discovery/lookup.json;jsessionid=1", /* path parameters */
+        "/api;a=1;b=2/discovery;/lookup.json;",
+        "/api/./discovery/lookup.json/.", /* "." segments */
+        "/api/%2E/discovery/lookup.json",
+        "/api/registry/../discovery/lookup.json", /* ".." inside the root */
+        "/api/x/y/%2e%2E/../discovery/lookup.json",
+        "/api/x/..;p=1/discovery/lookup.json",
+        "/x/../api/discovery/lookup.json",
+    };
+    for (size_t i = 0; i < sizeof(lookup) / sizeof(lookup[0]); i++)
+        norm_is(lookup[i], "/api/discovery/lookup.json");
+    norm_is("/", "/");
+    norm_is("//", "/");
+    norm_is("/;x", "/");
+    norm_is("/.", "/");
+    norm_is("/a/..", "/");
+    norm_is("/a/../", "/");
+    norm_is("/%7E%5F-.", "/~_-.");
+    /* reserved and other characters stay encoded, as given: "%2F" is not a separator, and the
+     * v1 subscribe id is decoded once, later */
+    norm_is("/a%2Fb", "/a%2Fb");
+    norm_is("/a%2fb/%2F", "/a%2fb/%2F");
+    norm_is("/s/a%3Bb;c", "/s/a%3Bb");
+    norm_is("/a;%zz/b", "/a/b"); /* parameters are cut before anything is decoded */
+    norm_is("/s/%25%20%c3%a9%2e", "/s/%25%20%c3%a9.");
+    norm_is("/s/%2e%2e%2F", "/s/..%2F"); /* not a ".." segment */
+    norm_is("/s/..a/a..", "/s/..a/a..");
+    norm_is("/s/...", "/s/...");
+    norm_is("/\xc3\xa9/x", "/\xc3\xa9/x");
+    norm_is("/a+b", "/a+b");
+    /* not an origin-form path: unchanged */
+    norm_is("*", "*");
+    /* refused (400): ".." above the root, malformed escapes, an encoded NUL */
+    static const char *const bad[] = {"/..",   "/../x",        "/a/../..", "/%2E%2E", "/%2e./x",
+                                      "/..;x", "/a/./../../b", "/%",       "/%4",     "/%zz",
+                                      "/a%4g", "/%00",         "/a%00b",   "/x/%",    "/a/%G1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        norm_refused(bad[i]);
+    /* a long path of many segments */
+    artemisi_buf_t in = ARTEMISI_BUF_INIT, want = ARTEMISI_BUF_INIT;
+    for (int i = 0; i < 2000; i++) {
+        artemisi_buf_appends(&in, "//seg;p/./x/..");
+        artemisi_buf_appends(&want, "/seg");
+    }
+    norm_is(in.data, want.data);
+    artemisi_buf_free(&in);
+    artemisi_buf_free(&want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_simple_get),
         cmocka_unit_test(test_methods_and_targets),
+        cmocka_unit_test(test_absolute_form),
         cmocka_unit_test(test_post_content_length),
         cmocka_unit_test(test_chunked),
         cmocka_unit_test(test_pipelined),
@@ -751,6 +906,7 @@ int main(void)
         cmocka_unit_test(test_copies_input),
         cmocka_unit_test(test_url_decode),
         cmocka_unit_test(test_query_get),
+        cmocka_unit_test(test_path_normalize),
     };
     return cmocka_run_group_tests_name("http_parser", tests, NULL, NULL);
 }
