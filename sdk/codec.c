@@ -50,30 +50,240 @@ int artemisi_json_get_str(const json_t *obj, const char *name, const char **out)
     return 0;
 }
 
-static int parse_i64(const char *s, int64_t *out)
+/* Java's String.trim(): every char up to ' ' is a blank. */
+static int java_blank(char c)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end)
+    return (unsigned char)c <= ' ';
+}
+
+/* A numeric string as Jackson binds it to an int or long: trimmed, "" and the textual "null"
+ * are 0, otherwise an optional sign and decimal digits only (Integer/Long.parseLong). */
+static int parse_int_text(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    size_t n = strlen(s);
+    while (n && java_blank(s[n - 1]))
+        n--;
+    while (n && java_blank(*s)) {
+        s++;
+        n--;
+    }
+    if (n == 0 || (n == 4 && memcmp(s, "null", 4) == 0)) {
+        *out = 0;
+        return 0;
+    }
+    int neg = *s == '-';
+    if (*s == '+' || *s == '-') {
+        s++;
+        n--;
+    }
+    /* Trailing blanks were trimmed, so a digit run of n covers exactly the number. */
+    if (n == 0 || strspn(s, "0123456789") < n)
         return -1;
+    while (n > 1 && *s == '0') { /* leading zeros do not count towards overflow */
+        s++;
+        n--;
+    }
+    char buf[24];
+    if (n > 19) /* more digits than any long */
+        return -2;
+    buf[0] = neg ? '-' : '+';
+    memcpy(buf + 1, s, n);
+    buf[n + 1] = '\0';
+    errno = 0;
+    long long v = strtoll(buf, NULL, 10);
+    if (errno == ERANGE || v < min || v > max)
+        return -2;
     *out = v;
     return 0;
 }
 
-int artemisi_json_get_i64(const json_t *obj, const char *name, int64_t *out)
+int artemisi_json_int(const json_t *v, int64_t min, int64_t max, int64_t *out)
 {
-    json_t *v = artemisi_json_get(obj, name);
     *out = 0;
     if (!v || json_is_null(v))
-        return 0;
+        return 0; /* Jackson: a null primitive is 0 */
     if (json_is_integer(v)) {
-        *out = json_integer_value(v);
+        json_int_t x = json_integer_value(v);
+        if (x < min || x > max)
+            return -2;
+        *out = x;
+        return 0;
+    }
+    if (json_is_real(v)) {
+        /* ACCEPT_FLOAT_AS_INT (on by default): Jackson compares the double itself with the
+         * range (so 2147483647.5 overflows an int) and then truncates toward zero. */
+        double d = json_real_value(v);
+        if (!(d >= (double)min && d <= (double)max))
+            return -2;
+        /* (double)INT64_MAX rounds up to 2^63, which passes the check but does not convert;
+         * Java's cast saturates there. */
+        *out = d >= 0x1p63 ? INT64_MAX : (int64_t)d;
         return 0;
     }
     if (json_is_string(v))
-        return parse_i64(json_string_value(v), out);
-    return -1;
+        return parse_int_text(json_string_value(v), min, max, out);
+    return -1; /* booleans, objects, arrays: Jackson cannot bind them to a number */
+}
+
+int artemisi_json_get_i64(const json_t *obj, const char *name, int64_t *out)
+{
+    return artemisi_json_int(artemisi_json_get(obj, name), INT64_MIN, INT64_MAX, out) ? -1 : 0;
+}
+
+/* ---- binding to declared Java types --------------------------------------------------- */
+
+static const char *json_kind(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    default:
+        return "null";
+    }
+}
+
+/* Shortest text of a double that reads back as the same value, with ".0" when it would look
+ * like an integer ("5.0", "1000.0"). Jackson gives the number's source text, which the parsed
+ * tree no longer has; this agrees with it whenever the source was in shortest form. */
+static void real_text(double d, char *buf, size_t len)
+{
+    if (d > -1e17 && d < 1e17 && d == (double)(long long)d) {
+        /* Whole numbers in plain notation ("100.0"): the shortest %g would be "1e+02". */
+        snprintf(buf, len, "%.1f", d);
+    } else {
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(buf, len, "%.*g", prec, d);
+            if (strtod(buf, NULL) == d)
+                break;
+        }
+    }
+    /* A locale with a decimal comma (an SDK application's) must not leak into the text. */
+    for (char *p = buf; *p; p++)
+        if (*p == ',')
+            *p = '.';
+    if (!strpbrk(buf, ".e"))
+        strncat(buf, ".0", len - strlen(buf) - 1);
+}
+
+/* Jackson's String binding of a number or boolean: its text. NULL on OOM. */
+static json_t *scalar_text(const json_t *v)
+{
+    char buf[64];
+    if (json_is_integer(v))
+        snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    else if (json_is_real(v))
+        real_text(json_real_value(v), buf, sizeof(buf));
+    else
+        snprintf(buf, sizeof(buf), "%s", json_is_true(v) ? "true" : "false");
+    return json_string(buf);
+}
+
+/* Whether v binds to `type`; on success, *coerce says a String needs its text. */
+static int bindable(const json_t *v, artemisi_jtype_t type, int *coerce)
+{
+    *coerce = 0;
+    switch (type) {
+    case ARTEMISI_JT_STRING:
+        if (json_is_string(v))
+            return 1;
+        *coerce = json_is_number(v) || json_is_boolean(v);
+        return *coerce;
+    case ARTEMISI_JT_OBJECT:
+        return json_is_object(v);
+    case ARTEMISI_JT_LIST:
+        return json_is_array(v);
+    }
+    return 0;
+}
+
+static const char *const jtype_names[] = {"a string", "an object", "a list"};
+
+/* Checks v and returns in *repl a new string to put in its place (String coercion), or
+ * NULL. idx >= 0 appends "[idx]" to the name in the message. */
+static int bind_value(const json_t *v, artemisi_jtype_t type, const char *what, long long idx,
+                      json_t **repl, char *err, size_t errlen)
+{
+    int coerce;
+    *repl = NULL;
+    if (!bindable(v, type, &coerce)) {
+        char at[32] = "";
+        if (idx >= 0)
+            snprintf(at, sizeof(at), "[%lld]", idx);
+        snprintf(err, errlen, "%s%s must be %s (got %s)", what, at, jtype_names[type],
+                 json_kind(v));
+        return ARTEMISI_DECODE_BAD;
+    }
+    if (coerce && !(*repl = scalar_text(v)))
+        return ARTEMISI_DECODE_NOMEM;
+    return ARTEMISI_DECODE_OK;
+}
+
+int artemisi_json_bind(json_t *obj, const char *name, artemisi_jtype_t type, const char *what,
+                       json_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (!json_is_object(obj))
+        return ARTEMISI_DECODE_OK;
+    /* The key as spelled in the document (case-insensitive, last one wins, as
+     * artemisi_json_get), so a coerced value replaces the one that was read. */
+    const char *key = name;
+    json_t *v = json_object_get(obj, name);
+    if (!v) {
+        const char *k;
+        json_t *value;
+        json_object_foreach(obj, k, value)
+        {
+            if (strcasecmp(k, name) == 0) {
+                key = k;
+                v = value;
+            }
+        }
+    }
+    if (!v || json_is_null(v))
+        return ARTEMISI_DECODE_OK;
+    json_t *repl;
+    int rc = bind_value(v, type, what, -1, &repl, err, errlen);
+    if (rc)
+        return rc;
+    if (repl) {
+        /* Replacing the value of an existing key keeps the key's storage (the hashtable only
+         * swaps the value), so `key` may point into obj itself. */
+        if (json_object_set_new(obj, key, repl) != 0)
+            return ARTEMISI_DECODE_NOMEM;
+        v = repl;
+    }
+    *out = v;
+    return ARTEMISI_DECODE_OK;
+}
+
+int artemisi_json_bind_elem(json_t *arr, size_t i, artemisi_jtype_t type, const char *what,
+                            json_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    json_t *v = json_array_get(arr, i); /* NULL for a non-array or past the end */
+    if (!v || json_is_null(v))
+        return ARTEMISI_DECODE_OK;
+    json_t *repl;
+    int rc = bind_value(v, type, what, (long long)i, &repl, err, errlen);
+    if (rc)
+        return rc;
+    if (repl) {
+        if (json_array_set_new(arr, i, repl) != 0)
+            return ARTEMISI_DECODE_NOMEM;
+        v = repl;
+    }
+    *out = v;
+    return ARTEMISI_DECODE_OK;
 }
 
 int artemisi_json_get_bool(const json_t *obj, const char *name, int *out)
@@ -137,17 +347,13 @@ int artemisi_decode_instance(const json_t *obj, artemisi_instance_t *draft, cons
                 return ARTEMISI_DECODE_BAD;
             }
         } else if (strcasecmp(key, "port") == 0) {
+            /* Bound as Jackson binds a Java int: 1.5 -> 1, "" -> 0, true -> 400. */
             int64_t port = 0;
-            if (json_is_null(value)) {
-                port = 0;
-            } else if (json_is_integer(value)) {
-                port = json_integer_value(value);
-            } else if (!json_is_string(value) || parse_i64(json_string_value(value), &port)) {
-                snprintf(err, errlen, "instance.port must be an integer");
-                return ARTEMISI_DECODE_BAD;
-            }
-            if (port < INT32_MIN || port > INT32_MAX) {
-                snprintf(err, errlen, "instance.port is out of range");
+            int rc = artemisi_json_int(value, INT32_MIN, INT32_MAX, &port);
+            if (rc) {
+                snprintf(err, errlen,
+                         rc == -2 ? "instance.port is out of range"
+                                  : "instance.port must be an integer");
                 return ARTEMISI_DECODE_BAD;
             }
             draft->port = (int32_t)port;
@@ -166,19 +372,22 @@ int artemisi_decode_instance(const json_t *obj, artemisi_instance_t *draft, cons
         size_t n = 0;
         json_object_foreach(meta_obj, key, value)
         {
-            if (json_is_null(value))
-                continue;
-            if (!json_is_string(value)) {
-                snprintf(err, errlen, "instance.metadata values must be strings");
-                return ARTEMISI_DECODE_BAD;
+            /* A null value is kept (NULL): Java's map holds it and answers {"k":null}. */
+            const char *sv = NULL;
+            if (!json_is_null(value)) {
+                if (!json_is_string(value)) {
+                    snprintf(err, errlen, "instance.metadata values must be strings");
+                    return ARTEMISI_DECODE_BAD;
+                }
+                sv = json_string_value(value);
             }
-            if (strlen(key) > max_str || strlen(json_string_value(value)) > max_str) {
+            if (strlen(key) > max_str || (sv && strlen(sv) > max_str)) {
                 snprintf(err, errlen, "instance.metadata entry is longer than %zu bytes", max_str);
                 return ARTEMISI_DECODE_TOO_LONG;
             }
             if (meta) {
                 meta[2 * n] = key;
-                meta[2 * n + 1] = json_string_value(value);
+                meta[2 * n + 1] = sv;
             }
             n++;
         }

@@ -17,11 +17,17 @@ static size_t strsize(const char *s)
     return s ? strlen(s) + 1 : 0;
 }
 
-/* Metadata strings are never NULL once packed (a NULL becomes ""), so they always take
- * at least one byte. */
-static size_t metasize(const char *s)
+/* Metadata keys are never NULL once packed (a JSON key cannot be null; a draft's NULL key
+ * becomes ""), so they always take at least one byte. Values keep NULL: it is JSON null, which
+ * Java answers as registered ({"k":null}), distinct from "". */
+static size_t keysize(const char *s)
 {
     return s ? strlen(s) + 1 : 1;
+}
+
+static size_t metasize(size_t i, const char *s)
+{
+    return i % 2 == 0 ? keysize(s) : strsize(s);
 }
 
 artemisi_instance_t *artemisi_instance_pack(const artemisi_instance_t *src)
@@ -32,7 +38,7 @@ artemisi_instance_t *artemisi_instance_pack(const artemisi_instance_t *src)
     for (int i = 0; i < ARTEMISI_F_COUNT; i++)
         total += strsize(src->f[i]);
     for (size_t i = 0; i < n_str_meta; i++)
-        total += metasize(src->meta[i]);
+        total += metasize(i, src->meta[i]);
 
     artemisi_instance_t *dst = malloc(total);
     if (!dst)
@@ -50,6 +56,10 @@ artemisi_instance_t *artemisi_instance_pack(const artemisi_instance_t *src)
         }
     }
     for (size_t i = 0; i < n_str_meta; i++) {
+        if (i % 2 == 1 && !src->meta[i]) {
+            meta[i] = NULL; /* a null value */
+            continue;
+        }
         const char *s = src->meta[i] ? src->meta[i] : "";
         size_t n = strlen(s) + 1;
         memcpy(p, s, n);
@@ -85,14 +95,17 @@ size_t artemisi_instance_size(const artemisi_instance_t *inst)
     for (int i = 0; i < ARTEMISI_F_COUNT; i++)
         total += strsize(inst->f[i]);
     for (size_t i = 0; i < n_str_meta; i++)
-        total += metasize(inst->meta[i]);
+        total += metasize(i, inst->meta[i]);
     return total;
 }
 
 const char *artemisi_instance_meta(const artemisi_instance_t *inst, const char *key)
 {
+    /* A null value returns NULL like an absent key: callers (the java_registry blank check,
+     * the SDK getter, the sidecar's weight) treat both alike. A draft's NULL key matches
+     * nothing. */
     for (uint32_t i = 0; i < inst->n_meta; i++)
-        if (strcmp(inst->meta[2 * i], key) == 0)
+        if (inst->meta[2 * i] && strcmp(inst->meta[2 * i], key) == 0)
             return inst->meta[2 * i + 1];
     return NULL;
 }

@@ -23,6 +23,47 @@ typedef struct params {
     const char *region_id, *zone_id;
 } params_t;
 
+/* A body value Jackson could not bind: HTTP 400 naming the field, as Java's framework
+ * answers before the handler runs; 503 when memory ran out while binding. */
+static void bind_failed(srv_req_t *req, int rc, const char *err)
+{
+    if (rc == ARTEMISI_DECODE_NOMEM)
+        req->out->failed = 1; /* answered 503 by the HTTP layer */
+    else
+        srv_req_bad_request(req, err);
+}
+
+/* DiscoveryConfig {String serviceId, regionId, zoneId; Map<String,String> discoveryData} bound
+ * as Jackson binds it: numbers and booleans become strings (written back into the tree, which
+ * lookup_answer and srv_api_service then read), other types are a 400 naming `what`.field. */
+static int bind_discovery_config(json_t *dc, const char *what, char *err, size_t errlen)
+{
+    static const char *const strings[] = {"serviceId", "regionId", "zoneId"};
+    char name[256];
+    json_t *v;
+    int rc = 0;
+    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]) && !rc; i++) {
+        snprintf(name, sizeof(name), "%s.%s", what, strings[i]);
+        rc = artemisi_json_bind(dc, strings[i], ARTEMISI_JT_STRING, name, &v, err, errlen);
+    }
+    json_t *data = NULL;
+    if (!rc) {
+        snprintf(name, sizeof(name), "%s.discoveryData", what);
+        rc = artemisi_json_bind(dc, "discoveryData", ARTEMISI_JT_OBJECT, name, &data, err, errlen);
+    }
+    const char *key;
+    json_t *value;
+    /* Replacing a value keeps the object's keys, so iterating on is safe. */
+    json_object_foreach(data, key, value)
+    {
+        if (rc)
+            break;
+        snprintf(name, sizeof(name), "%s.discoveryData.%s", what, key);
+        rc = artemisi_json_bind(data, key, ARTEMISI_JT_STRING, name, &v, err, errlen);
+    }
+    return rc;
+}
+
 static int load_params(srv_req_t *req, params_t *p, int want_service)
 {
     memset(p, 0, sizeof(*p));
@@ -44,11 +85,20 @@ static int load_params(srv_req_t *req, params_t *p, int want_service)
         srv_req_bad_request(req, p->root ? "request body must be a JSON object" : err);
         return -1;
     }
-    if (artemisi_json_get_str(p->root, "regionId", &p->region_id) ||
-        artemisi_json_get_str(p->root, "zoneId", &p->zone_id)) {
-        srv_req_bad_request(req, "regionId and zoneId must be strings");
+    /* String regionId / zoneId: a number or boolean is its text (Jackson), so "regionId":7
+     * is region "7" (no-permission), not a 400. */
+    json_t *region, *zone;
+    int rc = artemisi_json_bind(p->root, "regionId", ARTEMISI_JT_STRING, "request.regionId",
+                                &region, err, sizeof(err));
+    if (!rc)
+        rc = artemisi_json_bind(p->root, "zoneId", ARTEMISI_JT_STRING, "request.zoneId", &zone, err,
+                                sizeof(err));
+    if (rc) {
+        bind_failed(req, rc, err);
         return -1;
     }
+    p->region_id = json_string_value(region); /* NULL for null/absent */
+    p->zone_id = json_string_value(zone);
     return 0;
 }
 
@@ -185,24 +235,41 @@ void srv_api_lookup(srv_req_t *req)
         free_params(&p);
         return;
     }
+    /* List<DiscoveryConfig> discoveryConfigs, bound before anything runs as Jackson does: a
+     * non-list, or an entry that is not an object, is a 400; a null list or entry binds. */
+    char err[256], what[64];
+    json_t *cfgs = NULL;
+    int rc = artemisi_json_bind(p.root, "discoveryConfigs", ARTEMISI_JT_LIST,
+                                "request.discoveryConfigs", &cfgs, err, sizeof(err));
+    size_t n = json_array_size(cfgs); /* 0 for NULL */
+    char null_msg[96] = "";
+    if (!cfgs)
+        snprintf(null_msg, sizeof(null_msg), "request.discoveryConfigs is null");
+    for (size_t i = 0; i < n && !rc; i++) {
+        json_t *c;
+        rc = artemisi_json_bind_elem(cfgs, i, ARTEMISI_JT_OBJECT, "request.discoveryConfigs", &c,
+                                     err, sizeof(err));
+        if (!rc && c) {
+            snprintf(what, sizeof(what), "request.discoveryConfigs[%zu]", i);
+            rc = bind_discovery_config(c, what, err, sizeof(err));
+        } else if (!rc && !null_msg[0]) {
+            snprintf(null_msg, sizeof(null_msg), "request.discoveryConfigs[%zu] is null", i);
+        }
+    }
+    if (rc) {
+        bind_failed(req, rc, err);
+        free_params(&p);
+        return;
+    }
     if (limited(req, "lookup", "", ",\"services\":null")) {
         free_params(&p);
         return;
     }
-    json_t *cfgs = artemisi_json_get(p.root, "discoveryConfigs");
-    size_t n = json_is_array(cfgs) ? json_array_size(cfgs) : 0;
-    int bad = !json_is_array(cfgs);
-    for (size_t i = 0; i < n && !bad; i++) {
-        const char *sid;
-        json_t *c = json_array_get(cfgs, i);
-        bad = !json_is_object(c) || artemisi_json_get_str(c, "serviceId", &sid);
-    }
-    if (bad) {
-        /* Java: an exception around the batch -> internal-service-error, services null. */
+    if (null_msg[0]) {
+        /* Java: the null list or config throws in the batch -> internal-service-error,
+         * services null. */
         artemisi_buf_appends(req->out, "{\"responseStatus\":");
-        artemisi_encode_status(req->out, "internal-service-error",
-                               "request.discoveryConfigs must be a list of DiscoveryConfig",
-                               "fail");
+        artemisi_encode_status(req->out, "internal-service-error", null_msg, "fail");
         artemisi_buf_appends(req->out, ",\"services\":null}");
         free_params(&p);
         return;
@@ -219,15 +286,26 @@ void srv_api_service(srv_req_t *req)
         free_params(&p);
         return;
     }
+    const char *sid = p.service.data;
+    if (p.root) {
+        /* DiscoveryConfig discoveryConfig: an object or null, else a 400 (Jackson). */
+        char err[256];
+        json_t *dc;
+        int rc = artemisi_json_bind(p.root, "discoveryConfig", ARTEMISI_JT_OBJECT,
+                                    "request.discoveryConfig", &dc, err, sizeof(err));
+        if (!rc && dc)
+            rc = bind_discovery_config(dc, "request.discoveryConfig", err, sizeof(err));
+        if (rc) {
+            bind_failed(req, rc, err);
+            free_params(&p);
+            return;
+        }
+        /* After binding, serviceId is a string or null ({"serviceId":5} is "5"). */
+        sid = json_string_value(artemisi_json_get(dc, "serviceId"));
+    }
     if (limited(req, "service", "", ",\"service\":null")) {
         free_params(&p);
         return;
-    }
-    const char *sid = p.service.data;
-    if (p.root) {
-        json_t *dc = artemisi_json_get(p.root, "discoveryConfig");
-        if (json_is_object(dc) && artemisi_json_get_str(dc, "serviceId", &sid) != 0)
-            sid = NULL;
     }
     if (artemisi_blank(sid)) {
         artemisi_buf_appends(req->out, "{\"responseStatus\":");

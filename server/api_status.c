@@ -143,12 +143,13 @@ static void fmt_time(artemisi_buf_t *out, int64_t wall_ms)
     artemisi_buf_appendf(out, "\"%s.%03d\"", ts, (int)(wall_ms % 1000));
 }
 
+/* ids: the bound serviceIds list (strings and nulls only), or NULL. */
 static int wanted(json_t *ids, const char *query_ids, const char *sid)
 {
-    if (json_is_array(ids) && json_array_size(ids) > 0) {
+    if (json_array_size(ids) > 0) {
         for (size_t i = 0; i < json_array_size(ids); i++) {
-            json_t *v = json_array_get(ids, i);
-            if (json_is_string(v) && !strcmp(json_string_value(v), sid))
+            const char *v = json_string_value(json_array_get(ids, i)); /* NULL for a null */
+            if (v && !strcmp(v, sid))
                 return 1;
         }
         return 0;
@@ -167,23 +168,56 @@ static int wanted(json_t *ids, const char *query_ids, const char *sid)
     return 1;
 }
 
+/* The POST body's List<String> serviceIds, bound as Jackson binds it (before the handler
+ * runs, so before the rate limiter): unparsable JSON, a body that is not an object, a
+ * serviceIds that is not a list or an element that is an object or array are HTTP 400; numbers
+ * and booleans in the list become their text; a null list means every service. Returns 0 with
+ * *root (the tree, to json_decref) and *ids (NULL or the list), or -1 with the answer written. */
+static int lease_filter(srv_req_t *req, json_t **root, json_t **ids)
+{
+    char err[256];
+    *ids = NULL;
+    *root = artemisi_json_parse(req->body, req->body_len, err, sizeof(err));
+    if (!*root || !json_is_object(*root)) {
+        srv_req_bad_request(req, *root ? "request body must be a JSON object" : err);
+        return -1;
+    }
+    int rc = artemisi_json_bind(*root, "serviceIds", ARTEMISI_JT_LIST, "request.serviceIds", ids,
+                                err, sizeof(err));
+    json_t *v;
+    for (size_t i = 0; i < json_array_size(*ids) && !rc; i++)
+        rc = artemisi_json_bind_elem(*ids, i, ARTEMISI_JT_STRING, "request.serviceIds", &v, err,
+                                     sizeof(err));
+    if (rc == ARTEMISI_DECODE_NOMEM) {
+        req->out->failed = 1; /* answered 503 by the HTTP layer */
+        return -1;
+    }
+    if (rc) {
+        srv_req_bad_request(req, err);
+        return -1;
+    }
+    return 0;
+}
+
 static void leases(srv_req_t *req, int legacy)
 {
     srv_server_t *srv = req->srv;
+    json_t *root = NULL, *ids = NULL;
+    if (req->http->method == SRV_HTTP_POST && lease_filter(req, &root, &ids) != 0) {
+        json_decref(root);
+        return;
+    }
     if (status_limited(req, srv->rl_status, legacy ? "get-legacy-leases" : "get-leases",
                        "\"isSafe\":false,\"isSafeCheckEnabled\":false,\"leaseCount\":0,"
                        "\"leaseUpdateCountLastTimeWindow\":0,\"leaseUpdateMaxCount\":0,"
                        "\"leaseUpdateMaxCountLastUpdateTime\":0,\"leases\":null,",
-                       ""))
+                       "")) {
+        json_decref(root);
         return;
-    json_t *root = NULL, *ids = NULL;
-    artemisi_buf_t q = ARTEMISI_BUF_INIT;
-    if (req->http->method == SRV_HTTP_POST) {
-        root = artemisi_json_parse(req->body, req->body_len, NULL, 0);
-        ids = artemisi_json_get(root, "serviceIds");
-    } else {
-        srv_query_get_all(req->http->query, "appIds", &q);
     }
+    artemisi_buf_t q = ARTEMISI_BUF_INIT;
+    if (req->http->method != SRV_HTTP_POST)
+        srv_query_get_all(req->http->query, "appIds", &q);
     int64_t now = srv_now_mono();
     int64_t ttl = legacy ? srv->cfg.legacy_lease_ttl_ms : srv->cfg.lease_ttl_ms;
     /* Group leases by service: iterate services, then their leases. */

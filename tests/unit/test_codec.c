@@ -231,6 +231,10 @@ static void test_json_get(void **state)
     assert_int_equal(v, 0);
     assert_int_equal(artemisi_json_get_i64(root, "theta", &v), -1);
     assert_int_equal(artemisi_json_get_i64(root, "gamma", &v), -1);
+    assert_int_equal(artemisi_json_get_i64(root, "zeta", &v), -1);
+    /* A long binds a floating-point number truncated, as Jackson does. */
+    assert_int_equal(artemisi_json_get_i64(root, "eta", &v), 0);
+    assert_int_equal(v, 1);
 
     int bv = -1;
     assert_int_equal(artemisi_json_get_bool(root, "gamma", &bv), 0);
@@ -253,6 +257,165 @@ static void test_json_get(void **state)
     assert_int_equal(artemisi_json_get_str(root, "gamma", &s), -1);
     assert_int_equal(artemisi_json_get_str(root, "zeta", &s), -1);
     json_decref(root);
+}
+
+/* artemisi_json_bind: Jackson's binding of one property to its declared Java type. */
+static void test_json_bind(void **state)
+{
+    (void)state;
+    static const char doc[] =
+        "{\"Sid\":5,\"neg\":-12,\"real\":1.5,\"whole\":100.0,\"t\":true,\"f\":false,\"s\":\"x\","
+        "\"n\":null,\"o\":{},\"a\":[7,null,\"y\",{}],\"num\":2.5,\"bool\":true}";
+    json_t *root = artemisi_json_parse(doc, strlen(doc), NULL, 0);
+    assert_non_null(root);
+    char err[256];
+    json_t *v = (json_t *)1;
+
+    /* String: a number or boolean becomes its text, written back into the tree so later
+     * reads (artemisi_json_get_str) see the coerced value. */
+    assert_int_equal(
+        artemisi_json_bind(root, "sid", ARTEMISI_JT_STRING, "request.sid", &v, err, sizeof(err)),
+        ARTEMISI_DECODE_OK);
+    assert_string_equal(json_string_value(v), "5");
+    const char *s = NULL;
+    assert_int_equal(artemisi_json_get_str(root, "SID", &s), 0);
+    assert_string_equal(s, "5");
+    static const struct {
+        const char *name, *text;
+    } texts[] = {{"neg", "-12"}, {"real", "1.5"}, {"whole", "100.0"},
+                 {"t", "true"},  {"f", "false"},  {"s", "x"}};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        assert_int_equal(artemisi_json_bind(root, texts[i].name, ARTEMISI_JT_STRING, texts[i].name,
+                                            &v, err, sizeof(err)),
+                         ARTEMISI_DECODE_OK);
+        assert_string_equal(json_string_value(v), texts[i].text);
+    }
+    /* null and absent stay null, for every type */
+    for (int t = ARTEMISI_JT_STRING; t <= ARTEMISI_JT_LIST; t++) {
+        v = (json_t *)1;
+        assert_int_equal(
+            artemisi_json_bind(root, "n", (artemisi_jtype_t)t, "n", &v, err, sizeof(err)),
+            ARTEMISI_DECODE_OK);
+        assert_null(v);
+        v = (json_t *)1;
+        assert_int_equal(
+            artemisi_json_bind(root, "missing", (artemisi_jtype_t)t, "m", &v, err, sizeof(err)),
+            ARTEMISI_DECODE_OK);
+        assert_null(v);
+    }
+    /* what cannot bind: a 400 naming the field */
+    assert_int_equal(
+        artemisi_json_bind(root, "o", ARTEMISI_JT_STRING, "request.o", &v, err, sizeof(err)),
+        ARTEMISI_DECODE_BAD);
+    assert_string_equal(err, "request.o must be a string (got an object)");
+    assert_null(v);
+    assert_int_equal(
+        artemisi_json_bind(root, "a", ARTEMISI_JT_STRING, "request.a", &v, err, sizeof(err)),
+        ARTEMISI_DECODE_BAD);
+    assert_string_equal(err, "request.a must be a string (got an array)");
+    assert_int_equal(
+        artemisi_json_bind(root, "o", ARTEMISI_JT_LIST, "request.o", &v, err, sizeof(err)),
+        ARTEMISI_DECODE_BAD);
+    assert_string_equal(err, "request.o must be a list (got an object)");
+    assert_int_equal(
+        artemisi_json_bind(root, "s", ARTEMISI_JT_LIST, "request.s", &v, err, sizeof(err)),
+        ARTEMISI_DECODE_BAD);
+    assert_string_equal(err, "request.s must be a list (got a string)");
+    assert_int_equal(
+        artemisi_json_bind(root, "sid", ARTEMISI_JT_OBJECT, "request.sid", &v, err, sizeof(err)),
+        ARTEMISI_DECODE_BAD);
+    assert_string_equal(err, "request.sid must be an object (got a string)");
+    assert_int_equal(artemisi_json_bind(root, "num", ARTEMISI_JT_OBJECT, "x", &v, err, sizeof(err)),
+                     ARTEMISI_DECODE_BAD);
+    assert_string_equal(err, "x must be an object (got a number)");
+    assert_int_equal(artemisi_json_bind(root, "bool", ARTEMISI_JT_LIST, "x", &v, err, sizeof(err)),
+                     ARTEMISI_DECODE_BAD);
+    assert_string_equal(err, "x must be a list (got a boolean)");
+    assert_int_equal(artemisi_json_bind(root, "a", ARTEMISI_JT_OBJECT, "x", &v, err, sizeof(err)),
+                     ARTEMISI_DECODE_BAD);
+    assert_string_equal(err, "x must be an object (got an array)");
+    /* the right shapes */
+    assert_int_equal(artemisi_json_bind(root, "o", ARTEMISI_JT_OBJECT, "o", &v, err, sizeof(err)),
+                     ARTEMISI_DECODE_OK);
+    assert_true(json_is_object(v));
+    json_t *arr = NULL;
+    assert_int_equal(
+        artemisi_json_bind(root, "a", ARTEMISI_JT_LIST, "request.a", &arr, err, sizeof(err)),
+        ARTEMISI_DECODE_OK);
+    assert_true(json_is_array(arr));
+
+    /* list elements: a List<String> coerces its elements, keeps nulls, refuses objects */
+    assert_int_equal(
+        artemisi_json_bind_elem(arr, 0, ARTEMISI_JT_STRING, "request.a", &v, err, sizeof(err)),
+        ARTEMISI_DECODE_OK);
+    assert_string_equal(json_string_value(v), "7");
+    assert_string_equal(json_string_value(json_array_get(arr, 0)), "7");
+    assert_int_equal(
+        artemisi_json_bind_elem(arr, 1, ARTEMISI_JT_STRING, "request.a", &v, err, sizeof(err)),
+        ARTEMISI_DECODE_OK);
+    assert_null(v);
+    assert_int_equal(
+        artemisi_json_bind_elem(arr, 3, ARTEMISI_JT_STRING, "request.a", &v, err, sizeof(err)),
+        ARTEMISI_DECODE_BAD);
+    assert_string_equal(err, "request.a[3] must be a string (got an object)");
+    assert_int_equal(
+        artemisi_json_bind_elem(arr, 2, ARTEMISI_JT_OBJECT, "request.a", &v, err, sizeof(err)),
+        ARTEMISI_DECODE_BAD);
+    assert_string_equal(err, "request.a[2] must be an object (got a string)");
+    assert_int_equal(
+        artemisi_json_bind_elem(arr, 3, ARTEMISI_JT_OBJECT, "request.a", &v, err, sizeof(err)),
+        ARTEMISI_DECODE_OK);
+    assert_true(json_is_object(v));
+    /* not a list, or past its end: absent */
+    assert_int_equal(
+        artemisi_json_bind_elem(arr, 9, ARTEMISI_JT_OBJECT, "request.a", &v, err, sizeof(err)),
+        ARTEMISI_DECODE_OK);
+    assert_null(v);
+    assert_int_equal(
+        artemisi_json_bind_elem(root, 0, ARTEMISI_JT_OBJECT, "request.a", &v, err, sizeof(err)),
+        ARTEMISI_DECODE_OK);
+    assert_null(v);
+    /* a non-object holds no properties */
+    assert_int_equal(
+        artemisi_json_bind(arr, "x", ARTEMISI_JT_STRING, "request.a.x", &v, err, sizeof(err)),
+        ARTEMISI_DECODE_OK);
+    assert_null(v);
+    json_decref(root);
+}
+
+/* Text of a JSON number, as Jackson's String binding gives it (the source text; for a
+ * floating-point number its shortest form here). */
+static void test_json_bind_number_text(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json, *text;
+    } cases[] = {
+        {"0", "0"},
+        {"-0", "0"},
+        {"9223372036854775807", "9223372036854775807"},
+        {"-9223372036854775808", "-9223372036854775808"},
+        {"0.1", "0.1"},
+        {"-2.5", "-2.5"},
+        {"5.0", "5.0"},
+        {"1e3", "1000.0"},
+        {"1.5e300", "1.5e+300"},
+        {"123456789.125", "123456789.125"},
+        {"0.30000000000000004", "0.30000000000000004"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char doc[128];
+        snprintf(doc, sizeof(doc), "{\"v\":%s}", cases[i].json);
+        json_t *root = artemisi_json_parse(doc, strlen(doc), NULL, 0);
+        assert_non_null(root);
+        json_t *v = NULL;
+        char err[128];
+        assert_int_equal(
+            artemisi_json_bind(root, "v", ARTEMISI_JT_STRING, "v", &v, err, sizeof(err)),
+            ARTEMISI_DECODE_OK);
+        assert_string_equal(json_string_value(v), cases[i].text);
+        json_decref(root);
+    }
 }
 
 static void test_metadata_forms(void **state)
@@ -279,25 +442,31 @@ static void test_metadata_forms(void **state)
     artemisi_buf_free(&b);
     decoded_free(&d);
 
-    /* Entries keep their order; null values are dropped. */
+    /* Entries keep their order; a null value is kept as NULL (Java's map keeps it), distinct
+     * from "". */
     x = decode_one(&d, "{\"metadata\":{\"b\":\"2\",\"n\":null,\"a\":\"1\",\"c\":\"\"}}");
     assert_int_equal(x->meta_null, 0);
-    assert_int_equal(x->n_meta, 3);
+    assert_int_equal(x->n_meta, 4);
     assert_string_equal(x->meta[0], "b");
     assert_string_equal(x->meta[1], "2");
-    assert_string_equal(x->meta[2], "a");
-    assert_string_equal(x->meta[3], "1");
-    assert_string_equal(x->meta[4], "c");
-    assert_string_equal(x->meta[5], "");
+    assert_string_equal(x->meta[2], "n");
+    assert_null(x->meta[3]);
+    assert_string_equal(x->meta[4], "a");
+    assert_string_equal(x->meta[5], "1");
+    assert_string_equal(x->meta[6], "c");
+    assert_string_equal(x->meta[7], "");
     assert_int_equal(artemisi_encode_instance(&b, x), 0);
-    assert_non_null(strstr(b.data, ",\"metadata\":{\"b\":\"2\",\"a\":\"1\",\"c\":\"\"},"));
+    assert_non_null(
+        strstr(b.data, ",\"metadata\":{\"b\":\"2\",\"n\":null,\"a\":\"1\",\"c\":\"\"},"));
     artemisi_buf_free(&b);
     decoded_free(&d);
 
-    /* Only nulls: an empty map, not null. */
+    /* Only nulls: a map holding the null. */
     x = decode_one(&d, "{\"metadata\":{\"n\":null}}");
     assert_int_equal(x->meta_null, 0);
-    assert_int_equal(x->n_meta, 0);
+    assert_int_equal(x->n_meta, 1);
+    assert_string_equal(x->meta[0], "n");
+    assert_null(x->meta[1]);
     decoded_free(&d);
 
     char err[256];
@@ -306,6 +475,44 @@ static void test_metadata_forms(void **state)
     assert_int_equal(decode_rc("{\"metadata\":\"x\"}", NULL, 0), ARTEMISI_DECODE_BAD);
     assert_int_equal(decode_rc("{\"metadata\":{\"a\":1}}", NULL, 0), ARTEMISI_DECODE_BAD);
     assert_int_equal(decode_rc("{\"metadata\":{\"a\":{}}}", NULL, 0), ARTEMISI_DECODE_BAD);
+}
+
+/* Java answers {"k":null,"j":"v"} for a registered {"k":null,"j":"v"}: the null value survives
+ * decode -> pack -> encode, and reads as absent (a null java_registry is not a legacy lease). */
+static void test_metadata_null_values_roundtrip(void **state)
+{
+    (void)state;
+    struct decoded d;
+    const artemisi_instance_t *x =
+        decode_one(&d, "{\"serviceId\":\"s\",\"metadata\":{\"k\":null,\"j\":\"v\","
+                       "\"java_registry\":null,\"e\":\"\"}}");
+    assert_int_equal(x->n_meta, 4);
+    artemisi_instance_t *p = artemisi_instance_pack(x);
+    assert_non_null(p);
+    assert_int_equal(artemisi_instance_size(p), artemisi_instance_size(x));
+    decoded_free(&d); /* the packed copy owns its strings */
+    assert_int_equal(p->n_meta, 4);
+    assert_string_equal(p->meta[0], "k");
+    assert_null(p->meta[1]);
+    assert_string_equal(p->meta[7], "");
+    assert_null(artemisi_instance_meta(p, "k"));
+    assert_null(artemisi_instance_meta(p, "java_registry"));
+    assert_true(artemisi_blank(artemisi_instance_meta(p, "java_registry")));
+    assert_string_equal(artemisi_instance_meta(p, "j"), "v");
+    assert_string_equal(artemisi_instance_meta(p, "e"), "");
+    artemisi_buf_t b = ARTEMISI_BUF_INIT;
+    assert_int_equal(artemisi_encode_instance(&b, p), 0);
+    assert_non_null(strstr(
+        b.data, ",\"metadata\":{\"k\":null,\"j\":\"v\",\"java_registry\":null,\"e\":\"\"},"));
+    /* and back: the encoding decodes to the same instance */
+    artemisi_buf_t again = ARTEMISI_BUF_INIT;
+    x = decode_one(&d, b.data);
+    assert_int_equal(artemisi_encode_instance(&again, x), 0);
+    assert_string_equal(again.data, b.data);
+    decoded_free(&d);
+    artemisi_buf_free(&again);
+    artemisi_buf_free(&b);
+    artemisi_instance_unref(p);
 }
 
 /* The metadata pool is shared by the list: each item must point at its own entries. */
@@ -390,6 +597,21 @@ static void test_port(void **state)
         {"{\"port\":-2147483648}", INT32_MIN},
         {"{\"port\":\"-2147483648\"}", INT32_MIN},
         {"{\"PORT\":\"443\"}", 443},
+        /* What Jackson binds to an int besides integers: floating-point numbers truncated
+         * toward zero, "" and textual "null" as 0, numeric strings with surrounding blanks. */
+        {"{\"port\":1.5}", 1},
+        {"{\"port\":100.0}", 100},
+        {"{\"port\":1000.0}", 1000},
+        {"{\"port\":1e3}", 1000},
+        {"{\"port\":-1.9}", -1},
+        {"{\"port\":-0.5}", 0},
+        {"{\"port\":2147483647.0}", INT32_MAX},
+        {"{\"port\":-2147483648.0}", INT32_MIN},
+        {"{\"port\":\"\"}", 0},
+        {"{\"port\":\"  \"}", 0},
+        {"{\"port\":\"null\"}", 0},
+        {"{\"port\":\" 80 \"}", 80},
+        {"{\"port\":\"+80\"}", 80},
     };
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         const artemisi_instance_t *x = decode_one(&d, ok[i].json);
@@ -407,8 +629,23 @@ static void test_port(void **state)
                      ARTEMISI_DECODE_BAD);
     assert_int_equal(decode_rc("{\"port\":\"80x\"}", err, sizeof(err)), ARTEMISI_DECODE_BAD);
     assert_string_equal(err, "instance.port must be an integer");
-    assert_int_equal(decode_rc("{\"port\":\"\"}", NULL, 0), ARTEMISI_DECODE_BAD);
-    assert_int_equal(decode_rc("{\"port\":true}", NULL, 0), ARTEMISI_DECODE_BAD);
+    assert_int_equal(decode_rc("{\"port\":true}", err, sizeof(err)), ARTEMISI_DECODE_BAD);
+    assert_string_equal(err, "instance.port must be an integer");
+    assert_int_equal(decode_rc("{\"port\":false}", NULL, 0), ARTEMISI_DECODE_BAD);
+    /* A float out of int range is Jackson's overflow error (it checks before truncating). */
+    assert_int_equal(decode_rc("{\"port\":2147483647.5}", err, sizeof(err)), ARTEMISI_DECODE_BAD);
+    assert_string_equal(err, "instance.port is out of range");
+    assert_int_equal(decode_rc("{\"port\":-2147483648.5}", NULL, 0), ARTEMISI_DECODE_BAD);
+    assert_int_equal(decode_rc("{\"port\":1e300}", NULL, 0), ARTEMISI_DECODE_BAD);
+    assert_int_equal(decode_rc("{\"port\":-1e300}", NULL, 0), ARTEMISI_DECODE_BAD);
+    /* Strings are parsed as integers only, as Integer.parseInt does. */
+    assert_int_equal(decode_rc("{\"port\":\"1.5\"}", NULL, 0), ARTEMISI_DECODE_BAD);
+    assert_int_equal(decode_rc("{\"port\":\"8 0\"}", NULL, 0), ARTEMISI_DECODE_BAD);
+    assert_int_equal(decode_rc("{\"port\":\"+\"}", NULL, 0), ARTEMISI_DECODE_BAD);
+    assert_int_equal(decode_rc("{\"port\":\"-\"}", NULL, 0), ARTEMISI_DECODE_BAD);
+    assert_int_equal(decode_rc("{\"port\":\"+-1\"}", NULL, 0), ARTEMISI_DECODE_BAD);
+    assert_int_equal(decode_rc("{\"port\":\"0x10\"}", NULL, 0), ARTEMISI_DECODE_BAD);
+    assert_int_equal(decode_rc("{\"port\":\"Null\"}", NULL, 0), ARTEMISI_DECODE_BAD);
     assert_int_equal(decode_rc("{\"port\":[]}", NULL, 0), ARTEMISI_DECODE_BAD);
     assert_int_equal(decode_rc("{\"port\":{}}", NULL, 0), ARTEMISI_DECODE_BAD);
 }
@@ -756,7 +993,10 @@ int main(void)
         cmocka_unit_test(test_absent_fields_encode_null),
         cmocka_unit_test(test_case_insensitive_and_unknown),
         cmocka_unit_test(test_json_get),
+        cmocka_unit_test(test_json_bind),
+        cmocka_unit_test(test_json_bind_number_text),
         cmocka_unit_test(test_metadata_forms),
+        cmocka_unit_test(test_metadata_null_values_roundtrip),
         cmocka_unit_test(test_metadata_pool_and_null_entries),
         cmocka_unit_test(test_instances_shapes),
         cmocka_unit_test(test_port),

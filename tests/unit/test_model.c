@@ -77,26 +77,39 @@ static void test_pack_metadata_null_vs_empty(void **state)
     artemisi_instance_unref(p);
 }
 
-/* Regression: NULL metadata strings in a draft are packed as "" and must be allocated for
- * (the allocation used to count them as 0 bytes and the copy overran it). */
+/* Regression: a NULL metadata key in a draft is packed as "" and must be allocated for (the
+ * allocation used to count it as 0 bytes and the copy overran it). A NULL value is JSON null
+ * (Java keeps {"k":null}) and stays NULL, distinct from "". */
 static void test_pack_null_metadata_strings(void **state)
 {
     (void)state;
-    const char *meta[] = {"a", NULL, NULL, "b", NULL, NULL};
+    const char *meta[] = {"a", NULL, NULL, "b", NULL, NULL, "e", ""};
     artemisi_instance_t d;
     memset(&d, 0, sizeof(d));
     d.meta = meta;
-    d.n_meta = 3;
+    d.n_meta = 4;
+    size_t expect =
+        sizeof(artemisi_instance_t) + 8 * sizeof(char *) + 2 + 0 + 1 + 2 + 1 + 0 + 2 + 1;
+    assert_int_equal(artemisi_instance_size(&d), expect);
     artemisi_instance_t *p = artemisi_instance_pack(&d);
     assert_non_null(p);
     assert_string_equal(p->meta[0], "a");
-    assert_string_equal(p->meta[1], "");
+    assert_null(p->meta[1]);
     assert_string_equal(p->meta[2], "");
     assert_string_equal(p->meta[3], "b");
     assert_string_equal(p->meta[4], "");
-    assert_string_equal(p->meta[5], "");
-    assert_int_equal(artemisi_instance_size(p),
-                     sizeof(artemisi_instance_t) + 6 * sizeof(char *) + 2 + 1 + 1 + 2 + 1 + 1);
+    assert_null(p->meta[5]);
+    assert_string_equal(p->meta[6], "e");
+    assert_string_equal(p->meta[7], "");
+    assert_int_equal(artemisi_instance_size(p), expect);
+    /* packing a packed instance keeps the nulls too */
+    artemisi_instance_t *q = artemisi_instance_pack(p);
+    assert_non_null(q);
+    assert_null(q->meta[1]);
+    assert_null(q->meta[5]);
+    assert_string_equal(q->meta[7], "");
+    assert_int_equal(artemisi_instance_size(q), expect);
+    artemisi_instance_unref(q);
     artemisi_instance_unref(p);
 }
 
@@ -179,6 +192,14 @@ static void test_meta_lookup(void **state)
     assert_null(artemisi_instance_meta(&d, "missing"));
     artemisi_instance_t none = sample_draft(NULL, 0);
     assert_null(artemisi_instance_meta(&none, "env"));
+    /* A null value reads as absent (a null java_registry is blank: not a legacy lease); a
+     * draft's NULL key matches nothing. */
+    const char *nulls[] = {"java_registry", NULL, NULL, "x", "env", ""};
+    artemisi_instance_t n = sample_draft(nulls, 3);
+    assert_null(artemisi_instance_meta(&n, "java_registry"));
+    assert_true(artemisi_blank(artemisi_instance_meta(&n, "java_registry")));
+    assert_null(artemisi_instance_meta(&n, ""));
+    assert_string_equal(artemisi_instance_meta(&n, "env"), "");
 }
 
 static void test_instance_key(void **state)
