@@ -144,7 +144,7 @@ static void append_shell(artemisi_buf_t *out, const char *service_id)
 static int limited(srv_req_t *req, const char *identity, const char *null_fields_before,
                    const char *null_fields_after)
 {
-    if (srv_ratelimit_acquire(req->srv->rl_discovery, identity, 1, srv_now_mono()))
+    if (srv_ratelimit_acquire(req->srv->rl[SRV_RL_DISCOVERY], identity, 1, srv_now_mono()))
         return 0;
     req->srv->metrics.rate_limited++;
     artemisi_buf_appendf(req->out, "{%s\"responseStatus\":", null_fields_before);
@@ -411,7 +411,7 @@ void srv_api_repl_services(srv_req_t *req)
         free_params(&p);
         return;
     }
-    if (!srv_ratelimit_acquire(srv->rl_replication, "get-services", 1, srv_now_mono())) {
+    if (!srv_ratelimit_acquire(srv->rl[SRV_RL_REPLICATION], "get-services", 1, srv_now_mono())) {
         srv->metrics.rate_limited++;
         artemisi_buf_appends(req->out, "{\"responseStatus\":");
         artemisi_encode_status(req->out, "rate-limited", "Request is rate limited.", "fail");

@@ -58,8 +58,8 @@ static int admitted(srv_server_t *srv, srv_client_t *client, srv_op_t op, int re
 {
     int64_t now = srv_now_mono();
     if (replication)
-        return srv_ratelimit_acquire(srv->rl_replication, op_identity[op], 1, now);
-    return srv_clients_admit(srv->clients, client, srv->rl_registry, op_identity[op], now) ==
+        return srv_ratelimit_acquire(srv->rl[SRV_RL_REPLICATION], op_identity[op], 1, now);
+    return srv_clients_admit(srv->clients, client, srv->rl[SRV_RL_REGISTRY], op_identity[op], now) ==
            SRV_ADMIT_OK;
 }
 

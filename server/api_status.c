@@ -69,7 +69,7 @@ static int status_limited(srv_req_t *req, srv_ratelimit_t *rl, const char *ident
 static void nodes(srv_req_t *req, const char *identity)
 {
     srv_server_t *srv = req->srv;
-    if (status_limited(req, srv->rl_cluster, identity, "\"nodes\":null,", ""))
+    if (status_limited(req, srv->rl[SRV_RL_CLUSTER], identity, "\"nodes\":null,", ""))
         return;
     /* Every node (this one and the peers, by their polled status) that can serve and either
      * allows other zones or is in the caller's zone exactly (spec §2.3, case-sensitive). */
@@ -124,7 +124,7 @@ void srv_api_status_node(srv_req_t *req)
 
 void srv_api_status_cluster(srv_req_t *req)
 {
-    if (status_limited(req, req->srv->rl_status, "get-cluster",
+    if (status_limited(req, req->srv->rl[SRV_RL_STATUS], "get-cluster",
                        "\"nodeCount\":0,"
                        "\"nodesStatus\":null,",
                        ""))
@@ -207,7 +207,7 @@ static void leases(srv_req_t *req, int legacy)
         json_decref(root);
         return;
     }
-    if (status_limited(req, srv->rl_status, legacy ? "get-legacy-leases" : "get-leases",
+    if (status_limited(req, srv->rl[SRV_RL_STATUS], legacy ? "get-legacy-leases" : "get-leases",
                        "\"isSafe\":false,\"isSafeCheckEnabled\":false,\"leaseCount\":0,"
                        "\"leaseUpdateCountLastTimeWindow\":0,\"leaseUpdateMaxCount\":0,"
                        "\"leaseUpdateMaxCountLastUpdateTime\":0,\"leases\":null,",
@@ -315,7 +315,7 @@ static void append_sources(srv_server_t *srv, artemisi_buf_t *out)
 void srv_api_status_config(srv_req_t *req)
 {
     srv_server_t *srv = req->srv;
-    if (status_limited(req, srv->rl_status, "get-config", "\"properties\":null,",
+    if (status_limited(req, srv->rl[SRV_RL_STATUS], "get-config", "\"properties\":null,",
                        ",\"sources\":null"))
         return;
     artemisi_buf_appends(req->out, "{\"properties\":");
@@ -328,7 +328,7 @@ void srv_api_status_config(srv_req_t *req)
 void srv_api_status_deployment(srv_req_t *req)
 {
     srv_server_t *srv = req->srv;
-    if (status_limited(req, srv->rl_status, "get-deployment",
+    if (status_limited(req, srv->rl[SRV_RL_STATUS], "get-deployment",
                        "\"appId\":null,\"ip\":null,\"machineName\":null,\"path\":null,\"port\":0,"
                        "\"properties\":null,\"protocol\":null,\"regionId\":null,",
                        ",\"sources\":null,\"zoneId\":null"))

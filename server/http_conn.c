@@ -53,53 +53,22 @@ struct srv_conn {
 typedef struct route {
     const char *path;
     srv_route_id_t id;
-    unsigned methods; /* bit 0 GET, bit 1 POST */
+    unsigned methods; /* SRV_M_* */
     int json_body;    /* POST needs Content-Type: application/json and a body */
     srv_handler_fn fn;
     srv_ws_kind_t ws;
 } route_t;
 
-#define M_GET  1u
-#define M_POST 2u
-#define M_WS   4u
+#define M_GET  SRV_M_GET
+#define M_POST SRV_M_POST
+#define M_WS   SRV_M_WS
 
+/* Generated from routes.h; routes without a path are matched by other rules. */
 static const route_t routes[] = {
-    {"/api/registry/register.json", SRV_R_REGISTER, M_POST, 1, srv_api_register, 0},
-    {"/api/registry/heartbeat.json", SRV_R_HEARTBEAT, M_POST, 1, srv_api_heartbeat, 0},
-    {"/api/registry/unregister.json", SRV_R_UNREGISTER, M_POST, 1, srv_api_unregister, 0},
-    {"/api/discovery/lookup.json", SRV_R_LOOKUP, M_POST, 1, srv_api_lookup, 0},
-    {"/api/discovery/service.json", SRV_R_SERVICE, M_GET | M_POST, 1, srv_api_service, 0},
-    {"/api/discovery/services.json", SRV_R_SERVICES, M_GET | M_POST, 1, srv_api_services, 0},
-    {"/api/discovery/services-delta.json", SRV_R_SERVICES_DELTA, M_POST, 1, srv_api_services_delta,
-     0},
-    {"/api/cluster/up-registry-nodes.json", SRV_R_UP_REGISTRY_NODES, M_GET | M_POST, 1,
-     srv_api_up_registry_nodes, 0},
-    {"/api/cluster/up-discovery-nodes.json", SRV_R_UP_DISCOVERY_NODES, M_GET | M_POST, 1,
-     srv_api_up_discovery_nodes, 0},
-    {"/api/replication/registry/register.json", SRV_R_REPL_REGISTER, M_POST, 1,
-     srv_api_repl_register, 0},
-    {"/api/replication/registry/heartbeat.json", SRV_R_REPL_HEARTBEAT, M_POST, 1,
-     srv_api_repl_heartbeat, 0},
-    {"/api/replication/registry/unregister.json", SRV_R_REPL_UNREGISTER, M_POST, 1,
-     srv_api_repl_unregister, 0},
-    {"/api/replication/registry/services.json", SRV_R_REPL_SERVICES, M_GET | M_POST, 1,
-     srv_api_repl_services, 0},
-    {"/api/status/node.json", SRV_R_STATUS_NODE, M_GET | M_POST, 1, srv_api_status_node, 0},
-    {"/api/status/cluster.json", SRV_R_STATUS_CLUSTER, M_GET | M_POST, 1, srv_api_status_cluster,
-     0},
-    {"/api/status/leases.json", SRV_R_STATUS_LEASES, M_GET | M_POST, 1, srv_api_status_leases, 0},
-    {"/api/status/legacy-leases.json", SRV_R_STATUS_LEGACY_LEASES, M_GET | M_POST, 1,
-     srv_api_status_legacy_leases, 0},
-    {"/api/status/config.json", SRV_R_STATUS_CONFIG, M_GET | M_POST, 1, srv_api_status_config, 0},
-    {"/api/status/deployment.json", SRV_R_STATUS_DEPLOYMENT, M_GET | M_POST, 1,
-     srv_api_status_deployment, 0},
-    {"/api/status/message/connections.json", SRV_R_STATUS_CONNECTIONS, M_GET, 0,
-     srv_api_status_connections, 0},
-    {"/health", SRV_R_HEALTH, M_GET, 0, srv_api_health, 0},
-    {"/metrics", SRV_R_METRICS, M_GET, 0, srv_api_metrics, 0},
-    {"/ws/registry/heartbeat", SRV_R_WS_HEARTBEAT, M_WS, 0, NULL, SRV_WS_HEARTBEAT},
-    {"/ws/discovery/instance-change", SRV_R_WS_DISCOVERY, M_WS, 0, NULL, SRV_WS_DISCOVERY},
-    {"/ws/discovery/all-instance-change", SRV_R_WS_ALL, M_WS, 0, NULL, SRV_WS_ALL},
+#define ROUTE_ROW(id, path, methods, json, fn, ws, metric)                                         \
+    {path, SRV_R_##id, methods, json, fn, ws},
+    SRV_ROUTES(ROUTE_ROW)
+#undef ROUTE_ROW
 };
 
 #define V1_SUBSCRIBE_PREFIX "/api/v1/discovery/subscribe/"
@@ -550,7 +519,7 @@ static int route(srv_conn_t *c, const srv_http_request_t *r, const char *normali
     const char *path = strip_prefix(srv, normalized);
     const route_t *rt = NULL;
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        if (strcmp(routes[i].path, path) == 0) {
+        if (routes[i].path && strcmp(routes[i].path, path) == 0) {
             rt = &routes[i];
             break;
         }

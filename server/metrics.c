@@ -12,38 +12,18 @@
 static const double bounds[SRV_LAT_BUCKETS - 1] = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
 
+/* From routes.h: the metrics names cannot fall out of step with the routes. */
 static const char *const route_names[SRV_R_COUNT] = {
-    "register",
-    "heartbeat",
-    "unregister",
-    "lookup",
-    "service",
-    "services",
-    "services_delta",
-    "up_registry_nodes",
-    "up_discovery_nodes",
-    "repl_register",
-    "repl_heartbeat",
-    "repl_unregister",
-    "repl_services",
-    "status_node",
-    "status_cluster",
-    "status_leases",
-    "status_legacy_leases",
-    "status_config",
-    "status_deployment",
-    "status_connections",
-    "health",
-    "metrics",
-    "ws_heartbeat",
-    "ws_instance_change",
-    "ws_all_instance_change",
-    "ws_subscribe",
-    "other",
+#define ROUTE_NAME(id, path, methods, json, fn, ws, metric) [SRV_R_##id] = metric,
+    SRV_ROUTES(ROUTE_NAME)
+#undef ROUTE_NAME
 };
 
-static const char *const ws_kind_names[SRV_WS_KINDS] = {"heartbeat", "instance_change",
-                                                        "all_instance_change", "subscribe"};
+static const char *const ws_kind_names[SRV_WS_KINDS] = {
+#define WS_KIND_NAME(id, metric) [SRV_WS_##id] = metric,
+    SRV_WS_KIND_LIST(WS_KIND_NAME)
+#undef WS_KIND_NAME
+};
 
 void srv_metrics_observe(srv_server_t *srv, srv_route_id_t route, int status, double seconds)
 {

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,24 @@ static void clients_config(const srv_config_t *c, srv_clients_config_t *cc)
     cc->per_conn_limit = (long)c->rl_per_connection_limit;
     cc->per_addr_limit = (long)c->rl_per_address_limit;
     cc->max_addrs = CLIENT_ADDRESSES;
+}
+
+/* One row per limiter: its configuration and the key prefix that names it in errors. */
+static const struct {
+    size_t cfg_off;
+    const char *name;
+} limiters[SRV_RL_COUNT] = {
+    [SRV_RL_REGISTRY] = {offsetof(srv_config_t, rl_registry), "artemis.service.registry"},
+    [SRV_RL_REPLICATION] = {offsetof(srv_config_t, rl_replication),
+                            "artemis.service.registry.replication"},
+    [SRV_RL_CLUSTER] = {offsetof(srv_config_t, rl_cluster), "artemis.service.cluster"},
+    [SRV_RL_STATUS] = {offsetof(srv_config_t, rl_status), "artemis.service.status"},
+    [SRV_RL_DISCOVERY] = {offsetof(srv_config_t, rl_discovery), "artemis.service.discovery"},
+};
+
+static const srv_rate_limiter_config_t *limiter_config(const srv_config_t *c, int i)
+{
+    return (const srv_rate_limiter_config_t *)(const void *)((const char *)c + limiters[i].cfg_off);
 }
 
 static srv_ratelimit_t *make_rl(const srv_rate_limiter_config_t *rc, const char *name)
@@ -201,11 +220,8 @@ static void apply_reloadable(srv_server_t *srv)
     srv_selfpres_config_t sc;
     selfpres_config(c, &sc);
     srv_selfpres_configure(&srv->selfpres, &sc, srv_now_mono());
-    configure_rl(srv->rl_registry, &c->rl_registry, "artemis.service.registry");
-    configure_rl(srv->rl_replication, &c->rl_replication, "artemis.service.registry.replication");
-    configure_rl(srv->rl_cluster, &c->rl_cluster, "artemis.service.cluster");
-    configure_rl(srv->rl_status, &c->rl_status, "artemis.service.status");
-    configure_rl(srv->rl_discovery, &c->rl_discovery, "artemis.service.discovery");
+    for (int i = 0; i < SRV_RL_COUNT; i++)
+        configure_rl(srv->rl[i], limiter_config(c, i), limiters[i].name);
 }
 
 static void hup_cb(evutil_socket_t sig, short what, void *arg)
@@ -290,18 +306,15 @@ int srv_run(srv_config_t *cfg)
     srv_selfpres_config_t sc;
     selfpres_config(&srv->cfg, &sc);
     srv_selfpres_init(&srv->selfpres, &sc, srv->start_mono);
-    srv->rl_registry = make_rl(&srv->cfg.rl_registry, "artemis.service.registry");
-    srv->rl_replication = make_rl(&srv->cfg.rl_replication, "artemis.service.registry.replication");
-    srv->rl_cluster = make_rl(&srv->cfg.rl_cluster, "artemis.service.cluster");
-    srv->rl_status = make_rl(&srv->cfg.rl_status, "artemis.service.status");
-    srv->rl_discovery = make_rl(&srv->cfg.rl_discovery, "artemis.service.discovery");
+    int rl_failed = 0;
+    for (int i = 0; i < SRV_RL_COUNT; i++)
+        rl_failed |= !(srv->rl[i] = make_rl(limiter_config(&srv->cfg, i), limiters[i].name));
     srv_clients_config_t cc;
     clients_config(&srv->cfg, &cc);
     srv->clients = srv_clients_new(&cc, seed[0] ^ 3, seed[1]);
     srv_stallclock_init(&srv->lease_clock, srv->cfg.lease_stall_threshold_ms, srv->start_mono);
     int rc_exit = 0;
-    if (!srv->rl_registry || !srv->rl_replication || !srv->rl_cluster || !srv->rl_status ||
-        !srv->rl_discovery) {
+    if (rl_failed) {
         rc_exit = 2;
         goto out;
     }
@@ -371,11 +384,8 @@ out:
             event_base_loop(srv->base, EVLOOP_NONBLOCK);
         event_base_free(srv->base);
     }
-    srv_ratelimit_free(srv->rl_registry);
-    srv_ratelimit_free(srv->rl_replication);
-    srv_ratelimit_free(srv->rl_cluster);
-    srv_ratelimit_free(srv->rl_status);
-    srv_ratelimit_free(srv->rl_discovery);
+    for (int i = 0; i < SRV_RL_COUNT; i++)
+        srv_ratelimit_free(srv->rl[i]);
     srv_clients_free(srv->clients);
     srv_registry_free(srv->registry);
     artemisi_dict_free(&srv->subs);

@@ -17,55 +17,25 @@
 #include "dict.h"
 #include "http_parser.h"
 #include "ratelimit.h"
+#include "routes.h"
 #include "registry.h"
 #include "selfpres.h"
 #include "stallclock.h"
 
 struct bufferevent;
+
+/* The server's rate limiters (protocol.md §3.4), one per Artemis limiterId. */
+typedef enum {
+    SRV_RL_REGISTRY = 0, /* artemis.service.registry */
+    SRV_RL_REPLICATION,  /* artemis.service.registry.replication */
+    SRV_RL_CLUSTER,      /* artemis.service.cluster */
+    SRV_RL_STATUS,       /* artemis.service.status */
+    SRV_RL_DISCOVERY,    /* artemis.service.discovery (ours) */
+    SRV_RL_COUNT
+} srv_limiter_t;
 typedef struct srv_server srv_server_t;
 typedef struct srv_conn srv_conn_t;
 typedef struct srv_ws srv_ws_t;
-
-/* Route identifiers: index into the route table and the per-endpoint metrics. */
-typedef enum {
-    SRV_R_REGISTER = 0,
-    SRV_R_HEARTBEAT,
-    SRV_R_UNREGISTER,
-    SRV_R_LOOKUP,
-    SRV_R_SERVICE,
-    SRV_R_SERVICES,
-    SRV_R_SERVICES_DELTA,
-    SRV_R_UP_REGISTRY_NODES,
-    SRV_R_UP_DISCOVERY_NODES,
-    SRV_R_REPL_REGISTER,
-    SRV_R_REPL_HEARTBEAT,
-    SRV_R_REPL_UNREGISTER,
-    SRV_R_REPL_SERVICES,
-    SRV_R_STATUS_NODE,
-    SRV_R_STATUS_CLUSTER,
-    SRV_R_STATUS_LEASES,
-    SRV_R_STATUS_LEGACY_LEASES,
-    SRV_R_STATUS_CONFIG,
-    SRV_R_STATUS_DEPLOYMENT,
-    SRV_R_STATUS_CONNECTIONS,
-    SRV_R_HEALTH,
-    SRV_R_METRICS,
-    SRV_R_WS_HEARTBEAT,
-    SRV_R_WS_DISCOVERY,
-    SRV_R_WS_ALL,
-    SRV_R_WS_SUBSCRIBE,
-    SRV_R_OTHER, /* 404 / 405 / OPTIONS */
-    SRV_R_COUNT
-} srv_route_id_t;
-
-/* Kinds of WebSocket session. */
-typedef enum {
-    SRV_WS_HEARTBEAT = 0,
-    SRV_WS_DISCOVERY,
-    SRV_WS_ALL,
-    SRV_WS_SUBSCRIBE,
-    SRV_WS_KINDS
-} srv_ws_kind_t;
 
 #define SRV_LAT_BUCKETS 14
 
@@ -95,9 +65,9 @@ struct srv_server {
 
     srv_registry_t *registry;
     srv_selfpres_t selfpres;
-    srv_stallclock_t lease_clock; /* what leases age by: monotonic minus stalls */
-    srv_ratelimit_t *rl_registry, *rl_replication, *rl_cluster, *rl_status, *rl_discovery;
-    srv_clients_t *clients; /* per-connection and per-address fairness (clients.h) */
+    srv_stallclock_t lease_clock;      /* what leases age by: monotonic minus stalls */
+    srv_ratelimit_t *rl[SRV_RL_COUNT]; /* indexed by srv_limiter_t */
+    srv_clients_t *clients;            /* per-connection and per-address fairness (clients.h) */
     srv_http_limits_t http_limits;
 
     /* connections and sessions */

@@ -28,8 +28,8 @@ static srv_server_t *setup(void)
     srv_selfpres_config_init(&sc);
     srv_selfpres_init(&srv->selfpres, &sc, 0);
     char err[128];
-    srv->rl_registry = srv_ratelimit_new(0, 100000, "", err, sizeof(err));
-    srv->rl_replication = srv_ratelimit_new(0, 100000, "", err, sizeof(err));
+    srv->rl[SRV_RL_REGISTRY] = srv_ratelimit_new(0, 100000, "", err, sizeof(err));
+    srv->rl[SRV_RL_REPLICATION] = srv_ratelimit_new(0, 100000, "", err, sizeof(err));
     srv_clients_config_t cc = {10000, 30000, 16};
     srv->clients = srv_clients_new(&cc, 1, 2);
     srv_stallclock_init(&srv->lease_clock, 1000, srv_now_mono());
@@ -38,8 +38,8 @@ static srv_server_t *setup(void)
 
 static void teardown(srv_server_t *srv)
 {
-    srv_ratelimit_free(srv->rl_registry);
-    srv_ratelimit_free(srv->rl_replication);
+    for (int i = 0; i < SRV_RL_COUNT; i++)
+        srv_ratelimit_free(srv->rl[i]);
     srv_clients_free(srv->clients);
     srv_registry_free(srv->registry);
     srv_config_free(&srv->cfg);
