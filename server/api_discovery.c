@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "codec.h"
+#include "api.h"
 #include "server.h"
 #include "url.h"
 

@@ -10,6 +10,7 @@
 #include "cluster.h"
 #include "codec.h"
 #include "log.h"
+#include "api.h"
 #include "server.h"
 
 static const char *const op_identity[] = {"register", "heartbeat", "unregister"};
@@ -59,8 +60,8 @@ static int admitted(srv_server_t *srv, srv_client_t *client, srv_op_t op, int re
     int64_t now = srv_now_mono();
     if (replication)
         return srv_ratelimit_acquire(srv->rl[SRV_RL_REPLICATION], op_identity[op], 1, now);
-    return srv_clients_admit(srv->clients, client, srv->rl[SRV_RL_REGISTRY], op_identity[op], now) ==
-           SRV_ADMIT_OK;
+    return srv_clients_admit(srv->clients, client, srv->rl[SRV_RL_REGISTRY], op_identity[op],
+                             now) == SRV_ADMIT_OK;
 }
 
 void srv_registry_request(srv_server_t *srv, srv_client_t *client, srv_op_t op, int replication,

@@ -11,46 +11,13 @@
 #include "cluster.h"
 #include "codec.h"
 #include "log.h"
+#include "api.h"
 #include "server.h"
+#include "ws_session.h"
 #include "url.h"
 #include "artemis/version.h"
 
 #define SUCCESS_STATUS "{\"errorCode\":\"success\",\"message\":\"\",\"status\":\"success\"}"
-
-void srv_node_json(srv_server_t *srv, artemisi_buf_t *out)
-{
-    artemisi_buf_appends(out, "{\"url\":");
-    artemisi_json_str(out, srv->node_url);
-    artemisi_buf_appends(out, ",\"zone\":{\"metadata\":null,\"regionId\":");
-    artemisi_json_str(out, srv->cfg.region_id);
-    artemisi_buf_appends(out, ",\"zoneId\":");
-    artemisi_json_str(out, srv->cfg.zone_id);
-    artemisi_buf_appends(out, "}}");
-}
-
-static const char *node_status(srv_server_t *srv)
-{
-    return srv_cluster_local_status(srv);
-}
-
-static void node_status_json(srv_server_t *srv, artemisi_buf_t *out)
-{
-    srv_cluster_local_status_json(srv, out);
-}
-
-void srv_node_status_text(srv_server_t *srv, artemisi_buf_t *out)
-{
-    artemisi_buf_appends(out, "{ node: ");
-    artemisi_buf_append_lower(out, srv->cfg.region_id);
-    artemisi_buf_appendc(out, '/');
-    artemisi_buf_append_lower(out, srv->cfg.zone_id);
-    artemisi_buf_appendc(out, '/');
-    artemisi_buf_append_lower(out, srv->node_url);
-    const char *st = node_status(srv);
-    const char *can = !strcmp(st, "up") ? "true" : !strcmp(st, "down") ? "false" : "null";
-    artemisi_buf_appendf(out, ", status: %s, canServiceRegistry: %s, canServiceDiscovery: %s }", st,
-                         can, can);
-}
 
 /* Rate-limited status calls answer with the payload fields null; `nulls` lists them in
  * alphabetical place around responseStatus. */
@@ -118,7 +85,7 @@ void srv_api_up_discovery_nodes(srv_req_t *req)
 void srv_api_status_node(srv_req_t *req)
 {
     artemisi_buf_appends(req->out, "{\"nodeStatus\":");
-    node_status_json(req->srv, req->out);
+    srv_cluster_local_status_json(req->srv, req->out);
     artemisi_buf_appends(req->out, ",\"responseStatus\":" SUCCESS_STATUS "}");
 }
 
@@ -361,8 +328,8 @@ void srv_api_status_connections(srv_req_t *req)
     artemisi_buf_appendf(req->out,
                          "{\"discoveries\":\"%zu\",\"discovery\":\"%zu\",\"registry\":\"%zu\","
                          "\"subscribe\":\"%zu\"}",
-                         srv->n_ws[SRV_WS_ALL], srv->n_ws[SRV_WS_DISCOVERY],
-                         srv->n_ws[SRV_WS_HEARTBEAT], srv->n_ws[SRV_WS_SUBSCRIBE]);
+                         srv_ws_count(srv, SRV_WS_ALL), srv_ws_count(srv, SRV_WS_DISCOVERY),
+                         srv_ws_count(srv, SRV_WS_HEARTBEAT), srv_ws_count(srv, SRV_WS_SUBSCRIBE));
 }
 
 void srv_api_health(srv_req_t *req)
@@ -377,9 +344,9 @@ void srv_api_health(srv_req_t *req)
         "\"nodeStatus\":\"%s\",\"uptimeMs\":%lld,\"instances\":%zu,\"services\":%zu,"
         "\"selfPreservation\":{\"active\":%s,\"activeSinceMs\":%lld,\"renewalsInWindow\":%ld,"
         "\"expectedRenewals\":%ld,\"expiredLeasesKept\":%zu}}",
-        ready ? "UP" : "DOWN", ready ? "true" : "false", ARTEMIS_VERSION_STRING, node_status(srv),
-        (long long)(now - srv->start_mono), srv_registry_lease_count(srv->registry),
-        srv_registry_service_count(srv->registry),
+        ready ? "UP" : "DOWN", ready ? "true" : "false", ARTEMIS_VERSION_STRING,
+        srv_cluster_local_status(srv), (long long)(now - srv->start_mono),
+        srv_registry_lease_count(srv->registry), srv_registry_service_count(srv->registry),
         srv_selfpres_active(&srv->selfpres) ? "true" : "false",
         (long long)srv_selfpres_active_since(&srv->selfpres),
         srv_selfpres_window_count(&srv->selfpres, now), srv_selfpres_expected(&srv->selfpres),

@@ -1083,3 +1083,30 @@ void srv_cluster_metrics(srv_server_t *srv, artemisi_buf_t *o)
         free(tmp);
     }
 }
+
+/* ---- this node as the wire describes it ------------------------------------------------- */
+
+void srv_node_json(srv_server_t *srv, artemisi_buf_t *out)
+{
+    artemisi_buf_appends(out, "{\"url\":");
+    artemisi_json_str(out, srv->node_url);
+    artemisi_buf_appends(out, ",\"zone\":{\"metadata\":null,\"regionId\":");
+    artemisi_json_str(out, srv->cfg.region_id);
+    artemisi_buf_appends(out, ",\"zoneId\":");
+    artemisi_json_str(out, srv->cfg.zone_id);
+    artemisi_buf_appends(out, "}}");
+}
+
+void srv_node_status_text(srv_server_t *srv, artemisi_buf_t *out)
+{
+    artemisi_buf_appends(out, "{ node: ");
+    artemisi_buf_append_lower(out, srv->cfg.region_id);
+    artemisi_buf_appendc(out, '/');
+    artemisi_buf_append_lower(out, srv->cfg.zone_id);
+    artemisi_buf_appendc(out, '/');
+    artemisi_buf_append_lower(out, srv->node_url);
+    const char *st = srv_cluster_local_status(srv);
+    const char *can = !strcmp(st, "up") ? "true" : !strcmp(st, "down") ? "false" : "null";
+    artemisi_buf_appendf(out, ", status: %s, canServiceRegistry: %s, canServiceDiscovery: %s }", st,
+                         can, can);
+}

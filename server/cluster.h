@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "model.h"
+#include "api.h"
 #include "server.h"
 
 typedef struct srv_cluster srv_cluster_t;
@@ -31,6 +32,11 @@ int srv_cluster_can_registry(const srv_server_t *srv);
 /* A client write succeeded for this instance: queue it for every peer. Never called for
  * writes that came from a peer (replication) or from bootstrap. */
 void srv_cluster_replicate(srv_server_t *srv, srv_op_t op, const artemisi_instance_t *inst);
+
+/* "{ node: sha/sha-z1/http://.../, status: up, canServiceRegistry: true, ... }" */
+void srv_node_status_text(srv_server_t *srv, artemisi_buf_t *out);
+/* Append the ServiceNode JSON of this node. */
+void srv_node_json(srv_server_t *srv, artemisi_buf_t *out);
 
 /* Append the ServiceNodeStatus JSON of this node. */
 void srv_cluster_local_status_json(srv_server_t *srv, artemisi_buf_t *out);

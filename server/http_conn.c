@@ -27,7 +27,10 @@
 #include <event2/listener.h>
 
 #include "log.h"
+#include "api.h"
+#include "http_conn.h"
 #include "server.h"
+#include "ws_session.h"
 #include "codec.h"
 #include "gzip.h"
 #include "origin.h"
@@ -36,6 +39,16 @@
 
 #define OUT_HIGH_WATER   (4u << 20)
 #define REQUEST_DEADLINE 30000 /* ms to receive one whole request once it has started */
+
+typedef struct srv_conn srv_conn_t;
+
+/* The layer's own state; the rest of the server sees only http_conn.h. */
+struct srv_http {
+    struct evconnlistener *listener;
+    srv_http_limits_t limits;
+    srv_conn_t *conns; /* newest first */
+    size_t n_conns;
+};
 
 struct srv_conn {
     srv_server_t *srv;
@@ -122,10 +135,10 @@ static void conn_free(srv_conn_t *c)
     if (c->prev)
         c->prev->next = c->next;
     else
-        srv->conns = c->next;
+        srv->http->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    srv->n_conns--;
+    srv->http->n_conns--;
     srv_clients_detach(srv->clients, &c->client);
     if (c->bev)
         bufferevent_free(c->bev);
@@ -435,7 +448,7 @@ static int handle_upgrade(srv_conn_t *c, const srv_http_request_t *r, srv_ws_kin
     }
     size_t total = 0;
     for (int k = 0; k < SRV_WS_KINDS; k++)
-        total += srv->n_ws[k];
+        total += srv_ws_count(srv, (srv_ws_kind_t)k);
     if (total >= (size_t)srv->cfg.ws_max_sessions || srv->draining) {
         send_error(c, r, 503, "too many WebSocket sessions", NULL);
         return 0;
@@ -712,7 +725,7 @@ static srv_conn_t *pick_idle(srv_server_t *srv, const srv_addr_t *addr)
 {
     srv_conn_t *best = NULL;
     size_t best_n = 0;
-    for (srv_conn_t *c = srv->conns; c; c = c->next) {
+    for (srv_conn_t *c = srv->http->conns; c; c = c->next) {
         if (!conn_idle(c) || (addr && c->client.addr != addr))
             continue;
         size_t n = srv_clients_addr_conns(&c->client);
@@ -772,7 +785,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         srv->metrics.http_connections_evicted++;
         conn_free(victim);
     }
-    if (srv->n_conns >= (size_t)srv->cfg.http_max_connections) {
+    if (srv->http->n_conns >= (size_t)srv->cfg.http_max_connections) {
         srv_conn_t *victim = pick_idle(srv, NULL);
         if (!victim) {
             refuse_conn(srv, fd, &cl);
@@ -789,16 +802,16 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     c->srv = srv;
     c->client = cl;
     c->last_active = now;
-    c->parser = srv_http_parser_new(&srv->http_limits);
+    c->parser = srv_http_parser_new(&srv->http->limits);
     c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
     if (!c->parser || !c->bev)
         srv_oom();
     srv_http_parser_set_head_done(c->parser, 1);
-    c->next = srv->conns;
-    if (srv->conns)
-        srv->conns->prev = c;
-    srv->conns = c;
-    srv->n_conns++;
+    c->next = srv->http->conns;
+    if (srv->http->conns)
+        srv->http->conns->prev = c;
+    srv->http->conns = c;
+    srv->http->n_conns++;
     struct timeval tv = {srv->cfg.http_idle_timeout_ms / 1000,
                          (srv->cfg.http_idle_timeout_ms % 1000) * 1000};
     bufferevent_set_timeouts(c->bev, &tv, &tv);
@@ -816,10 +829,17 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
 
 int srv_http_listen(srv_server_t *srv, int fd)
 {
+    srv->http = calloc(1, sizeof(*srv->http));
+    if (!srv->http)
+        srv_oom();
+    srv_http_limits_init(&srv->http->limits);
+    srv->http->limits.max_body_bytes = (size_t)srv->cfg.http_max_body_bytes;
+    srv->http->limits.max_header_bytes = (size_t)srv->cfg.http_max_header_bytes;
+    srv->http->limits.max_headers = (size_t)srv->cfg.http_max_headers;
     if (fd >= 0) {
         evutil_make_socket_nonblocking(fd);
-        srv->listener = evconnlistener_new(srv->base, accept_cb, srv,
-                                           LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, -1, fd);
+        srv->http->listener = evconnlistener_new(srv->base, accept_cb, srv,
+                                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, -1, fd);
     } else {
         char host[256];
         int port;
@@ -842,18 +862,41 @@ int srv_http_listen(srv_server_t *srv, int fd)
             srv_log(SRV_LOG_ERROR, "listen: '%s' is not an IP address", host);
             return -1;
         }
-        srv->listener = evconnlistener_new_bind(srv->base, accept_cb, srv,
-                                                LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
-                                                (struct sockaddr *)&ss, (int)slen);
+        srv->http->listener = evconnlistener_new_bind(srv->base, accept_cb, srv,
+                                                      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
+                                                      1024, (struct sockaddr *)&ss, (int)slen);
     }
-    if (!srv->listener)
+    if (!srv->http->listener)
         return -1;
-    evconnlistener_set_error_cb(srv->listener, accept_error_cb);
+    evconnlistener_set_error_cb(srv->http->listener, accept_error_cb);
     return 0;
+}
+
+void srv_http_stop_listening(srv_server_t *srv)
+{
+    if (srv->http && srv->http->listener) {
+        evconnlistener_free(srv->http->listener);
+        srv->http->listener = NULL;
+    }
 }
 
 void srv_http_close_all(srv_server_t *srv)
 {
-    while (srv->conns)
-        conn_free(srv->conns);
+    while (srv->http && srv->http->conns)
+        conn_free(srv->http->conns);
+}
+
+void srv_http_free(srv_server_t *srv)
+{
+    if (!srv->http)
+        return;
+    srv_http_close_all(srv);
+    srv_http_stop_listening(srv);
+    free(srv->http);
+    srv->http = NULL;
+}
+
+size_t srv_http_conn_count(const srv_server_t *srv)
+{
+    return srv->http ? srv->http->n_conns : 0;
 }

@@ -7,7 +7,10 @@
 #include <string.h>
 
 #include "cluster.h"
+#include "api.h"
+#include "http_conn.h"
 #include "server.h"
+#include "ws_session.h"
 
 static const double bounds[SRV_LAT_BUCKETS - 1] = {
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
@@ -129,7 +132,8 @@ void srv_api_metrics(srv_req_t *req)
             m->http_connections_total);
     counter(o, "artemis_http_connections_rejected_total",
             "Connections closed at accept (limit or draining).", m->http_connections_rejected);
-    gauge(o, "artemis_http_connections", "Open HTTP connections.", (double)srv->n_conns);
+    gauge(o, "artemis_http_connections", "Open HTTP connections.",
+          (double)srv_http_conn_count(srv));
     counter(o, "artemis_rate_limited_total", "Requests refused by a rate limiter.",
             m->rate_limited);
     counter(o, "artemis_http_connections_rejected_address_total",
@@ -185,7 +189,7 @@ void srv_api_metrics(srv_req_t *req)
                             "# TYPE artemis_ws_sessions gauge\n");
     for (int k = 0; k < SRV_WS_KINDS; k++)
         artemisi_buf_appendf(o, "artemis_ws_sessions{endpoint=\"%s\"} %zu\n", ws_kind_names[k],
-                             srv->n_ws[k]);
+                             srv_ws_count(srv, (srv_ws_kind_t)k));
     artemisi_buf_appends(o, "# HELP artemis_ws_sessions_total WebSocket sessions opened.\n"
                             "# TYPE artemis_ws_sessions_total counter\n");
     for (int k = 0; k < SRV_WS_KINDS; k++)

@@ -28,7 +28,9 @@
 #include "clock.h"
 #include "log.h"
 #include "cluster.h"
+#include "http_conn.h"
 #include "server.h"
+#include "ws_session.h"
 #include "artemis/version.h"
 
 /* Expiry work per loop turn is bounded by time, not by a count, so it adapts to the
@@ -199,10 +201,7 @@ static void stop_cb(evutil_socket_t sig, short what, void *arg)
     srv->draining = 1;
     /* Stop accepting, say goodbye to WebSocket clients, and give in-flight responses a
      * moment to flush before the loop exits. */
-    if (srv->listener) {
-        evconnlistener_free(srv->listener);
-        srv->listener = NULL;
-    }
+    srv_http_stop_listening(srv);
     srv_ws_close_all(srv);
     struct timeval tv = {0, 300000};
     event_base_loopexit(srv->base, &tv);
@@ -294,8 +293,7 @@ int srv_run(srv_config_t *cfg)
         seed[0] = (uint64_t)srv->start_wall ^ ((uint64_t)getpid() << 32);
         seed[1] = (uint64_t)srv->start_mono * 0x9e3779b97f4a7c15ULL;
     }
-    artemisi_dict_init(&srv->subs, seed[0] ^ 1, seed[1]);
-    artemisi_dict_init(&srv->v1_subs, seed[0] ^ 2, seed[1]);
+    srv_ws_hub_init(srv, seed[0], seed[1]);
     srv_registry_config_t rc = {srv->cfg.lease_ttl_ms, srv->cfg.legacy_lease_ttl_ms,
                                 srv->cfg.clean_interval_ms, (size_t)srv->cfg.change_log_capacity,
                                 (size_t)srv->cfg.change_log_max_bytes};
@@ -318,9 +316,6 @@ int srv_run(srv_config_t *cfg)
         rc_exit = 2;
         goto out;
     }
-    srv->http_limits.max_body_bytes = (size_t)srv->cfg.http_max_body_bytes;
-    srv->http_limits.max_header_bytes = (size_t)srv->cfg.http_max_header_bytes;
-    srv->http_limits.max_headers = (size_t)srv->cfg.http_max_headers;
 
     srv->base = event_base_new();
     if (!srv->base)
@@ -371,8 +366,7 @@ out:
     srv_cluster_free(srv);
     srv_http_close_all(srv);
     srv_ws_free_all(srv);
-    if (srv->listener)
-        evconnlistener_free(srv->listener);
+    srv_http_free(srv);
     struct event *evs[] = {srv->ev_tick_more, srv->ev_tick,   srv->ev_second, srv->ev_watchdog,
                            srv->ev_sigterm,   srv->ev_sigint, srv->ev_sighup};
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
@@ -388,8 +382,6 @@ out:
         srv_ratelimit_free(srv->rl[i]);
     srv_clients_free(srv->clients);
     srv_registry_free(srv->registry);
-    artemisi_dict_free(&srv->subs);
-    artemisi_dict_free(&srv->v1_subs);
     srv_config_free(&srv->cfg);
     free(srv);
     libevent_global_shutdown();

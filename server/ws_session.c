@@ -23,7 +23,9 @@
 
 #include "codec.h"
 #include "log.h"
+#include "api.h"
 #include "server.h"
+#include "ws_session.h"
 #include "ws_frame.h"
 
 #define DROP_AFTER_MS 30000
@@ -51,6 +53,8 @@ static int is_json_null(const char *p, size_t n)
     return n == 4 && memcmp(p, "null", 4) == 0;
 }
 
+typedef struct srv_ws srv_ws_t;
+
 typedef struct sublist {
     char *id;
     srv_ws_t **v;
@@ -72,6 +76,15 @@ struct srv_ws {
     size_t n_pending, cap_pending;
     int64_t overflow_since;
     int v1_dirty;
+};
+
+/* The hub's own state; the rest of the server sees only ws_session.h. */
+struct srv_ws_hub {
+    srv_ws_t *sessions[SRV_WS_KINDS];
+    size_t n[SRV_WS_KINDS];
+    artemisi_dict_t subs;    /* serviceId -> sublist_t (discovery sessions) */
+    artemisi_dict_t v1_subs; /* serviceId -> sublist_t (v1 subscribe sessions) */
+    struct event *ev_flush;  /* coalesced v1 pushes, once per loop turn */
 };
 
 static void ws_free(srv_ws_t *ws);
@@ -116,7 +129,7 @@ static void strset_clear(char **v, size_t *n)
 
 static artemisi_dict_t *index_for(srv_server_t *srv, srv_ws_kind_t kind)
 {
-    return kind == SRV_WS_SUBSCRIBE ? &srv->v1_subs : &srv->subs;
+    return kind == SRV_WS_SUBSCRIBE ? &srv->ws->v1_subs : &srv->ws->subs;
 }
 
 static void index_add(srv_ws_t *ws, const char *sid)
@@ -389,10 +402,10 @@ static void ws_free(srv_ws_t *ws)
     if (ws->prev)
         ws->prev->next = ws->next;
     else
-        srv->ws_sessions[ws->kind] = ws->next;
+        srv->ws->sessions[ws->kind] = ws->next;
     if (ws->next)
         ws->next->prev = ws->prev;
-    srv->n_ws[ws->kind]--;
+    srv->ws->n[ws->kind]--;
     srv_clients_detach(srv->clients, &ws->client);
     for (size_t i = 0; i < ws->n_subs; i++)
         index_remove(ws, ws->subs[i]);
@@ -420,11 +433,11 @@ void srv_ws_start(srv_server_t *srv, struct bufferevent *bev, srv_ws_kind_t kind
     ws->parser = artemisi_ws_parser_new((size_t)srv->cfg.ws_max_message_bytes, 0);
     if (!ws->parser)
         srv_oom();
-    ws->next = srv->ws_sessions[kind];
+    ws->next = srv->ws->sessions[kind];
     if (ws->next)
         ws->next->prev = ws;
-    srv->ws_sessions[kind] = ws;
-    srv->n_ws[kind]++;
+    srv->ws->sessions[kind] = ws;
+    srv->ws->n[kind]++;
     srv->metrics.ws_sessions_total[kind]++;
     /* Sessions live until their TTL; idle reads must not time them out. */
     bufferevent_set_timeouts(bev, NULL, NULL);
@@ -458,7 +471,7 @@ static void flush_v1_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     artemisi_buf_t b = ARTEMISI_BUF_INIT;
     srv_ws_t *next;
-    for (srv_ws_t *ws = srv->ws_sessions[SRV_WS_SUBSCRIBE]; ws; ws = next) {
+    for (srv_ws_t *ws = srv->ws->sessions[SRV_WS_SUBSCRIBE]; ws; ws = next) {
         next = ws->next;
         if (!ws->v1_dirty || ws->closing)
             continue;
@@ -474,8 +487,8 @@ void srv_ws_on_change(void *ctx, const srv_change_t *c)
 {
     srv_server_t *srv = ctx;
     const char *sid = ARTEMISI_INST(c->inst, SERVICE_ID);
-    sublist_t *l = artemisi_dict_get(&srv->subs, sid);
-    if (l || srv->ws_sessions[SRV_WS_ALL]) {
+    sublist_t *l = artemisi_dict_get(&srv->ws->subs, sid);
+    if (l || srv->ws->sessions[SRV_WS_ALL]) {
         artemisi_buf_t b = ARTEMISI_BUF_INIT;
         artemisi_encode_change(&b, srv_change_type_name(c->type), c->time_ms, c->inst);
         /* ws_push may drop a session, which edits the list: walk a snapshot. */
@@ -490,21 +503,21 @@ void srv_ws_on_change(void *ctx, const srv_change_t *c)
             free(snap);
         }
         srv_ws_t *next;
-        for (srv_ws_t *ws = srv->ws_sessions[SRV_WS_ALL]; ws; ws = next) {
+        for (srv_ws_t *ws = srv->ws->sessions[SRV_WS_ALL]; ws; ws = next) {
             next = ws->next;
             ws_push(ws, sid, &b);
         }
         artemisi_buf_free(&b);
     }
-    sublist_t *v1 = artemisi_dict_get(&srv->v1_subs, sid);
+    sublist_t *v1 = artemisi_dict_get(&srv->ws->v1_subs, sid);
     if (v1) {
         for (size_t i = 0; i < v1->n; i++)
             v1->v[i]->v1_dirty = 1;
         /* One full-list push per service per loop turn, however many changes it had. */
-        if (!srv->ev_flush)
-            srv->ev_flush = event_new(srv->base, -1, 0, flush_v1_cb, srv);
-        if (srv->ev_flush)
-            event_active(srv->ev_flush, 0, 0);
+        if (!srv->ws->ev_flush)
+            srv->ws->ev_flush = event_new(srv->base, -1, 0, flush_v1_cb, srv);
+        if (srv->ws->ev_flush)
+            event_active(srv->ws->ev_flush, 0, 0);
     }
 }
 
@@ -512,7 +525,7 @@ void srv_ws_sweep(srv_server_t *srv, int64_t now)
 {
     for (int k = 0; k < SRV_WS_KINDS; k++) {
         srv_ws_t *next;
-        for (srv_ws_t *ws = srv->ws_sessions[k]; ws; ws = next) {
+        for (srv_ws_t *ws = srv->ws->sessions[k]; ws; ws = next) {
             next = ws->next;
             if (ws->closing)
                 continue;
@@ -528,19 +541,38 @@ void srv_ws_close_all(srv_server_t *srv)
 {
     for (int k = 0; k < SRV_WS_KINDS; k++) {
         srv_ws_t *next;
-        for (srv_ws_t *ws = srv->ws_sessions[k]; ws; ws = next) {
+        for (srv_ws_t *ws = srv->ws->sessions[k]; ws; ws = next) {
             next = ws->next;
             ws_close(ws, ARTEMISI_WS_CLOSE_GOING_AWAY, "server shutting down");
         }
     }
 }
 
+void srv_ws_hub_init(srv_server_t *srv, uint64_t seed0, uint64_t seed1)
+{
+    srv->ws = calloc(1, sizeof(*srv->ws));
+    if (!srv->ws)
+        srv_oom();
+    artemisi_dict_init(&srv->ws->subs, seed0 ^ 1, seed1);
+    artemisi_dict_init(&srv->ws->v1_subs, seed0 ^ 2, seed1);
+}
+
+size_t srv_ws_count(const srv_server_t *srv, srv_ws_kind_t kind)
+{
+    return srv->ws ? srv->ws->n[kind] : 0;
+}
+
 void srv_ws_free_all(srv_server_t *srv)
 {
+    if (!srv->ws)
+        return;
     for (int k = 0; k < SRV_WS_KINDS; k++)
-        while (srv->ws_sessions[k])
-            ws_free(srv->ws_sessions[k]);
-    if (srv->ev_flush)
-        event_free(srv->ev_flush);
-    srv->ev_flush = NULL;
+        while (srv->ws->sessions[k])
+            ws_free(srv->ws->sessions[k]);
+    if (srv->ws->ev_flush)
+        event_free(srv->ws->ev_flush);
+    artemisi_dict_free(&srv->ws->subs);
+    artemisi_dict_free(&srv->ws->v1_subs);
+    free(srv->ws);
+    srv->ws = NULL;
 }

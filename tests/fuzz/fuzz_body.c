@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "gzip.h"
+#include "api.h"
 #include "server.h"
 
 /* A fresh registry per input: state that outlives an input would make libFuzzer's leak

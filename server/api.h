@@ -1,0 +1,65 @@
+/*
+ * The HTTP API as handlers see it: a request (srv_req_t), one handler per route (api_*.c,
+ * listed in routes.h) and the registry operation shared by HTTP and the WebSocket heartbeat.
+ * Handlers read the request, write the answer into req->out and never touch a socket; the
+ * HTTP layer (http_conn.c) sends it, and turns an answer whose buffer lost bytes into a 503.
+ * Thread-safety: the server's loop thread only.
+ */
+#ifndef ARTEMIS_SERVER_API_H
+#define ARTEMIS_SERVER_API_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "clients.h"
+#include "http_parser.h"
+#include "server.h"
+
+/* A request as handlers see it. */
+typedef struct srv_req {
+    srv_server_t *srv;
+    const srv_http_request_t *http;
+    const char *body; /* inflated request body, NUL-terminated */
+    size_t body_len;
+    artemisi_buf_t *out; /* response body */
+    int status;          /* HTTP status, default 200 */
+    const char *content_type;
+    srv_client_t *client; /* the connection's fairness accounting */
+} srv_req_t;
+
+/* ---- API handlers (api_*.c) ---- */
+typedef void (*srv_handler_fn)(srv_req_t *req);
+void srv_api_register(srv_req_t *req);
+void srv_api_heartbeat(srv_req_t *req);
+void srv_api_unregister(srv_req_t *req);
+void srv_api_repl_register(srv_req_t *req);
+void srv_api_repl_heartbeat(srv_req_t *req);
+void srv_api_repl_unregister(srv_req_t *req);
+void srv_api_repl_services(srv_req_t *req);
+void srv_api_lookup(srv_req_t *req);
+void srv_api_service(srv_req_t *req);
+void srv_api_services(srv_req_t *req);
+void srv_api_services_delta(srv_req_t *req);
+void srv_api_up_registry_nodes(srv_req_t *req);
+void srv_api_up_discovery_nodes(srv_req_t *req);
+void srv_api_status_node(srv_req_t *req);
+void srv_api_status_cluster(srv_req_t *req);
+void srv_api_status_leases(srv_req_t *req);
+void srv_api_status_legacy_leases(srv_req_t *req);
+void srv_api_status_config(srv_req_t *req);
+void srv_api_status_deployment(srv_req_t *req);
+void srv_api_status_connections(srv_req_t *req);
+void srv_api_health(srv_req_t *req);
+void srv_api_metrics(srv_req_t *req);
+
+/* Answer a 400 with a JSON error body. */
+void srv_req_bad_request(srv_req_t *req, const char *why);
+
+/* Registry operations shared by HTTP and the WebSocket heartbeat (api_registry.c).
+ * Appends the full response JSON to out. */
+typedef enum { SRV_OP_REGISTER = 0, SRV_OP_HEARTBEAT, SRV_OP_UNREGISTER } srv_op_t;
+/* client: the caller's connection for per-client fairness (NULL: only the shared limiter). */
+void srv_registry_request(srv_server_t *srv, srv_client_t *client, srv_op_t op, int replication,
+                          const char *body, size_t len, artemisi_buf_t *out, int *http_status);
+
+#endif
