@@ -1,9 +1,9 @@
 /*
- * Discovery endpoints (spec §2.2): lookup, service, services, services-delta. Answers are
+ * Discovery endpoints (protocol.md §2.2): lookup, service, services, services-delta. Answers are
  * assembled from per-service JSON cached by the registry (serialised once per change of a
  * service), so a lookup is a hash lookup and a few memcpy calls.
  *
- * Management filters (spec §4.1: logical instances, route rules, pull-outs) plug in here
+ * Management filters (protocol.md §4.1: logical instances, route rules, pull-outs) plug in here
  * later; without management data their effect is logicInstances [] and routeRules [].
  */
 #include <stdio.h>
@@ -111,7 +111,7 @@ static void free_params(params_t *p)
     artemisi_buf_free(&p->service);
 }
 
-/* checkSameZone of spec §2.2.2. Returns NULL when allowed, else the message in buf. */
+/* checkSameZone of protocol.md §2.2.2. Returns NULL when allowed, else the message in buf. */
 static const char *zone_check(srv_server_t *srv, const char *region, const char *zone, char *buf,
                               size_t len)
 {
@@ -178,7 +178,9 @@ static void lookup_answer(srv_req_t *req, json_t *cfgs, const char *region, cons
     size_t n = json_array_size(cfgs);
     const char **sids = malloc((n ? n : 1) * sizeof(*sids));
     artemisi_dict_t seen;
-    artemisi_dict_init(&seen, srv->registry->leases.k0 ^ 7, srv->registry->leases.k1);
+    uint64_t k0, k1;
+    srv_registry_seed(srv->registry, &k0, &k1);
+    artemisi_dict_init(&seen, k0, k1);
     size_t distinct = 0;
     int oom = !sids;
     for (size_t i = 0; i < n && !oom; i++) {
@@ -330,7 +332,7 @@ void srv_api_service(srv_req_t *req)
     if (s)
         srv_service_append(req->out, s, sid);
     else
-        append_shell(req->out, sid); /* spec §2.2.4: no filters on a missing service */
+        append_shell(req->out, sid); /* protocol.md §2.2.4: no filters on a missing service */
     artemisi_buf_appendc(req->out, '}');
     free_params(&p);
 }
@@ -395,7 +397,7 @@ void srv_api_services_delta(srv_req_t *req)
     free_params(&p);
 }
 
-/* P4: the raw registry for a bootstrapping peer (spec §2.4). */
+/* P4: the raw registry for a bootstrapping peer (protocol.md §2.4). */
 void srv_api_repl_services(srv_req_t *req)
 {
     srv_server_t *srv = req->srv;
@@ -434,12 +436,13 @@ void srv_api_repl_services(srv_req_t *req)
     }
     artemisi_buf_appends(req->out, "{\"responseStatus\":" SUCCESS_STATUS ",\"services\":[");
     size_t it = 0, n = 0;
-    artemisi_dict_entry_t *e;
-    while ((e = artemisi_dict_next(&srv->registry->services, &it))) {
-        srv_service_t *s = e->value;
+    srv_service_t *s;
+    while ((s = srv_registry_next_service(srv->registry, &it))) {
         const artemisi_buf_t *j = srv_service_json(s);
-        if (!j)
-            continue;
+        if (!j) {
+            req->out->failed = 1; /* out of memory: never an answer with services missing */
+            break;
+        }
         if (n++)
             artemisi_buf_appendc(req->out, ',');
         artemisi_buf_appends(req->out, "{\"instances\":");

@@ -1,5 +1,5 @@
 /*
- * Cluster and status endpoints (spec §2.3, §2.5), /health and the node's own status.
+ * Cluster and status endpoints (protocol.md §2.3, §2.5), /health and the node's own status.
  * A node without peers is "up" at once (the cluster issue adds bootstrap and peer status).
  */
 #include <stdio.h>
@@ -39,7 +39,7 @@ static void nodes(srv_req_t *req, const char *identity)
     if (status_limited(req, srv->rl[SRV_RL_CLUSTER], identity, "\"nodes\":null,", ""))
         return;
     /* Every node (this one and the peers, by their polled status) that can serve and either
-     * allows other zones or is in the caller's zone exactly (spec §2.3, case-sensitive). */
+     * allows other zones or is in the caller's zone exactly (protocol.md §2.3, case-sensitive). */
     const char *region = NULL, *zone = NULL;
     artemisi_buf_t qr = ARTEMISI_BUF_INIT, qz = ARTEMISI_BUF_INIT, list = ARTEMISI_BUF_INIT;
     json_t *root = NULL;
@@ -191,14 +191,13 @@ static void leases(srv_req_t *req, int legacy)
     artemisi_buf_t body = ARTEMISI_BUF_INIT;
     size_t count = 0, nsvc = 0;
     size_t it = 0;
-    artemisi_dict_entry_t *e;
-    while ((e = artemisi_dict_next(&srv->registry->services, &it))) {
-        srv_service_t *s = e->value;
+    srv_service_t *s;
+    while ((s = srv_registry_next_service(srv->registry, &it))) {
         if (!wanted(ids, q.data, s->id))
             continue;
         size_t inside = 0;
-        for (uint32_t i = 0; i < s->n; i++) {
-            srv_lease_t *l = s->leases[i];
+        for (uint32_t i = 0; i < srv_service_size(s); i++) {
+            const srv_lease_t *l = srv_service_lease(s, i);
             if (l->legacy != legacy)
                 continue;
             if (inside == 0) {
@@ -338,6 +337,8 @@ void srv_api_health(srv_req_t *req)
     int ready = srv->ready && !srv->draining;
     req->status = ready ? 200 : 503;
     int64_t now = srv_now_mono();
+    srv_registry_info_t info;
+    srv_registry_info(srv->registry, &info);
     artemisi_buf_appendf(
         req->out,
         "{\"status\":\"%s\",\"live\":true,\"ready\":%s,\"version\":\"%s\","
@@ -350,5 +351,5 @@ void srv_api_health(srv_req_t *req)
         srv_selfpres_active(&srv->selfpres) ? "true" : "false",
         (long long)srv_selfpres_active_since(&srv->selfpres),
         srv_selfpres_window_count(&srv->selfpres, now), srv_selfpres_expected(&srv->selfpres),
-        srv->registry->n_expired);
+        info.expired_kept);
 }

@@ -86,6 +86,32 @@ static void client_metrics(srv_server_t *srv, artemisi_buf_t *o, int64_t now)
                              top[i].conns);
 }
 
+static void registry_metrics(srv_server_t *srv, artemisi_buf_t *o)
+{
+    srv_registry_info_t info;
+    srv_registry_info(srv->registry, &info);
+    const srv_registry_stats_t *st = &info.stats;
+    counter(o, "artemis_leases_revived_total",
+            "Expired leases kept by self-preservation and renewed by their heartbeat.",
+            st->revived);
+    gauge(o, "artemis_instances", "Registered instances (leases).", (double)info.leases);
+    gauge(o, "artemis_legacy_instances", "Leases in the legacy lease manager.",
+          (double)info.legacy);
+    gauge(o, "artemis_services", "Services with at least one instance.", (double)info.services);
+    gauge(o, "artemis_registry_memory_bytes", "Bytes held by instances, leases and caches.",
+          (double)srv_registry_memory(srv->registry));
+    counter(o, "artemis_registrations_total", "Successful registrations.", st->registered);
+    counter(o, "artemis_renewals_total", "Successful heartbeat renewals.", st->renewed);
+    counter(o, "artemis_renewals_failed_total", "Heartbeats for unknown or expired leases.",
+            st->renew_failed);
+    counter(o, "artemis_unregistrations_total", "Instances unregistered.", st->unregistered);
+    counter(o, "artemis_leases_expired_total", "Leases observed expired.", st->expired);
+    counter(o, "artemis_leases_evicted_total", "Expired leases removed.", st->evicted);
+    gauge(o, "artemis_leases_expired_kept", "Expired leases kept by self-preservation.",
+          (double)info.expired_kept);
+    gauge(o, "artemis_change_log_version", "Newest change sequence.", (double)info.change_seq);
+}
+
 void srv_api_metrics(srv_req_t *req)
 {
     srv_server_t *srv = req->srv;
@@ -151,29 +177,7 @@ void srv_api_metrics(srv_req_t *req)
           (double)srv->lease_clock.offset_ms / 1000.0);
     gauge(o, "artemis_loop_longest_stall_seconds", "Longest event-loop gap seen.",
           (double)srv->lease_clock.longest_ms / 1000.0);
-    counter(o, "artemis_leases_revived_total",
-            "Expired leases kept by self-preservation and renewed by their heartbeat.",
-            srv->registry->stats.revived);
-
-    srv_registry_t *reg = srv->registry;
-    gauge(o, "artemis_instances", "Registered instances (leases).",
-          (double)srv_registry_lease_count(reg));
-    gauge(o, "artemis_legacy_instances", "Leases in the legacy lease manager.",
-          (double)reg->n_legacy);
-    gauge(o, "artemis_services", "Services with at least one instance.",
-          (double)srv_registry_service_count(reg));
-    gauge(o, "artemis_registry_memory_bytes", "Bytes held by instances, leases and caches.",
-          (double)srv_registry_memory(reg));
-    counter(o, "artemis_registrations_total", "Successful registrations.", reg->stats.registered);
-    counter(o, "artemis_renewals_total", "Successful heartbeat renewals.", reg->stats.renewed);
-    counter(o, "artemis_renewals_failed_total", "Heartbeats for unknown or expired leases.",
-            reg->stats.renew_failed);
-    counter(o, "artemis_unregistrations_total", "Instances unregistered.", reg->stats.unregistered);
-    counter(o, "artemis_leases_expired_total", "Leases observed expired.", reg->stats.expired);
-    counter(o, "artemis_leases_evicted_total", "Expired leases removed.", reg->stats.evicted);
-    gauge(o, "artemis_leases_expired_kept", "Expired leases kept by self-preservation.",
-          (double)reg->n_expired);
-    gauge(o, "artemis_change_log_version", "Newest change sequence.", (double)reg->log.head);
+    registry_metrics(srv, o);
 
     gauge(o, "artemis_self_preservation_active", "1 while expired leases are kept.",
           srv_selfpres_active(&srv->selfpres));

@@ -223,7 +223,7 @@ static void lease_remove(srv_registry_t *r, srv_lease_t *l, int64_t now_wall)
 
 /* ---- operations --------------------------------------------------------------------------- */
 
-/* The lease manager of a request's instance (spec §3.1): legacy when its metadata has a
+/* The lease manager of a request's instance (protocol.md §3.1): legacy when its metadata has a
  * non-blank java_registry. Each request picks the manager from its own body, as Java does. */
 static int is_legacy(const artemisi_instance_t *d)
 {
@@ -294,7 +294,7 @@ int srv_registry_register(srv_registry_t *r, const artemisi_instance_t *draft, i
         lease_free(l);
         return -1;
     }
-    /* A new lease replaces the old one of the same manager (spec §2.1.3: brand-new lease),
+    /* A new lease replaces the old one of the same manager (protocol.md §2.1.3: brand-new lease),
      * and takes the discovery listing from the other manager's lease, which stays alive but
      * shadowed (lease_key). An instance that leaves a differently cased service's list on
      * the way is announced there as a delete (the "new" below is for the other spelling);
@@ -522,7 +522,7 @@ int srv_registry_delta(srv_registry_t *r, uint64_t version, artemisi_buf_t *out,
         return 1;
     /* Keep only the last new/delete per InstanceKey: the delta is the net effect. A key
      * whose first change in the window is "new" and last is "delete" was absent before and
-     * is absent now, so it is left out (spec §2.2.6). */
+     * is absent now, so it is left out (protocol.md §2.2.6). */
     artemisi_dict_t last;
     artemisi_dict_init(&last, r->leases.k0, r->leases.k1);
     size_t cap = (size_t)(r->log.head - seq);
@@ -593,6 +593,38 @@ int srv_registry_delta(srv_registry_t *r, uint64_t version, artemisi_buf_t *out,
     free(list);
     artemisi_dict_free(&last);
     return rc ? -1 : 0;
+}
+
+srv_service_t *srv_registry_next_service(const srv_registry_t *r, size_t *it)
+{
+    artemisi_dict_entry_t *e = artemisi_dict_next(&r->services, it);
+    return e ? e->value : NULL;
+}
+
+uint32_t srv_service_size(const srv_service_t *s)
+{
+    return s->n;
+}
+
+const srv_lease_t *srv_service_lease(const srv_service_t *s, uint32_t i)
+{
+    return s->leases[i];
+}
+
+void srv_registry_info(const srv_registry_t *r, srv_registry_info_t *out)
+{
+    out->stats = r->stats;
+    out->leases = r->leases.count;
+    out->legacy = r->n_legacy;
+    out->expired_kept = r->n_expired;
+    out->services = r->services.count;
+    out->change_seq = r->log.head;
+}
+
+void srv_registry_seed(const srv_registry_t *r, uint64_t *k0, uint64_t *k1)
+{
+    *k0 = r->leases.k0 ^ 0x5bd1e995u; /* not the lease table's own keys */
+    *k1 = r->leases.k1;
 }
 
 size_t srv_registry_lease_count(const srv_registry_t *r)

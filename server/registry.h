@@ -2,8 +2,8 @@
  * The registry: services, leases and their expiry. Pure module: it is fed instances and
  * times and never touches a socket, so it is unit-tested without a server.
  *
- * Identity (spec §1.2, §3.1): a lease is keyed by its lease manager (normal, or legacy when
- * the request's metadata has java_registry) and the case-insensitive InstanceKey; the
+ * Identity (protocol.md §1.2, §3.1): a lease is keyed by its lease manager (normal, or legacy
+ * when the request's metadata has java_registry) and the case-insensitive InstanceKey; the
  * per-service index is keyed by the exact serviceId. Every request picks its manager from
  * its own body, as Java does: a heartbeat with the other manager's body finds no lease. An
  * instance may hold one lease per manager; discovery lists the newest registration, the
@@ -14,7 +14,7 @@
  * stores a new renewal time (O(1)); the wheel visits each lease about once per TTL and
  * re-files the ones that were renewed. Expired leases are evicted only when the caller
  * says expiry is allowed (self-preservation); otherwise they stay listed, marked expired,
- * so a heartbeat for them fails and the client re-registers (spec §3.1: expiry is sticky).
+ * so a heartbeat for them fails and the client re-registers (protocol.md §3.1: expiry is sticky).
  * Work per tick is bounded by a budget so a mass expiry never stalls the event loop.
  *
  * Every change (new / delete) is appended to the change log and announced through the
@@ -44,7 +44,7 @@ typedef struct srv_lease {
     int64_t creation_mono, renewal_mono;
     int64_t creation_wall, renewal_wall;
     uint32_t svc_pos;
-    uint8_t legacy;  /* metadata java_registry set: legacy lease manager */
+    uint8_t legacy; /* metadata java_registry set: legacy lease manager */
     /* listed in discovery <=> svc != NULL; a shadowed lease (see above) has svc NULL */
     uint8_t expired; /* sticky once observed */
     uint8_t where;   /* 0 nowhere, 1 wheel, 2 expired list */
@@ -101,7 +101,7 @@ void srv_registry_free(srv_registry_t *r);
 void srv_registry_set_ttl(srv_registry_t *r, int64_t ttl_ms, int64_t legacy_ttl_ms);
 void srv_registry_set_change_cb(srv_registry_t *r, srv_change_cb cb, void *ctx);
 
-/* Validation of spec §1.2: NULL if fine, else the Java message
+/* Validation of protocol.md §1.2: NULL if fine, else the Java message
  * ("argument instance.url is null or whitespace"). Static string. */
 const char *srv_instance_check(const artemisi_instance_t *draft);
 
@@ -138,9 +138,30 @@ const artemisi_buf_t *srv_registry_services_json(srv_registry_t *r);
 uint64_t srv_registry_version(const srv_registry_t *r);
 /* Delta from `version` to now: appends the JSON map {"serviceId":[change,...],...} to out and
  * sets *new_version. Returns 0, or 1 when the version is unknown, too old or the newest one
- * (spec §2.2.6: "Delta is not found."), -1 on OOM. */
+ * (protocol.md §2.2.6: "Delta is not found."), -1 on OOM. */
 int srv_registry_delta(srv_registry_t *r, uint64_t version, artemisi_buf_t *out,
                        uint64_t *new_version);
+
+/* Iterate the services: for (size_t it = 0; (s = srv_registry_next_service(r, &it));).
+ * The registry must not change meanwhile. */
+srv_service_t *srv_registry_next_service(const srv_registry_t *r, size_t *it);
+/* The listed leases of a service: i < srv_service_size(s). */
+uint32_t srv_service_size(const srv_service_t *s);
+const srv_lease_t *srv_service_lease(const srv_service_t *s, uint32_t i);
+
+/* Figures for /metrics and /health, copied out. */
+typedef struct srv_registry_info {
+    srv_registry_stats_t stats;
+    size_t leases;       /* both managers, shadowed leases included */
+    size_t legacy;       /* in the legacy manager */
+    size_t expired_kept; /* expired, kept by self-preservation */
+    size_t services;
+    uint64_t change_seq; /* newest change-log sequence */
+} srv_registry_info_t;
+void srv_registry_info(const srv_registry_t *r, srv_registry_info_t *out);
+
+/* Keys for a request-scoped hash table of network strings (as secret as the registry's). */
+void srv_registry_seed(const srv_registry_t *r, uint64_t *k0, uint64_t *k1);
 
 size_t srv_registry_lease_count(const srv_registry_t *r);
 /* Leases that are not expired-but-kept: the self-preservation baseline. */
