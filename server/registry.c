@@ -463,8 +463,10 @@ int srv_service_append(artemisi_buf_t *out, srv_service_t *s, const char *servic
     int rc = artemisi_buf_appends(out, "{\"instances\":");
     if (s) {
         const artemisi_buf_t *j = srv_service_json(s);
-        if (!j)
+        if (!j) {
+            out->failed = 1; /* the answer lost the service: it must not go out as complete */
             return -1;
+        }
         rc |= artemisi_buf_append(out, j->data, j->len);
     } else {
         rc |= artemisi_buf_appends(out, "[]");

@@ -129,7 +129,8 @@ srv_service_t *srv_registry_service(const srv_registry_t *r, const char *service
 /* Cached "[instance,...]" of a service; NULL on OOM. */
 const artemisi_buf_t *srv_service_json(srv_service_t *s);
 /* Append {"instances":[...],"logicInstances":[],"metadata":null,"routeRules":[],"serviceId":".."}
- * for a service (s may be NULL: an empty shell with "instances":[]). */
+ * for a service (s may be NULL: an empty shell with "instances":[]). Returns 0, or -1 on OOM
+ * with out marked failed (artemisi_buf_failed), even when the lost bytes were the cache's. */
 int srv_service_append(artemisi_buf_t *out, srv_service_t *s, const char *service_id);
 /* Cached "[service,...]" of every service with at least one instance. NULL on OOM. */
 const artemisi_buf_t *srv_registry_services_json(srv_registry_t *r);

@@ -1,0 +1,300 @@
+/*
+ * The server's out-of-memory rule, proved: no answer that lost bytes to a failed allocation
+ * can leave the server as if it were complete. Every handler below runs with the Nth
+ * allocation failing, N = 1, 2, ... until a run has no failure (the Makefile links tests named
+ * *_oom with -Wl,--wrap=malloc,... so the project's own objects allocate through the wrappers
+ * here). After each run the answer buffer must either say it lost bytes
+ * (artemisi_buf_failed: the HTTP layer then sends a static 503, http_conn.c) or hold one
+ * complete JSON value. A lookup under a memory limit used to send `200 OK` with
+ * `...{"instances":},},}`; this test would have caught it.
+ */
+#include "test.h"
+
+#include <string.h>
+#include <jansson.h>
+
+#include "api.h"
+#include "server.h"
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t m);
+void *__real_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t m);
+void *__wrap_realloc(void *p, size_t n);
+char *__wrap_strdup(const char *s);
+
+static long fail_at; /* 0: never fail */
+static long calls;
+static int failed;
+
+static int should_fail(void)
+{
+    if (fail_at == 0)
+        return 0;
+    if (++calls == fail_at) {
+        failed = 1;
+        return 1;
+    }
+    return 0;
+}
+
+void *__wrap_malloc(size_t n)
+{
+    return should_fail() ? NULL : __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t m)
+{
+    return should_fail() ? NULL : __real_calloc(n, m);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+    return should_fail() ? NULL : __real_realloc(p, n);
+}
+
+char *__wrap_strdup(const char *s)
+{
+    return should_fail() ? NULL : __real_strdup(s);
+}
+
+/* ---- a server without sockets ------------------------------------------------------------ */
+
+static srv_server_t *server_new(void)
+{
+    srv_server_t *srv = calloc(1, sizeof(*srv));
+    assert_non_null(srv);
+    srv_config_init(&srv->cfg);
+    free(srv->cfg.region_id);
+    free(srv->cfg.zone_id);
+    srv->cfg.region_id = strdup("sha");
+    srv->cfg.zone_id = strdup("sha-z1");
+    srv_registry_config_t rc = {20000, 90000, 100, 1000, 1 << 20};
+    srv->registry = srv_registry_new(&rc, 1, 2, 1700000000000, srv_now_mono());
+    srv_selfpres_config_t sc;
+    srv_selfpres_config_init(&sc);
+    srv_selfpres_init(&srv->selfpres, &sc, srv_now_mono());
+    srv_stallclock_init(&srv->lease_clock, 1000, srv_now_mono());
+    char err[128];
+    for (int i = 0; i < SRV_RL_COUNT; i++)
+        srv->rl[i] = srv_ratelimit_new(0, 100000, "", err, sizeof(err));
+    srv_clients_config_t cc = {10000, 30000, 16};
+    srv->clients = srv_clients_new(&cc, 1, 2);
+    srv->ready = 1;
+    return srv;
+}
+
+static void server_free(srv_server_t *srv)
+{
+    for (int i = 0; i < SRV_RL_COUNT; i++)
+        srv_ratelimit_free(srv->rl[i]);
+    srv_clients_free(srv->clients);
+    srv_registry_free(srv->registry);
+    srv_config_free(&srv->cfg);
+    free(srv);
+}
+
+static const char *instance_json(char *buf, size_t n, const char *svc, int i)
+{
+    snprintf(buf, n,
+             "{\"regionId\":\"sha\",\"zoneId\":\"sha-z1\",\"serviceId\":\"%s\","
+             "\"instanceId\":\"i-%d\",\"ip\":\"10.0.0.%d\",\"port\":%d,"
+             "\"url\":\"http://10.0.0.%d:%d/\",\"status\":\"up\",\"metadata\":{\"k\":\"v%d\"}}",
+             svc, i, i, 8000 + i, i, 8000 + i, i);
+    return buf;
+}
+
+/* Three services of five instances, registered without failures. */
+static void fill(srv_server_t *srv)
+{
+    static const char *const svcs[] = {"oom.a", "oom.b", "oom.c"};
+    for (size_t s = 0; s < 3; s++) {
+        for (int i = 0; i < 5; i++) {
+            char inst[512], body[600];
+            snprintf(body, sizeof(body), "{\"instances\":[%s]}",
+                     instance_json(inst, sizeof(inst), svcs[s], i));
+            artemisi_buf_t out = ARTEMISI_BUF_INIT;
+            int status;
+            srv_registry_request(srv, NULL, SRV_OP_REGISTER, 0, body, strlen(body), &out, &status);
+            assert_int_equal(status, 200);
+            artemisi_buf_free(&out);
+        }
+    }
+}
+
+/* ---- the sweep ------------------------------------------------------------------------------ */
+
+typedef struct call {
+    const char *name;
+    srv_handler_fn fn; /* or NULL: a registry request */
+    srv_http_method_t method;
+    const char *query;
+    const char *body;
+    srv_op_t op;
+    int is_json; /* the answer is JSON (else text: /metrics) */
+} call_t;
+
+/* Run one call; returns 1 when an allocation failed during it. */
+static int run_call(srv_server_t *srv, const call_t *c, long n)
+{
+    srv_http_request_t http;
+    memset(&http, 0, sizeof(http));
+    http.method = c->method;
+    http.path = "/";
+    http.query = c->query ? c->query : "";
+    http.body = c->body ? c->body : "";
+    http.body_len = strlen(http.body);
+    artemisi_buf_t out = ARTEMISI_BUF_INIT;
+    srv_req_t req = {
+        srv, &http, http.body, http.body_len, &out, 200, "application/json;charset=UTF-8", NULL};
+    fail_at = n;
+    calls = 0;
+    failed = 0;
+    if (c->fn) {
+        c->fn(&req);
+    } else {
+        srv_registry_request(srv, NULL, c->op, 0, http.body, http.body_len, &out, &req.status);
+    }
+    fail_at = 0;
+    int lost = artemisi_buf_failed(&out);
+    if (!lost) {
+        if (out.len == 0)
+            fail_msg("%s, allocation %ld failing: an empty answer not marked as lost", c->name, n);
+        if (c->is_json) {
+            json_error_t e;
+            json_t *j = json_loadb(out.data, out.len, 0, &e);
+            if (!j)
+                fail_msg("%s, allocation %ld failing: a truncated answer would be sent: %.200s",
+                         c->name, n, out.data);
+            json_decref(j);
+        }
+    } else if (!failed) {
+        fail_msg("%s: the answer says it lost bytes, but no allocation failed", c->name);
+    }
+    artemisi_buf_free(&out);
+    return failed;
+}
+
+static void sweep(const call_t *c)
+{
+    srv_server_t *srv = server_new();
+    fill(srv);
+    long n = 1;
+    while (run_call(srv, c, n))
+        n++;
+    /* n - 1 allocations could fail; the run after them had none. */
+    assert_true(n > 1);
+    server_free(srv);
+}
+
+#define LOOKUP_BODY                                                                                \
+    "{\"discoveryConfigs\":[{\"serviceId\":\"oom.a\"},{\"serviceId\":\"oom.b\"},"                  \
+    "{\"serviceId\":\"oom.a\"},{\"serviceId\":\"oom.none\"},{\"serviceId\":\"oom.c\"}],"           \
+    "\"regionId\":\"sha\",\"zoneId\":\"sha-z1\"}"
+
+static void test_lookup(void **state)
+{
+    (void)state;
+    call_t c = {"lookup.json", srv_api_lookup, SRV_HTTP_POST, NULL, LOOKUP_BODY, 0, 1};
+    sweep(&c);
+}
+
+static void test_services(void **state)
+{
+    (void)state;
+    call_t c = {"services.json", srv_api_services, SRV_HTTP_GET, "regionId=sha", NULL, 0, 1};
+    sweep(&c);
+}
+
+static void test_service(void **state)
+{
+    (void)state;
+    call_t c = {"service.json",
+                srv_api_service,
+                SRV_HTTP_GET,
+                "serviceId=oom.b&regionId=sha&zoneId=sha-z1",
+                NULL,
+                0,
+                1};
+    sweep(&c);
+}
+
+static void test_services_delta(void **state)
+{
+    (void)state;
+    /* a version older than every change: the delta lists all of them */
+    call_t c = {"services-delta.json",
+                srv_api_services_delta,
+                SRV_HTTP_POST,
+                NULL,
+                "{\"regionId\":\"sha\",\"zoneId\":\"sha-z1\",\"version\":1700000000000000}",
+                0,
+                1};
+    sweep(&c);
+}
+
+static void test_repl_services(void **state)
+{
+    (void)state;
+    call_t c = {"replication services.json",
+                srv_api_repl_services,
+                SRV_HTTP_GET,
+                "regionId=sha",
+                NULL,
+                0,
+                1};
+    sweep(&c);
+}
+
+static void test_register(void **state)
+{
+    (void)state;
+    char a[512], b[512], body[1200];
+    snprintf(body, sizeof(body), "{\"instances\":[%s,null,%s]}",
+             instance_json(a, sizeof(a), "oom.new", 1), instance_json(b, sizeof(b), "oom.a", 7));
+    call_t c = {"register", NULL, SRV_HTTP_POST, NULL, body, SRV_OP_REGISTER, 1};
+    sweep(&c);
+}
+
+static void test_heartbeat_partial_fail(void **state)
+{
+    (void)state;
+    char a[512], b[512], body[1200];
+    /* one renews, one is unknown: the failedInstances list is built */
+    snprintf(body, sizeof(body), "{\"instances\":[%s,%s]}", instance_json(a, sizeof(a), "oom.a", 1),
+             instance_json(b, sizeof(b), "oom.unknown", 9));
+    call_t c = {"heartbeat", NULL, SRV_HTTP_POST, NULL, body, SRV_OP_HEARTBEAT, 1};
+    sweep(&c);
+}
+
+static void test_health(void **state)
+{
+    (void)state;
+    call_t c = {"health", srv_api_health, SRV_HTTP_GET, NULL, NULL, 0, 1};
+    sweep(&c);
+}
+
+static void test_metrics(void **state)
+{
+    (void)state;
+    call_t c = {"metrics", srv_api_metrics, SRV_HTTP_GET, NULL, NULL, 0, 0};
+    sweep(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lookup),
+        cmocka_unit_test(test_services),
+        cmocka_unit_test(test_service),
+        cmocka_unit_test(test_services_delta),
+        cmocka_unit_test(test_repl_services),
+        cmocka_unit_test(test_register),
+        cmocka_unit_test(test_heartbeat_partial_fail),
+        cmocka_unit_test(test_health),
+        cmocka_unit_test(test_metrics),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
