@@ -5,9 +5,10 @@
  * reference; they never allocate. One writer (the SDK loop thread) builds new snapshots
  * outside the lock and holds it only to swap a pointer. Keys and lookups are
  * case-insensitive (this fixes the Java client's quirk of looking pushed changes up by the
- * raw serviceId, spec §11.5).
+ * raw serviceId, protocol.md §11.5).
  *
- * Empty-push protection (peers.md §3 item 5): a full update with zero instances does not
+ * Empty-push protection (item 5 of "What users of other registries complain about" in
+ * docs/design.md): a full update with zero instances does not
  * replace a non-empty view; the old view is re-published stale until an empty full update
  * arrives again at least empty_confirm_ms after the first one. Deletes pushed one by one
  * are always applied.

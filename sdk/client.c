@@ -59,7 +59,7 @@ static int srvlist_set(srvlist_t *l, char *const *urls, size_t n)
         }
         nl.n++;
     }
-    /* Start at a random entry so clients spread over the nodes (spec §8.1). */
+    /* Start at a random entry so clients spread over the nodes (protocol.md §8.1). */
     nl.cur = nl.n ? (size_t)(artemisi_jitter(1000000) % (int64_t)nl.n) : 0;
     srvlist_free(l);
     *l = nl;

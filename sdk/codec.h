@@ -1,5 +1,5 @@
 /*
- * The JSON codec of the Artemis wire format (spec §0.1). Pure module.
+ * The JSON codec of the Artemis wire format (protocol.md §0.1). Pure module.
  *
  * Decoding goes through jansson (strict RFC 8259, rejects invalid UTF-8 and NUL in strings,
  * nesting limited to JSON_PARSER_MAX_DEPTH) and then reads properties case-insensitively,
@@ -65,7 +65,7 @@ int artemisi_json_bind_elem(json_t *arr, size_t i, artemisi_jtype_t type, const 
                             json_t **out, char *err, size_t errlen);
 
 /* A decoded list of instances: drafts borrowing strings from the JSON tree. Keep the tree
- * alive while the list is used. Null array entries are skipped (spec §2.1.2 step 4). */
+ * alive while the list is used. Null array entries are skipped (protocol.md §2.1.2 step 4). */
 typedef struct artemisi_instance_list {
     artemisi_instance_t *items;
     size_t n;

@@ -1,6 +1,6 @@
 /*
  * Discovery: lookup.json into the cache, a WebSocket watch of /ws/discovery/instance-change
- * (new / delete / reload applied to the cache, spec §5.3), fallback polling that also
+ * (new / delete / reload applied to the cache, protocol.md §5.3), fallback polling that also
  * reconciles the whole watched set every poll interval, disk snapshots of every view, the
  * node lists from up-*-nodes.json, and the change callbacks. Runs on the loop thread only.
  */

@@ -61,13 +61,13 @@ size_t artemisi_instance_size(const artemisi_instance_t *inst);
 /* Metadata value for `key` (exact match), or NULL. */
 const char *artemisi_instance_meta(const artemisi_instance_t *inst, const char *key);
 
-/* InstanceKey string: the case-insensitive identity (region, service, instance) of spec
+/* InstanceKey string: the case-insensitive identity (region, service, instance) of protocol.md
  * §1.2, encoded unambiguously: each part lower-cased and length-prefixed ("3:sha"), null as
  * "-". Equal keys <=> equal parts ignoring ASCII case. Appends to out. Returns 0 / -1 on
  * OOM. */
 int artemisi_instance_key(const artemisi_instance_t *inst, artemisi_buf_t *out);
 
-/* Instance.toString(): lower(region/zone/service[/group]/instance) (spec §1.2). */
+/* Instance.toString(): lower(region/zone/service[/group]/instance) (protocol.md §1.2). */
 int artemisi_instance_describe(const artemisi_instance_t *inst, artemisi_buf_t *out);
 
 /* True if s is NULL or only whitespace (Java StringUtils.isBlank). */

@@ -6,7 +6,7 @@
  * status, retries with exponential backoff and jitter, and unregister.json on stop.
  * Runs on the loop thread only.
  *
- * Unlike the Java SDK (spec §11.3) we call register.json directly instead of sending
+ * Unlike the Java SDK (protocol.md §11.3) we call register.json directly instead of sending
  * unregister.json and waiting for the next heartbeat to fail.
  */
 #include <stdio.h>
@@ -198,7 +198,7 @@ static void send_register(struct artemis_client *c)
 static void heartbeat_failed_instance(struct artemis_client *c, reg_entry_t *e, const char *code)
 {
     /* data-not-found / unknown: the server lost the lease (restart, expiry): register
-     * again at once (spec §5.2). */
+     * again at once (protocol.md §5.2). */
     if (!strcmp(code, "data-not-found") || !strcmp(code, "unknown")) {
         pthread_mutex_lock(&c->lock);
         e->state = ARTEMIS_REG_PENDING;
@@ -299,7 +299,7 @@ void artemisi_reg_heartbeat_now(struct artemis_client *c)
         artemisi_wsc_send_text(c->hb_ws, body.data, body.len);
     } else if (!c->heartbeat_inflight && c->http) {
         /* The socket is down: HTTP keeps the lease alive meanwhile (the Java SDK does not,
-         * spec §11.12). */
+         * protocol.md §11.12). */
         artemisi_buf_t url = ARTEMISI_BUF_INIT;
         artemisi_client_url(c, 1, "/api/registry/heartbeat.json", &url);
         if (artemisi_http_post_json(c->http, url.data, body.data, body.len,

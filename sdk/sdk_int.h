@@ -25,7 +25,7 @@
 #include "buf.h"
 #include "model.h"
 
-/* Route-rule and group constants (spec §1.4). */
+/* Route-rule and group constants (protocol.md §1.4). */
 #define ARTEMISI_DEFAULT_ROUTE_RULE "default-route-rule"
 #define ARTEMISI_DEFAULT_WEIGHT     5
 #define ARTEMISI_MAX_WEIGHT         10000
@@ -104,7 +104,7 @@ static inline const artemisi_instance_t *artemisi_instance_of(const artemis_inst
 artemis_service_t *artemisi_service_from_json(const json_t *service_obj, int64_t now_wall,
                                               int stale);
 
-/* Copy-on-write update by one InstanceChange (spec §5.3): "new"/"change" insert or replace
+/* Copy-on-write update by one InstanceChange (protocol.md §5.3): "new"/"change" insert or replace
  * the instance by InstanceKey, "delete" removes it. Instances are shared with `old`. When
  * the change changes nothing (unknown type, "reload", malformed or blank instance, delete
  * of an absent instance, identical replacement) it returns a new reference to `old` itself.
@@ -129,7 +129,7 @@ int64_t artemisi_service_confirmed_ms(const artemis_service_t *svc);
  *  "serviceId":..}. 0 or -1 on OOM. */
 int artemisi_service_encode(artemisi_buf_t *b, const artemis_service_t *svc);
 
-/* The group path of an instance (spec §1.3.4): lower(serviceId/regionId/zoneId/
+/* The group path of an instance (protocol.md §1.3.4): lower(serviceId/regionId/zoneId/
  * groupId|default/instanceId) with blank parts dropped. Appends to out; 0 or -1 on OOM. */
 int artemisi_instance_group_path(const artemisi_instance_t *inst, artemisi_buf_t *out);
 

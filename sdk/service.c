@@ -1,6 +1,6 @@
 /*
  * Service snapshots: construction from lookup.json's Service objects, copy-on-write updates
- * by InstanceChange, route rules and the lock-free weighted pick (spec §1.4, §5.3, §7.7),
+ * by InstanceChange, route rules and the lock-free weighted pick (protocol.md §1.4, §5.3, §7.7),
  * and the public artemis_service_* functions. Layouts and the internal contract are in
  * sdk_int.h. Pure apart from artemis_service_age_ms(), which reads the wall clock.
  *
@@ -87,7 +87,7 @@ static const char *or_null(const char *s)
     return s ? s : "null";
 }
 
-/* InstanceKey equality (spec §1.2), without building the key strings. */
+/* InstanceKey equality (protocol.md §1.2), without building the key strings. */
 static int same_key(const artemisi_instance_t *a, const artemisi_instance_t *b)
 {
     return strcasecmp(or_null(a->f[ARTEMISI_F_REGION_ID]), or_null(b->f[ARTEMISI_F_REGION_ID])) ==
@@ -161,7 +161,7 @@ static void rules_unref(artemisi_rules_t *r)
         rules_free(r);
 }
 
-/* ServiceGroups.fixWeight (spec §1.4). */
+/* ServiceGroups.fixWeight (protocol.md §1.4). */
 static int32_t fix_weight(const json_t *group)
 {
     int64_t w = 0;
@@ -254,7 +254,7 @@ nomem:
 
 /* ---- group paths and the pick plan ----------------------------------------------------- */
 
-/* One part of StringValues.concatPathParts (spec §0.4): trimmed, blank parts dropped,
+/* One part of StringValues.concatPathParts (protocol.md §0.4): trimmed, blank parts dropped,
  * leading '/' of later parts removed, one '/' between parts. */
 static int join_part(artemisi_buf_t *out, size_t start, const char *part)
 {

@@ -1,5 +1,5 @@
 /*
- * URL joining (spec section 0.4) and splitting for the SDK's HTTP and WebSocket clients
+ * URL joining (protocol.md §0.4) and splitting for the SDK's HTTP and WebSocket clients
  * (see url_join.h). Kept separate and pure so both rules can be unit-tested on strings.
  */
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * URL helpers for the SDK's clients: the Artemis URL joining rule (spec section 0.4, caravan
+ * URL helpers for the SDK's clients: the Artemis URL joining rule (protocol.md §0.4, caravan
  * StringValues.concatPathParts) and a small parser that splits an http/https/ws/wss URL into
  * scheme, host, port and path so a socket can be opened. Pure: no sockets, no DNS.
  *
@@ -13,7 +13,7 @@
 #include "buf.h"
 
 /*
- * Join base and path by spec section 0.4: NULL or blank parts are skipped, each part is
+ * Join base and path by protocol.md §0.4: NULL or blank parts are skipped, each part is
  * trimmed (characters <= 0x20), leading '/' characters of the second part are removed, and
  * a single '/' is inserted unless the text so far ends with '/'.
  * "http://h:8080/artemis-service/" + "/api/registry/register.json"

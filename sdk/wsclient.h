@@ -42,7 +42,7 @@ typedef struct artemisi_wsc_callbacks {
 
 /*
  * url: "http://host:port/base/" or "ws://..."; path is appended with the URL joining rule of
- * spec section 0.4 ("/ws/registry/heartbeat"). Host names resolve asynchronously (an
+ * protocol.md §0.4 ("/ws/registry/heartbeat"). Host names resolve asynchronously (an
  * evdns_base created per handle, only when the host is not an IP literal).
  * connect_timeout_ms bounds connect + handshake (<= 0: unbounded). max_message bounds inbound
  * messages (a bigger one closes with 1009). Returns NULL on a bad or https/wss URL, or OOM;

@@ -1,7 +1,7 @@
 /*
- * Registry endpoints (spec §2.1, §2.4): register / heartbeat / unregister on lists of
+ * Registry endpoints (protocol.md §2.1, §2.4): register / heartbeat / unregister on lists of
  * instances, for clients and for peers (replication), over HTTP and the WebSocket
- * heartbeat. One function implements the processing order of spec §2.1.2 for all of them.
+ * heartbeat. One function implements the processing order of protocol.md §2.1.2 for all of them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -53,7 +53,7 @@ static void append_bad_request(artemisi_buf_t *out, const char *why)
     artemisi_buf_appendc(out, '}');
 }
 
-/* Step 1 of spec §2.1.2. Client writes go through per-client fairness (clients.h) on top of
+/* Step 1 of protocol.md §2.1.2. Client writes go through per-client fairness (clients.h) on top of
  * the shared limiter; a peer's replicated writes only through the replication limiter. */
 static int admitted(srv_server_t *srv, srv_client_t *client, srv_op_t op, int replication)
 {
@@ -77,7 +77,7 @@ void srv_registry_request(srv_server_t *srv, srv_client_t *client, srv_op_t op, 
         append_bad_request(out, root ? "request body must be a JSON object" : err);
         goto done;
     }
-    /* 1. rate limiters (spec §3.4): one permit per request. */
+    /* 1. rate limiters (protocol.md §3.4): one permit per request. */
     if (!admitted(srv, client, op, replication)) {
         srv->metrics.rate_limited++;
         append_status_response(out, "rate-limited", "Request is rate limited.", "fail");
@@ -106,7 +106,7 @@ void srv_registry_request(srv_server_t *srv, srv_client_t *client, srv_op_t op, 
         append_status_response(out, "bad-request", "request.instances is null or empty.", "fail");
         goto done;
     }
-    /* 3. node status (spec F8): a starting node (bootstrap) refuses client writes. */
+    /* 3. node status (protocol.md F8): a starting node (bootstrap) refuses client writes. */
     if (!replication && !srv_cluster_can_registry(srv)) {
         artemisi_buf_t st = ARTEMISI_BUF_INIT;
         artemisi_buf_appends(&st, "Serivce registry is not in up state. Current status: ");
@@ -162,7 +162,7 @@ void srv_registry_request(srv_server_t *srv, srv_client_t *client, srv_op_t op, 
             r = srv_registry_heartbeat(srv->registry, d, now_mono, now_wall, revive);
             if (r == 0)
                 srv_selfpres_renewal(&srv->selfpres, srv_now_mono());
-            else if (replication) /* spec §2.4: a peer's heartbeat heals a missed register */
+            else if (replication) /* protocol.md §2.4: a peer's heartbeat heals a lost register */
                 r = srv_registry_register(srv->registry, d, now_mono, now_wall) ? -1 : 0;
             break;
         case SRV_OP_UNREGISTER:

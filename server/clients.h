@@ -4,7 +4,7 @@
  *
  * A client is one connection (HTTP keep-alive or WebSocket session) and the source address
  * it comes from; every connection from one address shares one address entry. The shared
- * limiters of spec §3.4 count all callers together, so one pipelined connection could use a
+ * limiters of protocol.md §3.4 count all callers together, so one pipelined connection could use a
  * whole 10 s budget and leave every other client "rate-limited" until its lease expired. On
  * top of the shared limiter this module enforces, per request:
  *

@@ -14,7 +14,7 @@
  *      smallest URL among itself and those peers comes up empty (the seed); the others then
  *      bootstrap from it by rule 2;
  *   4. still not up after init.max-wait -> up alone (logged), whatever the peers say.
- * While starting, no lease expires and client registry requests are refused (spec F8);
+ * While starting, no lease expires and client registry requests are refused (protocol.md F8);
  * replication from peers is accepted so writes made meanwhile are not missed.
  *
  * Replication: a client write is queued once per peer (coalesced per instance); a pump sends
@@ -145,7 +145,7 @@ static srv_peer_t *add_node(srv_cluster_t *cl, char *zone, char *url)
     return p;
 }
 
-/* Split "zoneA:url1,url2;zoneB:url3" (spec §6.1). */
+/* Split "zoneA:url1,url2;zoneB:url3" (protocol.md §6.1). */
 static void parse_peers(srv_cluster_t *cl, const char *spec)
 {
     size_t cap = 2;

@@ -1,5 +1,5 @@
 /*
- * Cluster membership and replication (spec §6; docs/cluster.md): the static peer list of
+ * Cluster membership and replication (protocol.md §6; docs/cluster.md): the static peer list of
  * `artemis.service.cluster.nodes`, this node's status (starting -> up after bootstrap, down
  * while draining), peer health from polling /api/status/node.json, the bootstrap copy of the
  * registry from a live peer, and the per-peer replication pumps that forward client writes
@@ -42,7 +42,7 @@ void srv_node_json(srv_server_t *srv, artemisi_buf_t *out);
 void srv_cluster_local_status_json(srv_server_t *srv, artemisi_buf_t *out);
 /* Append {"nodeCount":N,"nodesStatus":[...] (no closing brace, no responseStatus). */
 void srv_cluster_status_json(srv_server_t *srv, artemisi_buf_t *out);
-/* Append the ServiceNode list (spec §2.3) for a caller in region/zone (either may be NULL):
+/* Append the ServiceNode list (protocol.md §2.3) for a caller in region/zone (either may be NULL):
  * registry != 0 for up-registry-nodes. Returns the number of nodes appended. */
 size_t srv_cluster_up_nodes(srv_server_t *srv, int registry, const char *region, const char *zone,
                             artemisi_buf_t *out);

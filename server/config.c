@@ -70,7 +70,7 @@ static const char *check_rate_map(const char *v);
         n, a, T_LEVEL, OFF(f), d, 0, 0, fl, NULL, NULL, h                                          \
     }
 
-/* The three keys of one rate limiter (spec §3.4), all reloadable. */
+/* The three keys of one rate limiter (protocol.md §3.4), all reloadable. */
 #define OPT_RL(id, f, en, lim, lo, hi, map, what)                                                  \
     OPT_B(id ".rate-limiter.enabled", NULL, f.enabled, en, F_RELOAD,                               \
           "Enable the " what " rate limiter."),                                                    \
@@ -554,7 +554,7 @@ static void trim_range(const char **s, const char **e)
         (*e)--;
 }
 
-/* "zoneA:url1,url2;zoneB:url3" (spec §6.1); empty groups and URLs are skipped. */
+/* "zoneA:url1,url2;zoneB:url3" (protocol.md §6.1); empty groups and URLs are skipped. */
 static const char *check_peers(const char *v)
 {
     static const char *const bad = "is not ZONE:URL,URL;ZONE:URL with http(s) URLs";

@@ -22,7 +22,7 @@
  * few KiB; the cap keeps a wrong path (a log, an image) from being slurped into memory. */
 #define SRV_CONFIG_MAX_FILE_BYTES (1 << 20)
 
-/* One of the server's rate limiters (spec §3.4): limit per 10 s sliding window. */
+/* One of the server's rate limiters (protocol.md §3.4): limit per 10 s sliding window. */
 typedef struct srv_rate_limiter_config {
     bool enabled;
     int64_t default_rate_limit;
@@ -46,13 +46,13 @@ typedef struct srv_config {
     char *management_db; /* "" = SQLite under data_dir */
     int log_level;       /* enum srv_log_level */
 
-    /* leases (spec §3.2) */
+    /* leases (protocol.md §3.2) */
     int64_t lease_ttl_ms;
     int64_t legacy_lease_ttl_ms;
     int64_t clean_interval_ms;
     int64_t lease_stall_threshold_ms; /* loop gaps longer than this do not age leases */
 
-    /* lease-update safe checker (spec §3.3) */
+    /* lease-update safe checker (protocol.md §3.3) */
     bool safe_checker_enabled;
     int64_t safe_checker_time_window_ms;
     int64_t safe_checker_percentage_threshold;
@@ -63,7 +63,7 @@ typedef struct srv_config {
     bool registry_allow_from_other_zone;
     bool discovery_allow_from_other_zone;
 
-    /* rate limiters (spec §3.4) */
+    /* rate limiters (protocol.md §3.4) */
     srv_rate_limiter_config_t rl_registry;
     srv_rate_limiter_config_t rl_replication;
     srv_rate_limiter_config_t rl_cluster;
@@ -75,7 +75,7 @@ typedef struct srv_config {
     int64_t change_log_capacity;  /* ...instance-change.max-buffer-size */
     int64_t change_log_max_bytes; /* ours: byte bound of the change log */
 
-    /* WebSocket (spec §5.1) */
+    /* WebSocket (protocol.md §5.1) */
     int64_t ws_session_ttl_ms;
     int64_t ws_sweep_interval_ms;
     int64_t ws_max_message_bytes;
@@ -100,7 +100,7 @@ typedef struct srv_config {
     int64_t discovery_max_configs_per_request; /* distinct services in one lookup */
     int64_t discovery_max_answer_bytes;        /* largest lookup answer built */
 
-    /* cluster (spec §6; docs/cluster.md) */
+    /* cluster (protocol.md §6; docs/cluster.md) */
     int64_t cluster_status_interval_ms; /* peer polling period */
     int64_t cluster_status_retries;     /* extra attempts of a failed poll */
     int64_t cluster_sync_interval_ms;   /* bootstrap attempt period while starting */

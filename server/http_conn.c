@@ -556,9 +556,9 @@ static int route(srv_conn_t *c, const srv_http_request_t *r, const char *normali
         return handed;
     }
     if (r->method == SRV_HTTP_OPTIONS) {
-        /* CORS preflight (spec §0.2). Java echoes whatever is asked; here an origin that may
-         * not make the real request is refused, and an allowed one gets the fixed methods and
-         * only the simple headers it asked for. Without Origin it is a plain OPTIONS. */
+        /* CORS preflight (protocol.md §0.2). Java echoes whatever is asked; here an origin that
+         * may not make the real request is refused, and an allowed one gets the fixed methods
+         * and only the simple headers it asked for. Without Origin it is a plain OPTIONS. */
         srv->metrics.requests[SRV_R_OTHER]++;
         if (refuse_origin(c, r, is_write_path(path), "preflight"))
             return 0;

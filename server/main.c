@@ -1,7 +1,7 @@
 /*
  * artemis-server entry point: parse the command line and config file, then run the loop.
  * A bad option, value or config file stops the start with one line naming the key and
- * exit status 2 (DESIGN.md).
+ * exit status 2 (docs/operations.md, "Exit status").
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /*
- * Sliding-window rate limiters for the server (spec §3.4); see ratelimit.h.
+ * Sliding-window rate limiters for the server (protocol.md §3.4); see ratelimit.h.
  *
  * Each identity keeps a ring of 10 one-second buckets. A bucket remembers which second it
  * holds, so a bucket from an older second is simply ignored when summing and reset when it is

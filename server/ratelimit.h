@@ -1,9 +1,9 @@
 /*
- * Server rate limiters (spec §3.4). One limiter per Artemis limiterId (registry, replication,
- * cluster, status, management group); inside a limiter each identity (operation name such as
- * "register" or "get-leases") has its own sliding window of 10 s made of 1 s buckets, counted
- * across all callers. A request is rejected when accepting it would push the window's count
- * over the identity's limit; rejected requests are not counted.
+ * Server rate limiters (protocol.md §3.4). One limiter per Artemis limiterId (registry,
+ * replication, cluster, status, management group); inside a limiter each identity (operation
+ * name such as "register" or "get-leases") has its own sliding window of 10 s made of 1 s
+ * buckets, counted across all callers. A request is rejected when accepting it would push the
+ * window's count over the identity's limit; rejected requests are not counted.
  *
  * Pure: no clock reads, time comes in as monotonic milliseconds. Buckets older than the window
  * are cleared lazily, so time jumps of any size are exact; a clock that goes backwards is

@@ -1,7 +1,8 @@
 /*
- * Per-peer replication queue (spec §6.5): the writes this node accepted from clients, waiting
- * to be forwarded to one peer. Pure module: no sockets, no clock (times are passed in), so the
- * coalescing, batching, bounds and expiry rules are unit-tested by feeding it tasks.
+ * Per-peer replication queue (protocol.md §6.5): the writes this node accepted from clients,
+ * waiting to be forwarded to one peer. Pure module: no sockets, no clock (times are passed
+ * in), so the coalescing, batching, bounds and expiry rules are unit-tested by feeding it
+ * tasks.
  *
  * One task per InstanceKey is pending at a time: a newer write for the same instance
  * coalesces into the queued one (keeping the older submit time, like Java's task id

@@ -1,6 +1,6 @@
 /*
- * Self-preservation: the lease-update safe checker (spec §3.3), reworked to avoid Eureka's
- * known failures (peers.md §3 items 1-2).
+ * Self-preservation: the lease-update safe checker (protocol.md §3.3), reworked to avoid Eureka's
+ * known failures (docs/design.md, "What users of other registries complain about", items 1-2).
  *
  * The server counts successful heartbeat renewals (client or replicated) in a sliding window
  * of 1-second buckets and compares them with what the current leases should produce:

@@ -6,7 +6,7 @@
  * Timers:
  *   tick   (clean-task.run-interval, 100 ms) advances the lease wheel with a work budget;
  *          if the budget ran out it re-arms at once, so eviction of many leases is spread
- *          over loop turns instead of stalling requests (the latency budget of DESIGN.md);
+ *          over loop turns instead of stalling requests (the latency budget of docs/design.md);
  *   second re-evaluates self-preservation and sweeps WebSocket sessions;
  *   watchdog pings systemd at half of WatchdogSec from the loop itself, so a wedged loop
  *          stops pinging.
@@ -251,7 +251,7 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
 static void compute_urls(srv_server_t *srv)
 {
     srv_config_node_url(&srv->cfg, srv->node_url, sizeof(srv->node_url));
-    /* The path part of the node URL is a context path clients may prefix (spec §0.3). */
+    /* The path part of the node URL is a context path clients may prefix (protocol.md §0.3). */
     const char *p = strstr(srv->node_url, "://");
     p = p ? strchr(p + 3, '/') : NULL;
     srv->url_prefix[0] = '\0';

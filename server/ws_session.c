@@ -1,5 +1,5 @@
 /*
- * WebSocket sessions (spec §5 and DESIGN.md's /api/v1/discovery/subscribe/{serviceId}).
+ * WebSocket sessions (protocol.md §5, and /api/v1/discovery/subscribe/{serviceId} of docs/api.md).
  *
  * A session owns the bufferevent handed over by the HTTP layer after the 101 handshake and
  * a pure frame parser (ws_frame.c). Four kinds:
@@ -10,7 +10,7 @@
  *
  * Back-pressure: a session's pending output is bounded by ws.max-queue-bytes. When a push
  * does not fit, it is coalesced: the session remembers the service (once) and, when its
- * output has drained, gets one "reload" change for it (spec §1.6: re-fetch the service)
+ * output has drained, gets one "reload" change for it (protocol.md §1.6: re-fetch the service)
  * or, for v1, the latest list. A session that stays over its bound for DROP_AFTER_MS, or
  * whose set of pending services grows past MAX_PENDING, is dropped; the client reconnects
  * and resyncs. Server memory per session therefore stays bounded whatever the client does.
@@ -317,7 +317,7 @@ static void on_text(srv_ws_t *ws, const char *data, size_t len)
         srv_registry_request(srv, &ws->client, SRV_OP_HEARTBEAT, 0, data, len, &out, &status);
         if (artemisi_buf_failed(&out)) /* never a truncated answer: say we failed */
             ws_send(ws, ARTEMISI_WS_OP_TEXT, HB_OOM, sizeof(HB_OOM) - 1);
-        else if (status != 200) /* spec §5.2 / §11.11: unparsable frames get a success answer */
+        else if (status != 200) /* protocol.md §5.2, §11.11: unparsable frames: success */
             ws_send(ws, ARTEMISI_WS_OP_TEXT, FIXED_HB_SUCCESS, sizeof(FIXED_HB_SUCCESS) - 1);
         else
             ws_send(ws, ARTEMISI_WS_OP_TEXT, out.data, out.len);
@@ -333,7 +333,7 @@ static void on_text(srv_ws_t *ws, const char *data, size_t len)
             if (strset_add(&ws->subs, &ws->n_subs, &ws->cap_subs, sid))
                 index_add(ws, sid);
         }
-        json_decref(root); /* unparsable frames are ignored (spec §5.3) */
+        json_decref(root); /* unparsable frames are ignored (protocol.md §5.3) */
     }
 }
 

@@ -217,7 +217,7 @@ agent_svc_t *agent_svc_track(agent_t *a, const char *service_id)
         svc_set_view(a, s, cached);
         artemis_service_unref(cached);
     }
-    /* The registry matches service ids case-sensitively (spec §11.5) while DNS names are
+    /* The registry matches service ids case-sensitively (protocol.md §11.5) while DNS names are
      * case-insensitive: ask for the app's own id as configured, any other id as first spelled
      * by a client. The SDK's cache is keyed case-insensitively either way. */
     const char *spelled =

@@ -57,7 +57,7 @@ ARTEMIS_EXPORT int64_t artemis_service_age_ms(const artemis_service_t *svc);
  * unreachable or sent a suspicious empty list; 0 if it is what a server said last. */
 ARTEMIS_EXPORT int artemis_service_is_stale(const artemis_service_t *svc);
 /* Pick one instance whose status is "up" by the service's route rules and group weights
- * (weighted round-robin between groups, round-robin inside a group; spec §7.7). Without
+ * (weighted round-robin between groups, round-robin inside a group; protocol.md §7.7). Without
  * rules, round-robin over the up instances. NULL if none is up. MT-safe (atomic counter). */
 ARTEMIS_EXPORT const artemis_instance_t *artemis_service_pick(const artemis_service_t *svc);
 /* {"serviceId":"...","instances":[{"instanceId":..,"ip":..,"port":N,"status":..},...]}

@@ -1,5 +1,5 @@
-"""A network partition of a three-node cluster (issue 5, spec §6): cut one node off, heal, and
-everything converges within one lease TTL without losing what a client kept heartbeating.
+"""A network partition of a three-node cluster (issue 5, protocol.md §6): cut one node off,
+heal, and everything converges within one lease TTL without losing what a client kept heartbeating.
 
 The nodes run in network namespaces this test creates (lib/netns.py: a bridge namespace and one
 namespace per node at 10.77.0.1-3, nothing in the host's namespace), each started with

@@ -1,4 +1,4 @@
-"""Three-node clusters on loopback (spec §6, issue 5): replication of register / heartbeat /
+"""Three-node clusters on loopback (protocol.md §6, issue 5): replication of register / heartbeat /
 unregister, heartbeats to one node keeping an instance alive on all, no re-replication of a
 replicated write, a replicated heartbeat registering an unknown instance, kill -9 of a node
 while the others keep serving, restart with bootstrap before readiness, a node that cannot
@@ -87,7 +87,7 @@ def test_replicated_write_not_replicated_again(ctx):
     c1 = http.Client(cl[1].port)
     ctx.defer(c1.close)
     body = json.dumps({"instances": [instance("rr.svc", "peer-only")]})
-    # a peer's heartbeat for an unknown instance registers it (spec §2.4) ...
+    # a peer's heartbeat for an unknown instance registers it (protocol.md §2.4) ...
     r = c1.post_json("/api/replication/registry/heartbeat.json", body)
     eq(r["responseStatus"], SUCCESS, "replication heartbeat")
     api1, api2 = _api(ctx, cl[1]), _api(ctx, cl[2])

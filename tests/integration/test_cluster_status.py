@@ -1,5 +1,6 @@
-"""Cluster and status endpoints (spec §2.3, §2.5; F15, F16), the plain-HTTP surface
-(/health, /metrics) and the framework-level HTTP statuses of spec §0.2 and the (absent) default CORS headers."""
+"""Cluster and status endpoints (protocol.md §2.3, §2.5; F15, F16), the plain-HTTP surface
+(/health, /metrics) and the framework-level HTTP statuses of protocol.md §0.2 and the
+(absent) default CORS headers."""
 
 import json
 

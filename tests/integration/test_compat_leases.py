@@ -1,4 +1,4 @@
-"""Wire compatibility: Java's two lease managers (spec §3.1). Every request picks the normal
+"""Wire compatibility: Java's two lease managers (protocol.md §3.1). Every request picks the normal
 or the legacy manager from its own body (metadata `java_registry`), and an instance may hold
 one lease in each; discovery lists the newest registration. Expected answers are Java
 Artemis 1.5.16's on the same requests."""

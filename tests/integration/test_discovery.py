@@ -1,4 +1,4 @@
-"""Discovery endpoints (spec §2.2, §4.2) against fixtures F10-F14: lookup, service.json,
+"""Discovery endpoints (protocol.md §2.2, §4.2) against fixtures F10-F14: lookup, service.json,
 services.json snapshots with versions, and services-delta.json between two snapshots.
 
 The snapshot cache is configured to refresh every second from the start so versions appear

@@ -1,4 +1,4 @@
-"""Hostile input (DESIGN "Bad input and failure, everywhere"): after every attack the server
+"""Hostile input (docs/operations.md, "Sizing and limits"): after every attack the server
 must still answer /health with 200 and still hold every instance registered before it.
 
 The server runs with a 64 KiB body limit and at most 100 instances per request.

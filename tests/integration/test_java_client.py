@@ -1,5 +1,5 @@
-"""Requests exactly as the Java client sends them (spec §0.2): gzip-compressed chunked bodies
-with the Apache HttpClient header set, fixture bodies verbatim, several requests on one
+"""Requests exactly as the Java client sends them (protocol.md §0.2): gzip-compressed chunked
+bodies with the Apache HttpClient header set, fixture bodies verbatim, several requests on one
 keep-alive connection, and gzip/deflate-compressed answers decoded transparently."""
 
 import gzip

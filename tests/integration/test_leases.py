@@ -1,4 +1,4 @@
-"""Lease lifetime (spec §2.1.3, §3): heartbeats keep a lease alive past its TTL, a lease
+"""Lease lifetime (protocol.md §2.1.3, §3): heartbeats keep a lease alive past its TTL, a lease
 without heartbeats expires and leaves discovery, expiry is sticky, and InstanceKey matching is
 case-insensitive. The server runs with a 1.5 s TTL; with a handful of leases the
 self-preservation checker has no basis for a decision and must not keep expired leases.

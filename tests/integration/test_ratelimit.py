@@ -1,4 +1,4 @@
-"""Registry rate limiter (spec §3.4, F7): with `register:3` per 10 s window the fourth
+"""Registry rate limiter (protocol.md §3.4, F7): with `register:3` per 10 s window the fourth
 register is refused with the canonical rate-limited object and registers nothing; other
 identities (heartbeat) keep their own budget."""
 

@@ -1,5 +1,5 @@
-"""Registry endpoints (spec §2.1) against fixtures F1-F6 and F9, plus input/output JSON rules
-(§0.1): case-insensitive property names, unknown properties ignored, explicit nulls.
+"""Registry endpoints (protocol.md §2.1) against fixtures F1-F6 and F9, plus input/output JSON
+rules (§0.1): case-insensitive property names, unknown properties ignored, explicit nulls.
 
 The node disallows registration from other zones (F3). Tests run in source order and share
 one server: F5 (unknown lease) must run before anything registers the F1 instance.

@@ -1,6 +1,6 @@
 """libartemis end to end: the example programs (register, lookup, watch) against a real server.
 
-These drive build/examples/* (or $ARTEMIS_EXAMPLES) exactly as DESIGN.md's examples contract
+These drive build/examples/* (or $ARTEMIS_EXAMPLES) exactly as examples/README.md
 describes them, so they test the SDK the way a user meets it: registration with
 auto-heartbeat and deregistration on SIGTERM, lookup output and failure, watch pushes,
 re-registration after a server restart, the disk cache during an outage, failover across a

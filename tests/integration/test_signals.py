@@ -1,4 +1,4 @@
-"""Process contract (DESIGN "Command-line and configuration contract"): SIGHUP re-reads the
+"""Process contract (docs/operations.md, "Configuration", "Signals"): SIGHUP re-reads the
 config file and keeps serving, SIGTERM exits 0, a bad option or value exits 2 with one line on
 stderr naming the key, --help exits 0 and lists the keys. This module starts its own servers."""
 

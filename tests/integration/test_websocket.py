@@ -1,6 +1,6 @@
-"""WebSocket endpoints (spec §5, F17, F18; DESIGN's /api/v1/discovery/subscribe/{serviceId}):
-heartbeats over a session, ping/pong, per-service and all-service instance-change pushes, the
-one-service watch, and session counting in connections.json."""
+"""WebSocket endpoints (protocol.md §5, F17, F18; the /api/v1/discovery/subscribe/{serviceId}
+watch of docs/api.md): heartbeats over a session, ping/pong, per-service and all-service
+instance-change pushes, the one-service watch, and session counting in connections.json."""
 
 import socket
 import time

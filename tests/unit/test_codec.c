@@ -1,8 +1,8 @@
 /*
  * Unit tests for sdk/codec: decoding of Instance lists (case-insensitive names, unknown
  * properties, nulls, limits), the hand-written encoders (alphabetical order, explicit nulls,
- * escaping) checked byte-for-byte against the spec §10 fixtures, and parse failures that must
- * be clean errors rather than crashes.
+ * escaping) checked byte-for-byte against the protocol.md §10 fixtures, and parse failures
+ * that must be clean errors rather than crashes.
  */
 #include "test.h"
 
@@ -875,7 +875,7 @@ static void test_encode_change(void **state)
     assert_string_equal(b.data, expect.data);
     decoded_free(&d);
 
-    /* The fake "reload" instance of spec §1.6. */
+    /* The fake "reload" instance of protocol.md §1.6. */
     artemisi_instance_t r;
     memset(&r, 0, sizeof(r));
     r.meta_null = 1;

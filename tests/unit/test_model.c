@@ -1,6 +1,6 @@
 /*
  * Unit tests for sdk/model: packing and reference counting of instances, memory accounting,
- * metadata lookup, InstanceKey and Instance.toString() (spec §1.2). Leaks and overruns are
+ * metadata lookup, InstanceKey and Instance.toString() (protocol.md §1.2). Leaks and overruns are
  * left to the ASan build to catch.
  */
 #include "test.h"

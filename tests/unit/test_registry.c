@@ -982,7 +982,7 @@ static void test_delta(void **state)
     assert_true(has_change(delta_changes(d, "third"), "new", "t1"));
     json_decref(d);
 
-    /* Net effect per instance key (spec §2.2.6: "new" = present now, not before; "delete"
+    /* Net effect per instance key (protocol.md §2.2.6: "new" = present now, not before; "delete"
      * = present before, not now). Registered then unregistered inside the window: absent
      * before and after, so not reported at all. */
     reg(f, "svc", "flap", 40);

@@ -1,7 +1,7 @@
 /*
  * Unit tests for the SDK's service snapshots and instances (sdk/service.c, sdk/instance.c):
  * the instance builder and getters, snapshots built from lookup.json's Service objects
- * (fixtures F10 and F22 of the spec), copy-on-write changes that share instance bodies,
+ * (fixtures F10 and F22 of protocol.md), copy-on-write changes that share instance bodies,
  * the pick (up-only, round-robin, weighted groups, route-rule choice) and to_json.
  */
 #include "test.h"

@@ -1,6 +1,6 @@
 #include "test.h"
 /*
- * Unit tests for sdk/url_join.c: the spec section 0.4 joining rule and the URL splitter used
+ * Unit tests for sdk/url_join.c: the protocol.md §0.4 joining rule and the URL splitter used
  * by the SDK's WebSocket client.
  */
 #include "url_join.h"

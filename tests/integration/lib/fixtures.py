@@ -1,7 +1,7 @@
-"""Fixture bodies of spec section 10 (artemis-protocol.md), copied verbatim.
+"""Fixture bodies F1-F24 of docs/protocol.md §10 (Java Artemis output), byte-exact.
 
 FIXTURES["F5"][0] is the first JSON block of F5 (the request), [1] the second, and so on.
-Generated from the spec text; keep byte-identical to it."""
+Each is listed with one line in docs/protocol.md §10; keep these bodies byte-identical."""
 
 FIXTURES = {
     # F1 — POST /api/registry/register.json (request, one instance)

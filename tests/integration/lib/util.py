@@ -1,7 +1,7 @@
 """Assertions, polling and Artemis request builders shared by the integration tests.
 
 JSON is always compared as parsed objects. Lists of instances (and other lists whose order the
-spec leaves unspecified) are compared as sets: `norm` sorts them by their canonical JSON text.
+protocol says nothing about) are compared as sets: `norm` sorts them by their canonical JSON text.
 """
 
 import json
