@@ -1,5 +1,5 @@
 /*
- * artemis-sidecar internals: the configuration (sidecar contract of DESIGN.md), the agent
+ * artemis-sidecar internals: the configuration (keys of docs/sidecar.md), the agent
  * that owns the event base, the libartemis client, the app's registration and health, the
  * per-service discovery state behind the DNS and HTTP endpoints, and the small amount of
  * shared plumbing (logging, waiters for a service's first answer, metrics counters).

@@ -1,5 +1,5 @@
 /*
- * Sidecar configuration: the keys of DESIGN.md's sidecar contract, read from a `key = value`
+ * Sidecar configuration: the keys of docs/sidecar.md, read from a `key = value`
  * file, ARTEMIS_SIDECAR_* environment variables and --key=value flags (in that order; the
  * command line wins). Every value is validated when it is set, so a bad one is reported with
  * its key as one line and the sidecar exits 2 before it binds anything.
