@@ -46,9 +46,10 @@ typedef struct agent_config {
     char *dns_domain; /* lower case, no leading or trailing dot */
     uint32_t dns_ttl;
     char *http_listen;
+    char *cache_dir; /* NULL: no disk snapshot of the discovery cache */
 } agent_config_t;
 
-/* Defaults of every key. 0 on success, -1 on OOM. */
+/* Defaults of every key (one table in config.c). 0 on success, -1 on OOM. */
 int agent_config_init(agent_config_t *cfg);
 void agent_config_free(agent_config_t *cfg);
 /* Set one key (contract name, e.g. "app.port"; "app.metadata.K" adds metadata). 0 on
@@ -57,15 +58,17 @@ int agent_config_set(agent_config_t *cfg, const char *key, const char *value, ch
                      size_t errlen);
 /* Read a `key = value` file ('#' comments, blank lines). 0 / -1 with err. */
 int agent_config_load_file(agent_config_t *cfg, const char *path, char *err, size_t errlen);
-/* Environment: ARTEMIS_SIDECAR_<KEY> with dots as underscores, upper case, for every
- * fixed key (e.g. ARTEMIS_SIDECAR_APP_SERVICE_ID). 0 / -1 with err. */
+/* Environment: the ARTEMIS_SIDECAR_* variable of every key (e.g.
+ * ARTEMIS_SIDECAR_APP_SERVICE_ID, ARTEMIS_SIDECAR_APP_METADATA="k1=v1,k2=v2"); any other
+ * ARTEMIS_SIDECAR_* name is an error. 0 / -1 with err. */
 int agent_config_load_env(agent_config_t *cfg, char *err, size_t errlen);
-/* Full command line: defaults, then --config FILE, then the environment, then --key=value
- * flags (the command line wins). Returns 0 ok, 1 when --help/--version was printed to out,
- * -1 with err. */
+/* Full command line: defaults, then compatibility variables (ARTEMIS_CACHE_DIR), then
+ * --config FILE, then the environment, then --key=value flags (the command line wins). Returns 0
+ * ok, 1 when --help/--version was printed to out, -1 with err. */
 int agent_config_from_args(agent_config_t *cfg, int argc, char **argv, FILE *out, char *err,
                            size_t errlen);
-/* Check the required keys and fill the derived defaults (instance id, ip, url). */
+/* Check the required keys and cache_dir, and fill the derived defaults (instance id, ip,
+ * url). */
 int agent_config_finish(agent_config_t *cfg, char *err, size_t errlen);
 void agent_config_usage(FILE *out);
 /* "host:port" / "[v6]:port" -> sockaddr. 0 / -1. */

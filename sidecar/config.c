@@ -1,8 +1,12 @@
 /*
- * Sidecar configuration: the keys of docs/sidecar.md, read from a `key = value`
- * file, ARTEMIS_SIDECAR_* environment variables and --key=value flags (in that order; the
- * command line wins). Every value is validated when it is set, so a bad one is reported with
- * its key as one line and the sidecar exits 2 before it binds anything.
+ * Sidecar configuration: the keys of docs/sidecar.md. One static option table,
+ * in the manner of server/config.c, drives everything: the defaults, the `key = value` file,
+ * the ARTEMIS_SIDECAR_* environment variables, the --key=value flags, --help, the required
+ * keys and the error messages. Adding a key is adding a field to agent_config_t and one row.
+ *
+ * Sources are applied in order, the command line winning: defaults < file < environment <
+ * flags. Every value is validated when it is set, so a bad one is reported with its key as
+ * one line and the sidecar exits 2 before it binds anything.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -21,30 +25,106 @@
 
 #include "agent.h"
 
-typedef struct key_info {
-    const char *key;
-    const char *def; /* shown by --help */
-    const char *help;
-} key_info_t;
-
-static const key_info_t keys[] = {
-    {"server", "http://127.0.0.1:8080", "comma-separated list of artemis-server URLs"},
-    {"region", "default", "region of the app (and of the sidecar's lookups)"},
-    {"zone", "default", "zone of the app"},
-    {"app.service_id", "(required)", "service id to register the app under"},
-    {"app.instance_id", "HOSTNAME:PORT", "instance id"},
-    {"app.ip", "first non-loopback IPv4", "address the app is reached at"},
-    {"app.port", "(required)", "port the app listens on (1..65535)"},
-    {"app.protocol", "http", "protocol field of the instance"},
-    {"app.url", "http://IP:PORT/", "url field of the instance"},
-    {"app.health_check_url", "", "empty: no active check; else HTTP GET, 2xx = healthy"},
-    {"app.health_check_interval_ms", "5000", "health check period (100..3600000)"},
-    {"app.metadata.KEY", "", "instance metadata entry (any number)"},
-    {"dns.listen", "127.0.0.1:8600", "DNS endpoint, UDP and TCP"},
-    {"dns.domain", "artemis", "DNS domain answered; other names are REFUSED"},
-    {"dns.ttl", "5", "TTL of answers and SOA minimum (0..86400)"},
-    {"http.listen", "127.0.0.1:8601", "HTTP endpoint"},
+enum opt_type {
+    T_STR, /* char *, NULL = unset */
+    T_INT, /* int, uint32_t or int64_t field (by size); min..max */
+    T_MAP, /* key is a prefix ("app.metadata."): one entry per KEY; cfg->metadata */
 };
+
+#define F_NONEMPTY   1u /* "" is refused */
+#define F_EMPTY_NULL 2u /* "" means off: stored as NULL, the check is skipped */
+#define F_REQUIRED   4u /* agent_config_finish refuses NULL / 0 (an int's range excludes 0) */
+
+/* A check returns NULL when the value is fine, else the start of the error sentence, which
+ * is followed by the quoted value ("not a service id:", "must start with http://, got"). It
+ * gets the copy that will be stored and may normalise it in place (dns.domain). */
+typedef const char *(*check_fn)(char *v);
+
+typedef struct opt {
+    const char *key;    /* contract name, also the file key and --KEY */
+    const char *alias;  /* other --flag (command line only, as before), or NULL */
+    const char *env;    /* ARTEMIS_SIDECAR_* variable */
+    const char *compat; /* older variable, read below the file, or NULL */
+    enum opt_type type;
+    size_t off, size;   /* field in agent_config_t */
+    const char *def;    /* NULL: unset (required, or derived by agent_config_finish) */
+    const char *shown;  /* --help's default when def is NULL or "" */
+    long long min, max; /* T_INT */
+    unsigned flags;
+    check_fn check;      /* T_STR, optional */
+    const char *metavar; /* --help, and the hint of a missing required key */
+    const char *help;
+} opt_t;
+
+static const char *check_servers(char *v);
+static const char *check_service_id(char *v);
+static const char *check_ip(char *v);
+static const char *check_url(char *v);
+static const char *check_health_url(char *v);
+static const char *check_listen(char *v);
+static const char *check_domain(char *v);
+static const char *check_cache_dir(char *v);
+
+#define OFF(f)  offsetof(agent_config_t, f)
+#define SIZE(f) sizeof(((agent_config_t *)0)->f)
+#define ENV     "ARTEMIS_SIDECAR_"
+
+#define OPT_S(k, al, env, f, def, shown, fl, chk, mv, h)                                           \
+    {                                                                                              \
+        k, al, ENV env, NULL, T_STR, OFF(f), SIZE(f), def, shown, 0, 0, fl, chk, mv, h             \
+    }
+#define OPT_I(k, env, f, def, lo, hi, fl, mv, h)                                                   \
+    {                                                                                              \
+        k, NULL, ENV env, NULL, T_INT, OFF(f), SIZE(f), def, NULL, lo, hi, fl, NULL, mv, h         \
+    }
+
+static const opt_t options[] = {
+    OPT_S("server", NULL, "SERVER", server, "http://127.0.0.1:8080", NULL, F_NONEMPTY,
+          check_servers, "URL,...", "comma-separated artemis-server URLs (failover list)"),
+    OPT_S("region", NULL, "REGION", region, "default", NULL, F_NONEMPTY, NULL, "ID",
+          "region of the app (and of the sidecar's lookups)"),
+    OPT_S("zone", NULL, "ZONE", zone, "default", NULL, F_NONEMPTY, NULL, "ID", "zone of the app"),
+    OPT_S("app.service_id", NULL, "APP_SERVICE_ID", service_id, NULL, NULL, F_NONEMPTY | F_REQUIRED,
+          check_service_id, "ID", "service id to register the app under"),
+    OPT_S("app.instance_id", NULL, "APP_INSTANCE_ID", instance_id, NULL, "HOSTNAME:PORT",
+          F_NONEMPTY, NULL, "ID", "instance id"),
+    OPT_S("app.ip", NULL, "APP_IP", ip, NULL, "first non-loopback IPv4, else 127.0.0.1", 0,
+          check_ip, "IP", "address the app is reached at"),
+    OPT_I("app.port", "APP_PORT", port, NULL, 1, 65535, F_REQUIRED, "PORT",
+          "port the app listens on"),
+    OPT_S("app.protocol", NULL, "APP_PROTOCOL", protocol, "http", NULL, F_NONEMPTY, NULL, "NAME",
+          "protocol field of the instance"),
+    OPT_S("app.url", NULL, "APP_URL", url, NULL, "http://IP:PORT/", 0, check_url, "URL",
+          "url field of the instance"),
+    OPT_S("app.health_check_url", NULL, "APP_HEALTH_CHECK_URL", health_url, "", "(empty)",
+          F_EMPTY_NULL, check_health_url, "URL",
+          "empty: always healthy; else HTTP GET, 2xx = healthy (http:// only)"),
+    OPT_I("app.health_check_interval_ms", "APP_HEALTH_CHECK_INTERVAL_MS", health_interval_ms,
+          "5000", 100, 3600000, 0, "MS", "health check period"),
+    {"app.metadata.", NULL, ENV "APP_METADATA", NULL, T_MAP, OFF(metadata), SIZE(metadata), NULL,
+     "(none)", 0, 0, 0, NULL, "VALUE",
+     "instance metadata entry, any number (environment: one variable, k1=v1,k2=v2)"},
+    OPT_S("dns.listen", "dns-listen", "DNS_LISTEN", dns_listen, "127.0.0.1:8600", NULL, 0,
+          check_listen, "IP:PORT", "DNS endpoint, UDP and TCP ([IPv6]:PORT for IPv6)"),
+    OPT_S("dns.domain", NULL, "DNS_DOMAIN", dns_domain, "artemis", NULL, 0, check_domain, "DOMAIN",
+          "DNS domain answered; other names are REFUSED"),
+    OPT_I("dns.ttl", "DNS_TTL", dns_ttl, "5", 0, 86400, 0, "SECONDS",
+          "TTL of answers and SOA minimum (negative-caching TTL)"),
+    OPT_S("http.listen", "http-listen", "HTTP_LISTEN", http_listen, "127.0.0.1:8601", NULL, 0,
+          check_listen, "IP:PORT", "HTTP endpoint"),
+    /* ARTEMIS_CACHE_DIR is what the sidecar read before this key existed, and what the
+     * systemd unit and the container image set: it stays, as the lowest source, so they keep
+     * their snapshots while the config can still override it. */
+    {"cache_dir", "cache-dir", ENV "CACHE_DIR", "ARTEMIS_CACHE_DIR", T_STR, OFF(cache_dir),
+     SIZE(cache_dir), "", "(empty: no disk snapshot)", 0, 0, F_EMPTY_NULL, check_cache_dir, "DIR",
+     "directory of the SDK's disk snapshot of the discovery cache (created if missing), "
+     "loaded at start so a restart while the registry is down still answers"},
+};
+
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+/* Longest value of any key: a real one is well under this; a longer one is a mistake. */
+#define MAX_VALUE_BYTES 1024
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -72,43 +152,56 @@ static int set_str(char **dst, const char *v)
     return 0;
 }
 
-int agent_config_init(agent_config_t *cfg)
+static char **str_field(agent_config_t *cfg, const opt_t *o)
 {
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->health_interval_ms = 5000;
-    cfg->dns_ttl = 5;
-    if (set_str(&cfg->server, "http://127.0.0.1:8080") || set_str(&cfg->region, "default") ||
-        set_str(&cfg->zone, "default") || set_str(&cfg->protocol, "http") ||
-        set_str(&cfg->dns_listen, "127.0.0.1:8600") || set_str(&cfg->dns_domain, "artemis") ||
-        set_str(&cfg->http_listen, "127.0.0.1:8601")) {
-        agent_config_free(cfg);
-        return -1;
-    }
-    return 0;
+    return (char **)(void *)((char *)cfg + o->off);
 }
 
-void agent_config_free(agent_config_t *cfg)
+/* The int fields are int, uint32_t or int64_t; every range in the table is non-negative and
+ * fits in 32 bits, so the 4-byte ones hold the same bits whether signed or not. */
+static void store_int(agent_config_t *cfg, const opt_t *o, long long n)
 {
-    if (!cfg)
-        return;
-    free(cfg->server);
-    free(cfg->region);
-    free(cfg->zone);
-    free(cfg->service_id);
-    free(cfg->instance_id);
-    free(cfg->ip);
-    free(cfg->protocol);
-    free(cfg->url);
-    free(cfg->health_url);
-    for (size_t i = 0; i < cfg->n_metadata; i++) {
-        free(cfg->metadata[i].key);
-        free(cfg->metadata[i].value);
+    char *f = (char *)cfg + o->off;
+    if (o->size == sizeof(int64_t)) {
+        int64_t v = (int64_t)n;
+        memcpy(f, &v, sizeof(v));
+    } else {
+        int32_t v = (int32_t)n;
+        memcpy(f, &v, sizeof(v));
     }
-    free(cfg->metadata);
-    free(cfg->dns_listen);
-    free(cfg->dns_domain);
-    free(cfg->http_listen);
-    memset(cfg, 0, sizeof(*cfg));
+}
+
+static long long load_int(const agent_config_t *cfg, const opt_t *o)
+{
+    const char *f = (const char *)cfg + o->off;
+    if (o->size == sizeof(int64_t)) {
+        int64_t v;
+        memcpy(&v, f, sizeof(v));
+        return v;
+    }
+    int32_t v;
+    memcpy(&v, f, sizeof(v));
+    return v;
+}
+
+/* The row of a file or flag key; T_MAP rows match by prefix. */
+static const opt_t *find_opt(const char *key)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const opt_t *o = &options[i];
+        if (o->type == T_MAP ? !strncmp(key, o->key, strlen(o->key)) : !strcmp(key, o->key))
+            return o;
+    }
+    return NULL;
+}
+
+/* --FLAG: an alias, else the key itself. */
+static const opt_t *find_flag(const char *name)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (options[i].alias && !strcmp(name, options[i].alias))
+            return &options[i];
+    return find_opt(name);
 }
 
 static int parse_int(const char *v, long long lo, long long hi, long long *out)
@@ -122,6 +215,222 @@ static int parse_int(const char *v, long long lo, long long hi, long long *out)
         return -1;
     *out = n;
     return 0;
+}
+
+static int printable(const char *v)
+{
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* ---- validators ------------------------------------------------------------------------- */
+
+/* The SDK parses the list itself at start; asking it here turns a bad URL into a config
+ * error naming the key instead of a start-up failure. */
+static const char *check_servers(char *v)
+{
+    artemis_config_t *c = artemis_config_new();
+    artemis_err_t rc = c ? artemis_config_set_servers(c, v) : ARTEMIS_ERR_NOMEM;
+    artemis_config_free(c);
+    return rc == ARTEMIS_OK ? NULL : "not a list of http://host:port URLs:";
+}
+
+static const char *check_service_id(char *v)
+{
+    return strlen(v) > 200 || strpbrk(v, " \t/") ? "not a service id:" : NULL;
+}
+
+static const char *check_ip(char *v)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, v, &a4) == 1 || inet_pton(AF_INET6, v, &a6) == 1)
+        return NULL;
+    return "not an IPv4 or IPv6 address:";
+}
+
+static const char *check_url(char *v)
+{
+    if (!strncmp(v, "http://", 7) || !strncmp(v, "https://", 8))
+        return NULL;
+    return "must start with http:// or https://, got";
+}
+
+/* The health check speaks plain HTTP only (health.c). */
+static const char *check_health_url(char *v)
+{
+    return strncmp(v, "http://", 7) ? "must be empty or an http:// URL, got" : NULL;
+}
+
+static const char *check_listen(char *v)
+{
+    struct sockaddr_storage ss;
+    int sl;
+    return agent_parse_hostport(v, &ss, &sl) ? "must be IP:PORT or [IPv6]:PORT, got" : NULL;
+}
+
+static int valid_domain(const char *d)
+{
+    size_t n = strlen(d), label = 0;
+    if (n == 0 || n > 200 || d[0] == '.' || d[n - 1] == '.')
+        return 0;
+    for (const char *p = d; *p; p++) {
+        if (*p == '.') {
+            if (label == 0)
+                return 0;
+            label = 0;
+            continue;
+        }
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+            return 0;
+        if (++label > 63)
+            return 0;
+    }
+    return 1;
+}
+
+/* Stored lower case without trailing dots ("Artemis." is "artemis"): the DNS code compares
+ * names against it as they are. */
+static const char *check_domain(char *v)
+{
+    size_t l = strlen(v);
+    while (l && v[l - 1] == '.')
+        v[--l] = 0;
+    for (char *p = v; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return valid_domain(v) ? NULL : "not a domain name:";
+}
+
+/* Whatever the SDK's setter refuses would otherwise be dropped silently at start. */
+static const char *check_cache_dir(char *v)
+{
+    artemis_config_t *c = artemis_config_new();
+    artemis_err_t rc = c ? artemis_config_set_cache_dir(c, v) : ARTEMIS_ERR_NOMEM;
+    artemis_config_free(c);
+    return rc == ARTEMIS_OK ? NULL : "not accepted as a cache directory by libartemis:";
+}
+
+/* ---- setting values --------------------------------------------------------------------- */
+
+/* app.metadata.<mk> = value: replace an entry of that key, else append one. */
+static int set_metadata(agent_config_t *cfg, const char *key, const char *mk, const char *value,
+                        char *err, size_t errlen)
+{
+    if (!*mk || strlen(mk) > 128) {
+        set_err(err, errlen, "%s: metadata key must be 1..128 characters", key);
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->n_metadata; i++)
+        if (!strcmp(cfg->metadata[i].key, mk)) {
+            if (set_str(&cfg->metadata[i].value, value) == 0)
+                return 0;
+            set_err(err, errlen, "%s: out of memory", key);
+            return -1;
+        }
+    agent_kv_t *nm = realloc(cfg->metadata, (cfg->n_metadata + 1) * sizeof(*nm));
+    if (!nm) {
+        set_err(err, errlen, "%s: out of memory", key);
+        return -1;
+    }
+    cfg->metadata = nm;
+    nm[cfg->n_metadata].key = strdup(mk);
+    nm[cfg->n_metadata].value = strdup(value);
+    if (!nm[cfg->n_metadata].key || !nm[cfg->n_metadata].value) {
+        free(nm[cfg->n_metadata].key);
+        free(nm[cfg->n_metadata].value);
+        set_err(err, errlen, "%s: out of memory", key);
+        return -1;
+    }
+    cfg->n_metadata++;
+    return 0;
+}
+
+/* Validate value for row o and store it; key is the key as given (an app.metadata.KEY). */
+static int set_opt(agent_config_t *cfg, const opt_t *o, const char *key, const char *value,
+                   char *err, size_t errlen)
+{
+    if (!printable(value) || strlen(value) > MAX_VALUE_BYTES) {
+        set_err(err, errlen, "%s: value has control characters or is too long", key);
+        return -1;
+    }
+    if (o->type == T_MAP)
+        return set_metadata(cfg, key, key + strlen(o->key), value, err, errlen);
+    if (o->type == T_INT) {
+        long long n;
+        if (parse_int(value, o->min, o->max, &n)) {
+            set_err(err, errlen, "%s: must be %lld..%lld, got '%s'", o->key, o->min, o->max, value);
+            return -1;
+        }
+        store_int(cfg, o, n);
+        return 0;
+    }
+    char **field = str_field(cfg, o);
+    if (!*value && (o->flags & F_NONEMPTY)) {
+        set_err(err, errlen, "%s: must not be empty", o->key);
+        return -1;
+    }
+    if (!*value && (o->flags & F_EMPTY_NULL)) {
+        free(*field);
+        *field = NULL;
+        return 0;
+    }
+    char *copy = strdup(value);
+    if (!copy) {
+        set_err(err, errlen, "%s: out of memory", o->key);
+        return -1;
+    }
+    const char *why = o->check ? o->check(copy) : NULL;
+    if (why) {
+        set_err(err, errlen, "%s: %s '%s'", o->key, why, value);
+        free(copy);
+        return -1;
+    }
+    free(*field);
+    *field = copy;
+    return 0;
+}
+
+int agent_config_init(agent_config_t *cfg)
+{
+    char err[256];
+    memset(cfg, 0, sizeof(*cfg));
+    /* The defaults go through the same checks as any value (dns.domain is normalised); a
+     * bad one in the table fails every start, so only OOM can fail here in practice. */
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (options[i].def &&
+            set_opt(cfg, &options[i], options[i].key, options[i].def, err, sizeof(err))) {
+            agent_config_free(cfg);
+            return -1;
+        }
+    return 0;
+}
+
+void agent_config_free(agent_config_t *cfg)
+{
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (options[i].type == T_STR)
+            free(*str_field(cfg, &options[i]));
+    for (size_t i = 0; i < cfg->n_metadata; i++) {
+        free(cfg->metadata[i].key);
+        free(cfg->metadata[i].value);
+    }
+    free(cfg->metadata);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+int agent_config_set(agent_config_t *cfg, const char *key, const char *value, char *err,
+                     size_t errlen)
+{
+    const opt_t *o = find_opt(key);
+    if (!o) {
+        set_err(err, errlen, "%s: unknown key", key);
+        return -1;
+    }
+    return set_opt(cfg, o, key, value, err, errlen);
 }
 
 int agent_parse_hostport(const char *s, void *ssv, int *sslen)
@@ -166,206 +475,6 @@ int agent_parse_hostport(const char *s, void *ssv, int *sslen)
         *sslen = (int)sizeof(*v6);
         return 0;
     }
-    return -1;
-}
-
-static int valid_domain(const char *d)
-{
-    size_t n = strlen(d), label = 0;
-    if (n == 0 || n > 200 || d[0] == '.' || d[n - 1] == '.')
-        return 0;
-    for (const char *p = d; *p; p++) {
-        if (*p == '.') {
-            if (label == 0)
-                return 0;
-            label = 0;
-            continue;
-        }
-        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
-            return 0;
-        if (++label > 63)
-            return 0;
-    }
-    return 1;
-}
-
-static int printable(const char *v)
-{
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
-        if (*p < 0x20 || *p == 0x7f)
-            return 0;
-    return 1;
-}
-
-int agent_config_set(agent_config_t *cfg, const char *key, const char *value, char *err,
-                     size_t errlen)
-{
-    long long n;
-    if (!printable(value) || strlen(value) > 1024) {
-        set_err(err, errlen, "%s: value has control characters or is too long", key);
-        return -1;
-    }
-#define NONEMPTY()                                                                                 \
-    do {                                                                                           \
-        if (!*value) {                                                                             \
-            set_err(err, errlen, "%s: must not be empty", key);                                    \
-            return -1;                                                                             \
-        }                                                                                          \
-    } while (0)
-#define STR(field)                                                                                 \
-    do {                                                                                           \
-        if (set_str(&cfg->field, value)) {                                                         \
-            set_err(err, errlen, "%s: out of memory", key);                                        \
-            return -1;                                                                             \
-        }                                                                                          \
-        return 0;                                                                                  \
-    } while (0)
-    if (!strcmp(key, "server")) {
-        NONEMPTY();
-        artemis_config_t *c = artemis_config_new();
-        artemis_err_t rc = c ? artemis_config_set_servers(c, value) : ARTEMIS_ERR_NOMEM;
-        artemis_config_free(c);
-        if (rc != ARTEMIS_OK) {
-            set_err(err, errlen, "server: not a list of http://host:port URLs: '%s'", value);
-            return -1;
-        }
-        STR(server);
-    }
-    if (!strcmp(key, "region")) {
-        NONEMPTY();
-        STR(region);
-    }
-    if (!strcmp(key, "zone")) {
-        NONEMPTY();
-        STR(zone);
-    }
-    if (!strcmp(key, "app.service_id")) {
-        NONEMPTY();
-        if (strlen(value) > 200 || strpbrk(value, " \t/")) {
-            set_err(err, errlen, "app.service_id: not a service id: '%s'", value);
-            return -1;
-        }
-        STR(service_id);
-    }
-    if (!strcmp(key, "app.instance_id")) {
-        NONEMPTY();
-        STR(instance_id);
-    }
-    if (!strcmp(key, "app.ip")) {
-        struct in_addr a4;
-        struct in6_addr a6;
-        if (inet_pton(AF_INET, value, &a4) != 1 && inet_pton(AF_INET6, value, &a6) != 1) {
-            set_err(err, errlen, "app.ip: not an IPv4 or IPv6 address: '%s'", value);
-            return -1;
-        }
-        STR(ip);
-    }
-    if (!strcmp(key, "app.port")) {
-        if (parse_int(value, 1, 65535, &n)) {
-            set_err(err, errlen, "app.port: must be 1..65535, got '%s'", value);
-            return -1;
-        }
-        cfg->port = (int)n;
-        return 0;
-    }
-    if (!strcmp(key, "app.protocol")) {
-        NONEMPTY();
-        STR(protocol);
-    }
-    if (!strcmp(key, "app.url")) {
-        if (strncmp(value, "http://", 7) && strncmp(value, "https://", 8)) {
-            set_err(err, errlen, "app.url: must start with http:// or https://, got '%s'", value);
-            return -1;
-        }
-        STR(url);
-    }
-    if (!strcmp(key, "app.health_check_url")) {
-        if (*value && strncmp(value, "http://", 7)) {
-            set_err(err, errlen, "app.health_check_url: must be empty or an http:// URL, got '%s'",
-                    value);
-            return -1;
-        }
-        STR(health_url);
-    }
-    if (!strcmp(key, "app.health_check_interval_ms")) {
-        if (parse_int(value, 100, 3600000, &n)) {
-            set_err(err, errlen, "app.health_check_interval_ms: must be 100..3600000, got '%s'",
-                    value);
-            return -1;
-        }
-        cfg->health_interval_ms = n;
-        return 0;
-    }
-    if (!strncmp(key, "app.metadata.", 13)) {
-        const char *mk = key + 13;
-        if (!*mk || strlen(mk) > 128) {
-            set_err(err, errlen, "%s: metadata key must be 1..128 characters", key);
-            return -1;
-        }
-        for (size_t i = 0; i < cfg->n_metadata; i++)
-            if (!strcmp(cfg->metadata[i].key, mk))
-                return set_str(&cfg->metadata[i].value, value) ? -1 : 0;
-        agent_kv_t *nm = realloc(cfg->metadata, (cfg->n_metadata + 1) * sizeof(*nm));
-        if (!nm) {
-            set_err(err, errlen, "%s: out of memory", key);
-            return -1;
-        }
-        cfg->metadata = nm;
-        nm[cfg->n_metadata].key = strdup(mk);
-        nm[cfg->n_metadata].value = strdup(value);
-        if (!nm[cfg->n_metadata].key || !nm[cfg->n_metadata].value) {
-            free(nm[cfg->n_metadata].key);
-            free(nm[cfg->n_metadata].value);
-            set_err(err, errlen, "%s: out of memory", key);
-            return -1;
-        }
-        cfg->n_metadata++;
-        return 0;
-    }
-    if (!strcmp(key, "dns.listen") || !strcmp(key, "http.listen")) {
-        struct sockaddr_storage ss;
-        int sl;
-        if (agent_parse_hostport(value, &ss, &sl)) {
-            set_err(err, errlen, "%s: must be IP:PORT or [IPv6]:PORT, got '%s'", key, value);
-            return -1;
-        }
-        if (key[0] == 'd')
-            STR(dns_listen);
-        STR(http_listen);
-    }
-    if (!strcmp(key, "dns.domain")) {
-        char low[256];
-        size_t l = strlen(value);
-        while (l && value[l - 1] == '.')
-            l--; /* "artemis." is "artemis" */
-        if (l >= sizeof(low)) {
-            set_err(err, errlen, "dns.domain: too long");
-            return -1;
-        }
-        for (size_t i = 0; i < l; i++)
-            low[i] = (char)tolower((unsigned char)value[i]);
-        low[l] = 0;
-        if (!valid_domain(low)) {
-            set_err(err, errlen, "dns.domain: not a domain name: '%s'", value);
-            return -1;
-        }
-        if (set_str(&cfg->dns_domain, low)) {
-            set_err(err, errlen, "dns.domain: out of memory");
-            return -1;
-        }
-        return 0;
-    }
-    if (!strcmp(key, "dns.ttl")) {
-        if (parse_int(value, 0, 86400, &n)) {
-            set_err(err, errlen, "dns.ttl: must be 0..86400, got '%s'", value);
-            return -1;
-        }
-        cfg->dns_ttl = (uint32_t)n;
-        return 0;
-    }
-#undef STR
-#undef NONEMPTY
-    set_err(err, errlen, "%s: unknown key", key);
     return -1;
 }
 
@@ -494,28 +603,61 @@ int agent_config_load_file(agent_config_t *cfg, const char *path, char *err, siz
     return rc;
 }
 
-static void env_name(const char *key, char *out, size_t cap)
-{
-    size_t o = snprintf(out, cap, "ARTEMIS_SIDECAR_");
-    for (const char *p = key; *p && o + 1 < cap; p++)
-        out[o++] = *p == '.' ? '_' : (char)toupper((unsigned char)*p);
-    out[o] = 0;
-}
+/* ---- environment ------------------------------------------------------------------------ */
 
-/* 1 if name (the part of an environ entry before '=', nlen bytes) is a variable the sidecar
- * reads: ARTEMIS_SIDECAR_<KEY> of a fixed key, or ARTEMIS_SIDECAR_APP_METADATA. */
+/* 1 if name (the part of an environ entry before '=', nlen bytes) is a variable of the
+ * table. */
 static int known_env(const char *name, size_t nlen)
 {
-    static const char md[] = "ARTEMIS_SIDECAR_APP_METADATA";
-    if (nlen == sizeof(md) - 1 && !memcmp(name, md, nlen))
-        return 1;
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        if (!strcmp(keys[i].key, "app.metadata.KEY"))
-            continue;
-        char known[128];
-        env_name(keys[i].key, known, sizeof(known));
-        if (strlen(known) == nlen && !memcmp(name, known, nlen))
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (strlen(options[i].env) == nlen && !memcmp(name, options[i].env, nlen))
             return 1;
+    return 0;
+}
+
+/* A map row's variable holds the whole map: ARTEMIS_SIDECAR_APP_METADATA="k1=v1,k2=v2". */
+static int load_env_map(agent_config_t *cfg, const opt_t *o, const char *list, char *err,
+                        size_t errlen)
+{
+    char *copy = strdup(list), *save = NULL;
+    if (!copy) {
+        set_err(err, errlen, "%s: out of memory", o->env);
+        return -1;
+    }
+    int rc = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        char key[256], e2[512];
+        if (!eq) {
+            set_err(err, errlen, "%.*s: expected KEY=VALUE in %s", (int)strlen(o->key) - 1, o->key,
+                    o->env);
+            rc = -1;
+            break;
+        }
+        *eq = 0;
+        snprintf(key, sizeof(key), "%s%s", o->key, trim(tok));
+        if (set_opt(cfg, o, key, trim(eq + 1), e2, sizeof(e2))) {
+            set_err(err, errlen, "%s (from %s)", e2, o->env);
+            rc = -1;
+        }
+    }
+    free(copy);
+    return rc;
+}
+
+/* Set row o from variable name when it is set; the error names both. */
+static int load_env_var(agent_config_t *cfg, const opt_t *o, const char *name, char *err,
+                        size_t errlen)
+{
+    const char *v = getenv(name);
+    char e2[512];
+    if (!v)
+        return 0;
+    if (o->type == T_MAP)
+        return *v ? load_env_map(cfg, o, v, err, errlen) : 0;
+    if (set_opt(cfg, o, o->key, v, e2, sizeof(e2))) {
+        set_err(err, errlen, "%s (from %s)", e2, name);
+        return -1;
     }
     return 0;
 }
@@ -525,7 +667,7 @@ int agent_config_load_env(agent_config_t *cfg, char *err, size_t errlen)
     /* A misspelt variable (ARTEMIS_SIDECAR_APP_SERVICEID) would otherwise be ignored and the
      * sidecar started with a default: refuse every ARTEMIS_SIDECAR_* name it does not read. */
     for (char **e = environ; e && *e; e++) {
-        if (strncmp(*e, "ARTEMIS_SIDECAR_", 16) != 0)
+        if (strncmp(*e, ENV, sizeof(ENV) - 1) != 0)
             continue;
         const char *eq = strchr(*e, '=');
         size_t nlen = eq ? (size_t)(eq - *e) : strlen(*e);
@@ -537,78 +679,104 @@ int agent_config_load_env(agent_config_t *cfg, char *err, size_t errlen)
             return -1;
         }
     }
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        if (strchr(keys[i].key, 'K') && !strcmp(keys[i].key, "app.metadata.KEY"))
-            continue;
-        char name[128];
-        env_name(keys[i].key, name, sizeof(name));
-        const char *v = getenv(name);
-        if (!v)
-            continue;
-        char e2[512];
-        if (agent_config_set(cfg, keys[i].key, v, e2, sizeof(e2))) {
-            set_err(err, errlen, "%s (from %s)", e2, name);
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (load_env_var(cfg, &options[i], options[i].env, err, errlen))
             return -1;
-        }
-    }
-    /* ARTEMIS_SIDECAR_APP_METADATA="k1=v1,k2=v2" */
-    const char *md = getenv("ARTEMIS_SIDECAR_APP_METADATA");
-    if (md && *md) {
-        char *copy = strdup(md), *save = NULL;
-        if (!copy)
-            return -1;
-        for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            char *eq = strchr(tok, '=');
-            char key[256], e2[512];
-            if (!eq) {
-                set_err(err, errlen,
-                        "app.metadata: expected KEY=VALUE in ARTEMIS_SIDECAR_APP_METADATA");
-                free(copy);
-                return -1;
-            }
-            *eq = 0;
-            snprintf(key, sizeof(key), "app.metadata.%s", trim(tok));
-            if (agent_config_set(cfg, key, trim(eq + 1), e2, sizeof(e2))) {
-                set_err(err, errlen, "%s (from ARTEMIS_SIDECAR_APP_METADATA)", e2);
-                free(copy);
-                return -1;
-            }
-        }
-        free(copy);
-    }
     return 0;
+}
+
+/* The older variables some rows still honour, below the file (see the table). */
+static int load_compat_env(agent_config_t *cfg, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (options[i].compat && load_env_var(cfg, &options[i], options[i].compat, err, errlen))
+            return -1;
+    return 0;
+}
+
+/* ---- command line ----------------------------------------------------------------------- */
+
+/* Print text after six spaces, wrapped at about 96 columns on blanks. */
+static void print_wrapped(FILE *out, const char *text)
+{
+    const char *p = text;
+    while (*p) {
+        size_t n = strlen(p);
+        if (n > 90) {
+            n = 90;
+            while (n > 0 && p[n] != ' ')
+                n--;
+            if (n == 0)
+                n = strcspn(p, " ");
+        }
+        fprintf(out, "      %.*s\n", (int)n, p);
+        p += n;
+        while (*p == ' ')
+            p++;
+    }
 }
 
 void agent_config_usage(FILE *out)
 {
     fprintf(out, "usage: artemis-sidecar [--config FILE] [--KEY=VALUE ...]\n\n"
                  "Registers a co-located app with artemis-server, health-checks it and serves\n"
-                 "discovery on DNS (UDP+TCP) and HTTP. Keys (file `key = value`, environment\n"
-                 "ARTEMIS_SIDECAR_<KEY> with dots as underscores, or --key=value; the command\n"
-                 "line wins):\n\n");
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        fprintf(out, "  %-30s default %-24s %s\n", keys[i].key,
-                *keys[i].def ? keys[i].def : "(empty)", keys[i].help);
-    fprintf(out, "\nAliases: --server=URLS, --dns-listen=ADDR, --http-listen=ADDR.\n"
-                 "Other options: --config FILE, --help, --version.\n"
+                 "discovery on DNS (UDP+TCP) and HTTP. Every key is a config-file line\n"
+                 "`KEY = VALUE`, the environment variable shown and a --KEY=VALUE flag; later\n"
+                 "wins: defaults < file < environment < command line.\n\n");
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const opt_t *o = &options[i];
+        char flag[96], alias[48] = "", text[512], range[64] = "";
+        if (o->alias)
+            snprintf(alias, sizeof(alias), " (or --%s)", o->alias);
+        snprintf(flag, sizeof(flag), "--%s%s=%s%s", o->key, o->type == T_MAP ? "KEY" : "",
+                 o->metavar, alias);
+        fprintf(out, "  %-46s %s%s%s\n", flag, o->env, o->compat ? ", or " : "",
+                o->compat ? o->compat : "");
+        const char *def = (o->flags & F_REQUIRED) ? "(required)"
+                          : o->def && *o->def     ? o->def
+                          : o->shown              ? o->shown
+                                                  : "(empty)";
+        if (o->type == T_INT)
+            snprintf(range, sizeof(range), ", range %lld..%lld", o->min, o->max);
+        snprintf(text, sizeof(text), "%s. Default: %s%s.", o->help, def, range);
+        print_wrapped(out, text);
+    }
+    fputc('\n', out);
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (options[i].compat)
+            fprintf(out, "%s, the older name of %s, is read below the config file.\n",
+                    options[i].compat, options[i].env);
+    fprintf(out, "Other options: --config FILE (-c FILE), --help (-h), --version.\n"
                  "Exit status: 0 after SIGTERM/SIGINT, 2 on a configuration error, 1 on a "
                  "startup failure.\n");
 }
 
-static const char *alias(const char *k)
+/* One --key=value flag (not --config). */
+static int apply_flag(agent_config_t *cfg, const char *a, char *err, size_t errlen)
 {
-    if (!strcmp(k, "dns-listen"))
-        return "dns.listen";
-    if (!strcmp(k, "http-listen"))
-        return "http.listen";
-    return k;
+    const char *eq = strchr(a, '=');
+    char key[256];
+    size_t kl = eq ? (size_t)(eq - a - 2) : 0;
+    if (strncmp(a, "--", 2) || !eq || kl == 0 || kl >= sizeof(key)) {
+        set_err(err, errlen, "%s: expected --key=value", a);
+        return -1;
+    }
+    memcpy(key, a + 2, kl);
+    key[kl] = 0;
+    const opt_t *o = find_flag(key);
+    if (!o) {
+        set_err(err, errlen, "%s: unknown key", key);
+        return -1;
+    }
+    /* an alias reports under its key */
+    return set_opt(cfg, o, o->type == T_MAP ? key : o->key, eq + 1, err, errlen);
 }
 
 int agent_config_from_args(agent_config_t *cfg, int argc, char **argv, FILE *out, char *err,
                            size_t errlen)
 {
     const char *file = NULL;
-    /* pass 1: --help, --config */
+    /* pass 1: --help, --version, --config */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -630,6 +798,8 @@ int agent_config_from_args(agent_config_t *cfg, int argc, char **argv, FILE *out
             file = a + 9;
         }
     }
+    if (load_compat_env(cfg, err, errlen))
+        return -1;
     if (file && agent_config_load_file(cfg, file, err, errlen))
         return -1;
     if (agent_config_load_env(cfg, err, errlen))
@@ -643,24 +813,13 @@ int agent_config_from_args(agent_config_t *cfg, int argc, char **argv, FILE *out
         }
         if (!strncmp(a, "--config=", 9))
             continue;
-        if (strncmp(a, "--", 2) || !strchr(a, '=')) {
-            set_err(err, errlen, "%s: expected --key=value", a);
-            return -1;
-        }
-        char key[256];
-        const char *eq = strchr(a, '=');
-        size_t kl = (size_t)(eq - a - 2);
-        if (kl == 0 || kl >= sizeof(key)) {
-            set_err(err, errlen, "%s: expected --key=value", a);
-            return -1;
-        }
-        memcpy(key, a + 2, kl);
-        key[kl] = 0;
-        if (agent_config_set(cfg, alias(key), eq + 1, err, errlen))
+        if (apply_flag(cfg, a, err, errlen))
             return -1;
     }
     return 0;
 }
+
+/* ---- derived values --------------------------------------------------------------------- */
 
 static int first_ipv4(char *out, size_t cap)
 {
@@ -687,21 +846,22 @@ static int first_ipv4(char *out, size_t cap)
 int agent_config_finish(agent_config_t *cfg, char *err, size_t errlen)
 {
     char buf[512];
-    if (!cfg->service_id) {
-        set_err(err, errlen,
-                "app.service_id: required (set it in the config file or with "
-                "--app.service_id=ID)");
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const opt_t *o = &options[i];
+        if (!(o->flags & F_REQUIRED))
+            continue;
+        if (o->type == T_STR ? *str_field(cfg, o) != NULL : load_int(cfg, o) != 0)
+            continue;
+        set_err(err, errlen, "%s: required (set it in the config file or with --%s=%s)", o->key,
+                o->key, o->metavar);
         return -1;
     }
-    if (!cfg->port) {
-        set_err(err, errlen,
-                "app.port: required (set it in the config file or with "
-                "--app.port=PORT)");
+    /* The SDK creates a missing directory but only logs when it cannot write there: a path
+     * that is a file would leave the sidecar without snapshots for good, so say so now. */
+    struct stat st;
+    if (cfg->cache_dir && stat(cfg->cache_dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        set_err(err, errlen, "cache_dir: '%s' exists and is not a directory", cfg->cache_dir);
         return -1;
-    }
-    if (cfg->health_url && !*cfg->health_url) {
-        free(cfg->health_url);
-        cfg->health_url = NULL;
     }
     if (!cfg->ip) {
         if (first_ipv4(buf, sizeof(buf)) != 0)
@@ -726,7 +886,5 @@ int agent_config_finish(agent_config_t *cfg, char *err, size_t errlen)
         if (set_str(&cfg->url, buf))
             return -1;
     }
-    (void)err;
-    (void)errlen;
     return 0;
 }

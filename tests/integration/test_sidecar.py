@@ -641,6 +641,116 @@ def test_env_config(ctx):
     check("app.port" in err and "ARTEMIS_SIDECAR_APP_PORT" in err, "names key and variable: %r" % err)
 
 
+def _tmpdir(ctx, what):
+    d = tempfile.mkdtemp(prefix="artemis-it-sidecar-%s-" % what)
+    ctx.defer(lambda: shutil.rmtree(d, ignore_errors=True))
+    return d
+
+
+def test_cache_dir_key(ctx):
+    """cache_dir (file key, ARTEMIS_SIDECAR_CACHE_DIR, --cache-dir) is the SDK's snapshot
+    directory; the older ARTEMIS_CACHE_DIR is only read below the file. A sidecar started while
+    the registry is down answers from the snapshot of the directory its config names."""
+    snap = os.path.join(_tmpdir(ctx, "cache"), "snap")  # missing: the SDK creates it
+    legacy, empty = _tmpdir(ctx, "legacy"), _tmpdir(ctx, "empty")
+    name = "side.cache.service.artemis"
+    http_register(ctx, inst("side.cache", "c-1", 7701, ip="127.0.0.71"))
+
+    # the file key beats ARTEMIS_CACHE_DIR
+    _, sc = started(ctx, "side.cacheapp", extra={"cache_dir": snap}, env={"ARTEMIS_CACHE_DIR": legacy})
+    eq(addrs(sc.dns(name)), ["127.0.0.71"], "answer with the registry up")
+    wait_until(lambda: os.path.exists(os.path.join(snap, "side.cache.json")), 5.0, 0.05,
+               "snapshot of side.cache in the file's cache_dir %s" % snap)
+    eq(os.listdir(legacy), [], "nothing in ARTEMIS_CACHE_DIR when the file sets cache_dir")
+    eq(sc.stop(), 0, "exit status")
+
+    # an empty cache_dir turns the snapshot off, even with ARTEMIS_CACHE_DIR set
+    _, sc = started(ctx, "side.cacheapp", extra={"cache_dir": ""}, env={"ARTEMIS_CACHE_DIR": legacy})
+    eq(addrs(sc.dns(name)), ["127.0.0.71"], "answer with the snapshot off")
+    time.sleep(0.3)
+    eq(os.listdir(legacy), [], "no snapshot with an empty cache_dir")
+    eq(sc.stop(), 0, "exit status")
+
+    ctx.server.kill()
+    try:
+        # ARTEMIS_SIDECAR_CACHE_DIR beats the file's key (which names an empty directory)
+        _, sc = started(ctx, "side.cacheapp", extra={"cache_dir": empty}, env={"ARTEMIS_SIDECAR_CACHE_DIR": snap})
+        eq(addrs(sc.dns(name)), ["127.0.0.71"], "answer from ARTEMIS_SIDECAR_CACHE_DIR's snapshot, registry down")
+        eq(sc.stop(), 0, "exit status")
+        # --cache-dir beats both
+        _, sc = started(ctx, "side.cacheapp", extra={"cache_dir": empty}, args=["--cache-dir=" + snap],
+                        env={"ARTEMIS_SIDECAR_CACHE_DIR": empty})
+        eq(addrs(sc.dns(name)), ["127.0.0.71"], "answer from --cache-dir's snapshot, registry down")
+        eq(sc.stop(), 0, "exit status")
+        # ARTEMIS_CACHE_DIR alone still works (what the unit file and the image set)
+        _, sc = started(ctx, "side.cacheapp", env={"ARTEMIS_CACHE_DIR": snap})
+        eq(addrs(sc.dns(name)), ["127.0.0.71"], "answer from ARTEMIS_CACHE_DIR's snapshot, registry down")
+        eq(sc.stop(), 0, "exit status")
+    finally:
+        ctx.server.restart()
+
+
+test_cache_dir_key.timeout = 40
+
+
+def test_cache_dir_bad_values(ctx):
+    a_file = os.path.join(_tmpdir(ctx, "file"), "not-a-dir")
+    with open(a_file, "w") as f:
+        f.write("x\n")
+    base = ["--app.service_id=x", "--app.port=1"]
+    for args, conf in ((base + ["--cache-dir=" + a_file], None), (base + ["--cache_dir=" + a_file], None),
+                       ([], "app.service_id = x\napp.port = 1\ncache_dir = %s\n" % a_file)):
+        code, out, err = run_bad(args, conf)
+        eq(code, 2, "exit status for %s %r (stderr %r)" % (args, conf, err))
+        lines = err.strip().splitlines()
+        check(len(lines) == 1 and "cache_dir" in lines[0] and "not a directory" in lines[0],
+              "one line naming cache_dir: %r" % err)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARTEMIS_SIDECAR_")}
+    for value, words in ((a_file, ["cache_dir", "not a directory"]),
+                         ("/tmp/a\tb", ["cache_dir", "ARTEMIS_SIDECAR_CACHE_DIR"])):
+        p = subprocess.run([sidecar_binary()] + base, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=10, env=dict(env, ARTEMIS_SIDECAR_CACHE_DIR=value))
+        err = p.stderr.decode()
+        eq(p.returncode, 2, "exit status for ARTEMIS_SIDECAR_CACHE_DIR=%r (stderr %r)" % (value, err))
+        check(len(err.strip().splitlines()) == 1 and all(w in err for w in words),
+              "one line naming %s: %r" % (words, err))
+
+
+def _documented_keys():
+    """(key, default or None) of every row of docs/sidecar.md's configuration table."""
+    with open(os.path.join(ROOT, "docs", "sidecar.md")) as f:
+        text = f.read()
+    section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`") and cells[0].endswith("`"):
+            default = cells[1][1:-1] if cells[1].startswith("`") and cells[1].endswith("`") else None
+            rows.append((cells[0][1:-1], default))
+    return rows
+
+
+def test_help_lists_every_key(ctx):
+    """--help comes from the option table: one --KEY line per key with its environment variable
+    and default, the same keys as docs/sidecar.md's table."""
+    code, out, err = run_bad(["--help"])
+    eq(code, 0, "--help exit status")
+    flat = " ".join(out.split())
+    keys = _documented_keys()
+    check(len(keys) >= 17 and "cache_dir" in [k for k, _ in keys],
+          "docs/sidecar.md's table lists the keys, cache_dir among them: %r" % keys)
+    for key, default in keys:
+        env = "ARTEMIS_SIDECAR_" + key.replace(".KEY", "").replace(".", "_").upper()
+        check("--%s=" % key in out, "--help lists --%s=" % key)
+        check(env in out, "--help names %s for %s" % (env, key))
+        if default is not None:
+            check("Default: %s" % default in flat, "--help shows the default %s of %s" % (default, key))
+    flags = [l.split()[0].split("=")[0][2:] for l in out.splitlines() if l.startswith("  --")]
+    eq(sorted(flags), sorted(k for k, _ in keys), "--help's keys are docs/sidecar.md's keys")
+    for alias in ("--dns-listen", "--http-listen", "--cache-dir"):
+        check(alias in out, "--help lists the alias %s" % alias)
+
+
 def test_systemd_notify(ctx):
     """READY=1 once the endpoints answer, WATCHDOG=1 from the loop, STOPPING=1 on SIGTERM."""
     tmp = tempfile.mkdtemp(prefix="artemis-it-notify-")
