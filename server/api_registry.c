@@ -64,6 +64,138 @@ static int admitted(srv_server_t *srv, srv_client_t *client, srv_op_t op, int re
                              now) == SRV_ADMIT_OK;
 }
 
+/* Step 2: the instance list. Returns 0 with the list decoded (nulls skipped), or -1 with the
+ * answer written. */
+static int decode_list(srv_server_t *srv, json_t *root, artemisi_instance_list_t *list,
+                       artemisi_buf_t *out, int *http_status)
+{
+    char err[256];
+    json_t *arr = artemisi_json_get(root, "instances");
+    int rc = artemisi_decode_instances(arr, (size_t)srv->cfg.registry_max_instances_per_request,
+                                       (size_t)srv->cfg.registry_max_string_bytes, list, err,
+                                       sizeof(err));
+    if (rc == ARTEMISI_DECODE_TOO_MANY || rc == ARTEMISI_DECODE_TOO_LONG) {
+        append_status_response(out, "bad-request", err, "fail");
+        return -1;
+    }
+    if (rc == ARTEMISI_DECODE_NOMEM) {
+        append_status_response(out, "internal-service-error", "Exception: out of memory", "fail");
+        return -1;
+    }
+    if (rc != ARTEMISI_DECODE_OK) {
+        *http_status = 400;
+        append_bad_request(out, err);
+        return -1;
+    }
+    /* Null entries are skipped (Java), so a list of nulls is not empty: it passes here and
+     * succeeds with nothing done. */
+    if (!json_is_array(arr) || json_array_size(arr) == 0) {
+        append_status_response(out, "bad-request", "request.instances is null or empty.", "fail");
+        return -1;
+    }
+    return 0;
+}
+
+/* Step 4a: an instance this node must refuse (region, zone, validation). Returns 1 with the
+ * failure appended, else 0. */
+static int refused(srv_server_t *srv, const artemisi_instance_t *d, int replication,
+                   artemisi_buf_t *failed)
+{
+    char msg[512];
+    const char *region = ARTEMISI_INST(d, REGION_ID), *zone = ARTEMISI_INST(d, ZONE_ID);
+    if (!same_ci(region, srv->cfg.region_id)) {
+        snprintf(msg, sizeof(msg),
+                 "regionId is not the same as the registry node. regionId: %s, registry "
+                 "node.regionId: %s",
+                 region ? region : "null", srv->cfg.region_id);
+        append_failed(failed, d, "no-permission", msg);
+        return 1;
+    }
+    if (!replication && !srv->cfg.registry_allow_from_other_zone &&
+        !same_ci(zone, srv->cfg.zone_id)) {
+        snprintf(msg, sizeof(msg),
+                 "zoneId is not the same as the registry node. zoneId: %s, registry "
+                 "node.zoneId: %s",
+                 zone ? zone : "null", srv->cfg.zone_id);
+        append_failed(failed, d, "no-permission", msg);
+        return 1;
+    }
+    const char *bad = srv_instance_check(d);
+    if (bad) {
+        snprintf(msg, sizeof(msg), "Exception: %s", bad);
+        append_failed(failed, d, "internal-service-error", msg);
+        return 1;
+    }
+    return 0;
+}
+
+/* Step 4b: one operation on one instance. Returns 0, 1 (no lease) or -1 (out of memory). */
+static int apply(srv_server_t *srv, srv_op_t op, int replication, const artemisi_instance_t *d)
+{
+    int64_t now = srv_lease_now(srv), wall = srv_now_wall();
+    /* While self-preservation keeps expired leases, their heartbeats renew them: answering
+     * data-not-found would make every protected client re-register at once. */
+    int revive = !srv_selfpres_allow_expiry(&srv->selfpres);
+    int r = 0;
+    switch (op) {
+    case SRV_OP_REGISTER:
+        r = srv_registry_register(srv->registry, d, now, wall);
+        break;
+    case SRV_OP_HEARTBEAT:
+        r = srv_registry_heartbeat(srv->registry, d, now, wall, revive);
+        if (r == 0)
+            srv_selfpres_renewal(&srv->selfpres, srv_now_mono());
+        else if (replication) /* protocol.md §2.4: a peer's heartbeat heals a lost register */
+            r = srv_registry_register(srv->registry, d, now, wall) ? -1 : 0;
+        break;
+    case SRV_OP_UNREGISTER:
+        srv_registry_unregister(srv->registry, d, wall);
+        break;
+    }
+    if (r == 0 && !replication) /* a peer's write is never replicated again */
+        srv_cluster_replicate(srv, op, d);
+    return r;
+}
+
+/* Step 4: every instance; returns how many failed (each appended to `failed`). */
+static size_t apply_all(srv_server_t *srv, srv_op_t op, int replication,
+                        const artemisi_instance_list_t *list, artemisi_buf_t *failed)
+{
+    size_t nfailed = 0;
+    for (size_t i = 0; i < list->n; i++) {
+        const artemisi_instance_t *d = &list->items[i];
+        if (refused(srv, d, replication, failed)) {
+            nfailed++;
+            continue;
+        }
+        int r = apply(srv, op, replication, d);
+        if (r == 1)
+            append_failed(failed, d, "data-not-found",
+                          "Instance is not exising! Need re-register.");
+        else if (r < 0)
+            append_failed(failed, d, "internal-service-error", "Exception: out of memory");
+        nfailed += r != 0;
+    }
+    return nfailed;
+}
+
+/* Step 5: success, or partial_fail with the failed instances (even if all failed). */
+static void append_result(artemisi_buf_t *out, size_t nfailed, const artemisi_buf_t *failed)
+{
+    if (nfailed == 0) {
+        append_status_response(out, "success", "", "success");
+    } else if (artemisi_buf_failed(failed)) {
+        /* The failure list lost bytes: the caller turns the lost answer into an error. */
+        out->failed = 1;
+    } else {
+        artemisi_buf_appends(out, "{\"failedInstances\":");
+        artemisi_buf_append(out, failed->data, failed->len);
+        artemisi_buf_appends(out, "],\"responseStatus\":");
+        artemisi_encode_status(out, "partial_fail", "", "partial_fail");
+        artemisi_buf_appendc(out, '}');
+    }
+}
+
 void srv_registry_request(srv_server_t *srv, srv_client_t *client, srv_op_t op, int replication,
                           const char *body, size_t len, artemisi_buf_t *out, int *http_status)
 {
@@ -83,29 +215,9 @@ void srv_registry_request(srv_server_t *srv, srv_client_t *client, srv_op_t op, 
         append_status_response(out, "rate-limited", "Request is rate limited.", "fail");
         goto done;
     }
-    /* 2. instances null or empty. Null entries are skipped (Java), so a list of nulls is not
-     * empty: it passes here and succeeds with nothing done. */
-    json_t *arr = artemisi_json_get(root, "instances");
-    int rc = artemisi_decode_instances(arr, (size_t)srv->cfg.registry_max_instances_per_request,
-                                       (size_t)srv->cfg.registry_max_string_bytes, &list, err,
-                                       sizeof(err));
-    if (rc == ARTEMISI_DECODE_TOO_MANY || rc == ARTEMISI_DECODE_TOO_LONG) {
-        append_status_response(out, "bad-request", err, "fail");
+    /* 2. instances null or empty. */
+    if (decode_list(srv, root, &list, out, http_status) != 0)
         goto done;
-    }
-    if (rc == ARTEMISI_DECODE_NOMEM) {
-        append_status_response(out, "internal-service-error", "Exception: out of memory", "fail");
-        goto done;
-    }
-    if (rc != ARTEMISI_DECODE_OK) {
-        *http_status = 400;
-        append_bad_request(out, err);
-        goto done;
-    }
-    if (!json_is_array(arr) || json_array_size(arr) == 0) {
-        append_status_response(out, "bad-request", "request.instances is null or empty.", "fail");
-        goto done;
-    }
     /* 3. node status (protocol.md F8): a starting node (bootstrap) refuses client writes. */
     if (!replication && !srv_cluster_can_registry(srv)) {
         artemisi_buf_t st = ARTEMISI_BUF_INIT;
@@ -115,84 +227,8 @@ void srv_registry_request(srv_server_t *srv, srv_client_t *client, srv_op_t op, 
         artemisi_buf_free(&st);
         goto done;
     }
-
-    /* 4. per instance. */
-    size_t nfailed = 0;
-    int64_t now_mono = srv_lease_now(srv), now_wall = srv_now_wall();
-    /* While self-preservation keeps expired leases, their heartbeats renew them: answering
-     * data-not-found would make every protected client re-register at once. */
-    int revive = !srv_selfpres_allow_expiry(&srv->selfpres);
-    for (size_t i = 0; i < list.n; i++) {
-        const artemisi_instance_t *d = &list.items[i];
-        char msg[512];
-        if (!same_ci(ARTEMISI_INST(d, REGION_ID), srv->cfg.region_id)) {
-            snprintf(msg, sizeof(msg),
-                     "regionId is not the same as the registry node. regionId: %s, registry "
-                     "node.regionId: %s",
-                     ARTEMISI_INST(d, REGION_ID) ? ARTEMISI_INST(d, REGION_ID) : "null",
-                     srv->cfg.region_id);
-            append_failed(&failed, d, "no-permission", msg);
-            nfailed++;
-            continue;
-        }
-        if (!replication && !srv->cfg.registry_allow_from_other_zone &&
-            !same_ci(ARTEMISI_INST(d, ZONE_ID), srv->cfg.zone_id)) {
-            snprintf(msg, sizeof(msg),
-                     "zoneId is not the same as the registry node. zoneId: %s, registry "
-                     "node.zoneId: %s",
-                     ARTEMISI_INST(d, ZONE_ID) ? ARTEMISI_INST(d, ZONE_ID) : "null",
-                     srv->cfg.zone_id);
-            append_failed(&failed, d, "no-permission", msg);
-            nfailed++;
-            continue;
-        }
-        const char *bad = srv_instance_check(d);
-        if (bad) {
-            snprintf(msg, sizeof(msg), "Exception: %s", bad);
-            append_failed(&failed, d, "internal-service-error", msg);
-            nfailed++;
-            continue;
-        }
-        int r = 0;
-        switch (op) {
-        case SRV_OP_REGISTER:
-            r = srv_registry_register(srv->registry, d, now_mono, now_wall);
-            break;
-        case SRV_OP_HEARTBEAT:
-            r = srv_registry_heartbeat(srv->registry, d, now_mono, now_wall, revive);
-            if (r == 0)
-                srv_selfpres_renewal(&srv->selfpres, srv_now_mono());
-            else if (replication) /* protocol.md §2.4: a peer's heartbeat heals a lost register */
-                r = srv_registry_register(srv->registry, d, now_mono, now_wall) ? -1 : 0;
-            break;
-        case SRV_OP_UNREGISTER:
-            srv_registry_unregister(srv->registry, d, now_wall);
-            break;
-        }
-        if (r == 0 && !replication) /* a peer's write is never replicated again */
-            srv_cluster_replicate(srv, op, d);
-        if (r == 1) {
-            append_failed(&failed, d, "data-not-found",
-                          "Instance is not exising! Need re-register.");
-            nfailed++;
-        } else if (r < 0) {
-            append_failed(&failed, d, "internal-service-error", "Exception: out of memory");
-            nfailed++;
-        }
-    }
-    /* 5. result. */
-    if (nfailed == 0) {
-        append_status_response(out, "success", "", "success");
-    } else if (artemisi_buf_failed(&failed)) {
-        /* The failure list lost bytes: the caller turns the lost answer into an error. */
-        out->failed = 1;
-    } else {
-        artemisi_buf_appends(out, "{\"failedInstances\":");
-        artemisi_buf_append(out, failed.data, failed.len);
-        artemisi_buf_appends(out, "],\"responseStatus\":");
-        artemisi_encode_status(out, "partial_fail", "", "partial_fail");
-        artemisi_buf_appendc(out, '}');
-    }
+    /* 4 and 5. */
+    append_result(out, apply_all(srv, op, replication, &list, &failed), &failed);
 done:
     artemisi_buf_free(&failed);
     artemisi_instance_list_free(&list);

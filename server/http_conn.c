@@ -524,57 +524,129 @@ static int dispatch(srv_conn_t *c, const srv_http_request_t *r)
     return handed;
 }
 
+static const route_t *find_route(const char *path)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (routes[i].path && strcmp(routes[i].path, path) == 0)
+            return &routes[i];
+    return NULL;
+}
+
+/* A WebSocket route (rt, or the v1 subscribe prefix when rt is NULL). Returns 1 if the
+ * connection was handed over. */
+static int route_upgrade(srv_conn_t *c, const srv_http_request_t *r, const route_t *rt,
+                         const char *path)
+{
+    const char *sid = NULL;
+    artemisi_buf_t dec = ARTEMISI_BUF_INIT;
+    if (!rt) {
+        const char *raw = path + sizeof(V1_SUBSCRIBE_PREFIX) - 1;
+        if (!*raw || srv_url_decode(raw, strlen(raw), &dec) != 0 || dec.len == 0) {
+            send_error(c, r, 400, "bad serviceId", NULL);
+            artemisi_buf_free(&dec);
+            return 0;
+        }
+        sid = dec.data;
+    }
+    c->srv->metrics.requests[rt ? rt->id : SRV_R_WS_SUBSCRIBE]++;
+    int handed = handle_upgrade(c, r, rt ? rt->ws : SRV_WS_SUBSCRIBE, sid);
+    artemisi_buf_free(&dec);
+    return handed;
+}
+
+/* CORS preflight (protocol.md §0.2). Java echoes whatever is asked; here an origin that may
+ * not make the real request is refused, and an allowed one gets the fixed methods and only
+ * the simple headers it asked for. Without Origin it is a plain OPTIONS. */
+static void answer_preflight(srv_conn_t *c, const srv_http_request_t *r, const char *path)
+{
+    c->srv->metrics.requests[SRV_R_OTHER]++;
+    if (refuse_origin(c, r, is_write_path(path), "preflight"))
+        return;
+    artemisi_buf_t h = ARTEMISI_BUF_INIT;
+    if (srv_http_header_get(r, "Origin", NULL)) {
+        char allow[96];
+        size_t hl = 0;
+        const char *hd = srv_http_header_get(r, "Access-Control-Request-Headers", &hl);
+        artemisi_buf_appends(&h, "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n");
+        if (srv_origin_allow_headers(hd, hl, allow, sizeof(allow)))
+            artemisi_buf_appendf(&h, "Access-Control-Allow-Headers: %s\r\n", allow);
+        artemisi_buf_appends(&h, "Access-Control-Max-Age: 3600\r\n");
+    }
+    artemisi_buf_appends(&h, "Allow: GET, POST, OPTIONS\r\n");
+    send_response(c, r, 200, "text/plain", "", 0, h.data);
+    artemisi_buf_free(&h);
+}
+
+/* The JSON body of a POST: Content-Type checked, gzip inflated into `inflated` (bounded by
+ * http.max-body-bytes). Returns 0 with req->body set, or -1 with the error answer sent. */
+static int json_body(srv_conn_t *c, const srv_http_request_t *r, srv_req_t *req,
+                     artemisi_buf_t *inflated)
+{
+    size_t tl = 0, el = 0;
+    const char *ct = srv_http_header_get(r, "Content-Type", &tl);
+    const char *ce = srv_http_header_get(r, "Content-Encoding", &el);
+    if (!ct || !is_json_type(ct, tl)) {
+        send_error(c, r, 415, "Content-Type must be application/json", NULL);
+        return -1;
+    }
+    if (ce && el && !(el == 8 && strncasecmp(ce, "identity", 8) == 0)) {
+        if (!((el == 4 && strncasecmp(ce, "gzip", 4) == 0) ||
+              (el == 6 && strncasecmp(ce, "x-gzip", 6) == 0))) {
+            send_error(c, r, 415, "unsupported Content-Encoding", NULL);
+            return -1;
+        }
+        int rc =
+            srv_gunzip(r->body, r->body_len, (size_t)c->srv->cfg.http_max_body_bytes, inflated);
+        if (rc) {
+            send_error(c, r, rc,
+                       rc == 413 ? "inflated body exceeds http.max-body-bytes"
+                                 : "invalid gzip body",
+                       NULL);
+            return -1;
+        }
+        req->body = inflated->data ? inflated->data : "";
+        req->body_len = inflated->len;
+    }
+    if (req->body_len == 0) {
+        send_error(c, r, 400, "Required request body is missing", NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* Run the handler and send its answer -- never one whose buffer lost bytes: a static 503
+ * body needs no allocation. */
+static void run_handler(srv_conn_t *c, const srv_http_request_t *r, const route_t *rt,
+                        srv_req_t *req)
+{
+    static const char oom[] = "{\"error\":\"Service Unavailable\",\"status\":503,"
+                              "\"message\":\"out of memory while building the answer\"}";
+    artemisi_buf_t *out = req->out;
+    rt->fn(req);
+    if (artemisi_buf_failed(out)) {
+        srv_log(SRV_LOG_WARN, "http: %s: out of memory while building the answer (%zu bytes)",
+                rt->path, out->len);
+        c->srv->metrics.oom_answers++;
+        req->status = 503;
+        send_response(c, r, 503, "application/json;charset=UTF-8", oom, sizeof(oom) - 1, NULL);
+    } else {
+        send_response_buf(c, r, req->status, req->content_type, out->data ? out->data : "",
+                          out->len, NULL, out);
+    }
+}
+
 /* Route a request by its normalised path. Returns 1 if the connection was handed over or
  * freed. */
 static int route(srv_conn_t *c, const srv_http_request_t *r, const char *normalized)
 {
     srv_server_t *srv = c->srv;
     const char *path = strip_prefix(srv, normalized);
-    const route_t *rt = NULL;
-    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        if (routes[i].path && strcmp(routes[i].path, path) == 0) {
-            rt = &routes[i];
-            break;
-        }
-    }
+    const route_t *rt = find_route(path);
     int v1 = !rt && strncmp(path, V1_SUBSCRIBE_PREFIX, sizeof(V1_SUBSCRIBE_PREFIX) - 1) == 0;
-    if (v1 || (rt && (rt->methods & M_WS))) {
-        const char *sid = NULL;
-        artemisi_buf_t dec = ARTEMISI_BUF_INIT;
-        if (v1) {
-            const char *raw = path + sizeof(V1_SUBSCRIBE_PREFIX) - 1;
-            if (!*raw || srv_url_decode(raw, strlen(raw), &dec) != 0 || dec.len == 0) {
-                send_error(c, r, 400, "bad serviceId", NULL);
-                artemisi_buf_free(&dec);
-                return 0;
-            }
-            sid = dec.data;
-        }
-        srv->metrics.requests[v1 ? SRV_R_WS_SUBSCRIBE : rt->id]++;
-        int handed = handle_upgrade(c, r, v1 ? SRV_WS_SUBSCRIBE : rt->ws, sid);
-        artemisi_buf_free(&dec);
-        return handed;
-    }
+    if (v1 || (rt && (rt->methods & M_WS)))
+        return route_upgrade(c, r, rt, path);
     if (r->method == SRV_HTTP_OPTIONS) {
-        /* CORS preflight (protocol.md §0.2). Java echoes whatever is asked; here an origin that
-         * may not make the real request is refused, and an allowed one gets the fixed methods
-         * and only the simple headers it asked for. Without Origin it is a plain OPTIONS. */
-        srv->metrics.requests[SRV_R_OTHER]++;
-        if (refuse_origin(c, r, is_write_path(path), "preflight"))
-            return 0;
-        artemisi_buf_t h = ARTEMISI_BUF_INIT;
-        if (srv_http_header_get(r, "Origin", NULL)) {
-            char allow[96];
-            size_t hl = 0;
-            const char *hd = srv_http_header_get(r, "Access-Control-Request-Headers", &hl);
-            artemisi_buf_appends(&h, "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n");
-            if (srv_origin_allow_headers(hd, hl, allow, sizeof(allow)))
-                artemisi_buf_appendf(&h, "Access-Control-Allow-Headers: %s\r\n", allow);
-            artemisi_buf_appends(&h, "Access-Control-Max-Age: 3600\r\n");
-        }
-        artemisi_buf_appends(&h, "Allow: GET, POST, OPTIONS\r\n");
-        send_response(c, r, 200, "text/plain", "", 0, h.data);
-        artemisi_buf_free(&h);
+        answer_preflight(c, r, path);
         return 0;
     }
     if (r->method != SRV_HTTP_GET && r->method != SRV_HTTP_HEAD && is_write_path(path) &&
@@ -600,60 +672,16 @@ static int route(srv_conn_t *c, const srv_http_request_t *r, const char *normali
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    artemisi_buf_t body = ARTEMISI_BUF_INIT;
+    artemisi_buf_t inflated = ARTEMISI_BUF_INIT;
     artemisi_buf_t out = ARTEMISI_BUF_INIT;
     srv_req_t req = {
         srv, r, r->body, r->body_len, &out, 200, "application/json;charset=UTF-8", &c->client};
-    if (m == M_POST && rt->json_body) {
-        size_t tl = 0, el = 0;
-        const char *ct = srv_http_header_get(r, "Content-Type", &tl);
-        const char *ce = srv_http_header_get(r, "Content-Encoding", &el);
-        if (!ct || !is_json_type(ct, tl)) {
-            send_error(c, r, 415, "Content-Type must be application/json", NULL);
-            goto done;
-        }
-        if (ce && el && !(el == 8 && strncasecmp(ce, "identity", 8) == 0)) {
-            if (!((el == 4 && strncasecmp(ce, "gzip", 4) == 0) ||
-                  (el == 6 && strncasecmp(ce, "x-gzip", 6) == 0))) {
-                send_error(c, r, 415, "unsupported Content-Encoding", NULL);
-                goto done;
-            }
-            int rc = srv_gunzip(r->body, r->body_len, (size_t)srv->cfg.http_max_body_bytes, &body);
-            if (rc) {
-                send_error(c, r, rc,
-                           rc == 413 ? "inflated body exceeds http.max-body-bytes"
-                                     : "invalid gzip body",
-                           NULL);
-                goto done;
-            }
-            req.body = body.data ? body.data : "";
-            req.body_len = body.len;
-        }
-        if (req.body_len == 0) {
-            send_error(c, r, 400, "Required request body is missing", NULL);
-            goto done;
-        }
-    }
-    rt->fn(&req);
-    if (artemisi_buf_failed(&out)) {
-        /* An append ran out of memory: the body is missing bytes. Never send it as an answer;
-         * a static body needs no allocation. */
-        static const char oom[] = "{\"error\":\"Service Unavailable\",\"status\":503,"
-                                  "\"message\":\"out of memory while building the answer\"}";
-        srv_log(SRV_LOG_WARN, "http: %s: out of memory while building the answer (%zu bytes)",
-                rt->path, out.len);
-        srv->metrics.oom_answers++;
-        req.status = 503;
-        send_response(c, r, 503, "application/json;charset=UTF-8", oom, sizeof(oom) - 1, NULL);
-    } else {
-        send_response_buf(c, r, req.status, req.content_type, out.data ? out.data : "", out.len,
-                          NULL, &out);
-    }
-done:
+    if (!(m == M_POST && rt->json_body) || json_body(c, r, &req, &inflated) == 0)
+        run_handler(c, r, rt, &req);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     srv_metrics_observe(srv, rt->id, req.status,
                         (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
-    artemisi_buf_free(&body);
+    artemisi_buf_free(&inflated);
     artemisi_buf_free(&out);
     return 0;
 }

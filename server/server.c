@@ -275,24 +275,18 @@ static int activation_fd(void)
     return -1;
 }
 
-int srv_run(srv_config_t *cfg)
+/* An event the loop cannot run without: failing to make one is out of memory. */
+static struct event *must_event(struct event *ev)
 {
-    srv_server_t *srv = calloc(1, sizeof(*srv));
-    if (!srv)
+    if (!ev)
         srv_oom();
-    srv->cfg = *cfg; /* takes ownership of the strings */
-    memset(cfg, 0, sizeof(*cfg));
-    srv_log_level = srv->cfg.log_level;
-    srv->start_wall = srv_now_wall();
-    srv->start_mono = srv_now_mono();
-    compute_urls(srv);
-    signal(SIGPIPE, SIG_IGN);
+    return ev;
+}
 
-    uint64_t seed[2] = {0, 0};
-    if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) {
-        seed[0] = (uint64_t)srv->start_wall ^ ((uint64_t)getpid() << 32);
-        seed[1] = (uint64_t)srv->start_mono * 0x9e3779b97f4a7c15ULL;
-    }
+/* The pure modules: registry, self-preservation, limiters, fairness, lease clock. Returns 0,
+ * or 2 (a configuration error, logged). */
+static int make_modules(srv_server_t *srv, const uint64_t seed[2])
+{
     srv_ws_hub_init(srv, seed[0], seed[1]);
     srv_registry_config_t rc = {srv->cfg.lease_ttl_ms, srv->cfg.legacy_lease_ttl_ms,
                                 srv->cfg.clean_interval_ms, (size_t)srv->cfg.change_log_capacity,
@@ -311,32 +305,21 @@ int srv_run(srv_config_t *cfg)
     clients_config(&srv->cfg, &cc);
     srv->clients = srv_clients_new(&cc, seed[0] ^ 3, seed[1]);
     srv_stallclock_init(&srv->lease_clock, srv->cfg.lease_stall_threshold_ms, srv->start_mono);
-    int rc_exit = 0;
-    if (rl_failed) {
-        rc_exit = 2;
-        goto out;
-    }
+    return rl_failed ? 2 : 0;
+}
 
-    srv->base = event_base_new();
-    if (!srv->base)
-        srv_oom();
-    int fd = activation_fd();
-    if (srv_http_listen(srv, fd) != 0) {
-        srv_log(SRV_LOG_ERROR, "listen %s: %s", srv->cfg.listen,
-                errno ? strerror(errno) : "cannot listen"); /* errno 0 would read "Success" */
-        sd_notifyf(0, "STATUS=cannot listen on %s\nERRNO=%d", srv->cfg.listen, errno);
-        rc_exit = 1;
-        goto out;
-    }
+/* Timers and signals on the loop (see the top of this file). */
+static void add_events(srv_server_t *srv)
+{
     int64_t tick = srv->cfg.clean_interval_ms;
     struct timeval tv_tick = {tick / 1000, (tick % 1000) * 1000};
     struct timeval tv_sec = {1, 0};
-    srv->ev_tick = event_new(srv->base, -1, EV_PERSIST, tick_cb, srv);
-    srv->ev_tick_more = event_new(srv->base, -1, 0, tick_cb, srv);
-    srv->ev_second = event_new(srv->base, -1, EV_PERSIST, second_cb, srv);
-    srv->ev_sigterm = evsignal_new(srv->base, SIGTERM, stop_cb, srv);
-    srv->ev_sigint = evsignal_new(srv->base, SIGINT, stop_cb, srv);
-    srv->ev_sighup = evsignal_new(srv->base, SIGHUP, hup_cb, srv);
+    srv->ev_tick = must_event(event_new(srv->base, -1, EV_PERSIST, tick_cb, srv));
+    srv->ev_tick_more = must_event(event_new(srv->base, -1, 0, tick_cb, srv));
+    srv->ev_second = must_event(event_new(srv->base, -1, EV_PERSIST, second_cb, srv));
+    srv->ev_sigterm = must_event(evsignal_new(srv->base, SIGTERM, stop_cb, srv));
+    srv->ev_sigint = must_event(evsignal_new(srv->base, SIGINT, stop_cb, srv));
+    srv->ev_sighup = must_event(evsignal_new(srv->base, SIGHUP, hup_cb, srv));
     event_add(srv->ev_tick, &tv_tick);
     event_add(srv->ev_second, &tv_sec);
     event_add(srv->ev_sigterm, NULL);
@@ -345,24 +328,14 @@ int srv_run(srv_config_t *cfg)
     uint64_t wd_usec = 0;
     if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
         struct timeval tv_wd = {(time_t)(wd_usec / 2 / 1000000), (long)(wd_usec / 2 % 1000000)};
-        srv->ev_watchdog = event_new(srv->base, -1, EV_PERSIST, watchdog_cb, srv);
+        srv->ev_watchdog = must_event(event_new(srv->base, -1, EV_PERSIST, watchdog_cb, srv));
         event_add(srv->ev_watchdog, &tv_wd);
     }
-    for (size_t i = 0; srv_config_ignored(&srv->cfg, i); i++)
-        srv_log(SRV_LOG_INFO, "config: ignoring unsupported key %s",
-                srv_config_ignored(&srv->cfg, i));
-    if (srv_cluster_init(srv) != 0) { /* sets srv->ready: at once without peers */
-        rc_exit = 1;
-        goto out;
-    }
-    srv_log(SRV_LOG_INFO, "artemis-server %s listening on %s (region %s, zone %s, node %s)",
-            ARTEMIS_VERSION_STRING, srv->cfg.listen, srv->cfg.region_id, srv->cfg.zone_id,
-            srv->node_url);
-    sd_notifyf(0, "READY=1\nSTATUS=serving on %s", srv->cfg.listen);
-    event_base_dispatch(srv->base);
-    srv_log(SRV_LOG_INFO, "stopped");
+}
 
-out:
+/* Everything srv_run made, in reverse; safe on a half-made server. */
+static void teardown(srv_server_t *srv)
+{
     srv_cluster_free(srv);
     srv_http_close_all(srv);
     srv_ws_free_all(srv);
@@ -385,5 +358,54 @@ out:
     srv_config_free(&srv->cfg);
     free(srv);
     libevent_global_shutdown();
+}
+
+int srv_run(srv_config_t *cfg)
+{
+    srv_server_t *srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        srv_oom();
+    srv->cfg = *cfg; /* takes ownership of the strings */
+    memset(cfg, 0, sizeof(*cfg));
+    srv_log_level = srv->cfg.log_level;
+    srv->start_wall = srv_now_wall();
+    srv->start_mono = srv_now_mono();
+    compute_urls(srv);
+    signal(SIGPIPE, SIG_IGN);
+
+    uint64_t seed[2] = {0, 0};
+    if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed)) {
+        seed[0] = (uint64_t)srv->start_wall ^ ((uint64_t)getpid() << 32);
+        seed[1] = (uint64_t)srv->start_mono * 0x9e3779b97f4a7c15ULL;
+    }
+    int rc_exit = make_modules(srv, seed);
+    if (rc_exit)
+        goto out;
+    srv->base = event_base_new();
+    if (!srv->base)
+        srv_oom();
+    if (srv_http_listen(srv, activation_fd()) != 0) {
+        srv_log(SRV_LOG_ERROR, "listen %s: %s", srv->cfg.listen,
+                errno ? strerror(errno) : "cannot listen"); /* errno 0 would read "Success" */
+        sd_notifyf(0, "STATUS=cannot listen on %s\nERRNO=%d", srv->cfg.listen, errno);
+        rc_exit = 1;
+        goto out;
+    }
+    add_events(srv);
+    for (size_t i = 0; srv_config_ignored(&srv->cfg, i); i++)
+        srv_log(SRV_LOG_INFO, "config: ignoring unsupported key %s",
+                srv_config_ignored(&srv->cfg, i));
+    if (srv_cluster_init(srv) != 0) { /* sets srv->ready: at once without peers */
+        rc_exit = 1;
+        goto out;
+    }
+    srv_log(SRV_LOG_INFO, "artemis-server %s listening on %s (region %s, zone %s, node %s)",
+            ARTEMIS_VERSION_STRING, srv->cfg.listen, srv->cfg.region_id, srv->cfg.zone_id,
+            srv->node_url);
+    sd_notifyf(0, "READY=1\nSTATUS=serving on %s", srv->cfg.listen);
+    event_base_dispatch(srv->base);
+    srv_log(SRV_LOG_INFO, "stopped");
+out:
+    teardown(srv);
     return rc_exit;
 }

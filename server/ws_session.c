@@ -514,10 +514,10 @@ void srv_ws_on_change(void *ctx, const srv_change_t *c)
         for (size_t i = 0; i < v1->n; i++)
             v1->v[i]->v1_dirty = 1;
         /* One full-list push per service per loop turn, however many changes it had. */
-        if (!srv->ws->ev_flush)
-            srv->ws->ev_flush = event_new(srv->base, -1, 0, flush_v1_cb, srv);
-        if (srv->ws->ev_flush)
-            event_active(srv->ws->ev_flush, 0, 0);
+        if (!srv->ws->ev_flush &&
+            !(srv->ws->ev_flush = event_new(srv->base, -1, 0, flush_v1_cb, srv)))
+            srv_oom(); /* without it v1 sessions would silently stop getting pushes */
+        event_active(srv->ws->ev_flush, 0, 0);
     }
 }
 
