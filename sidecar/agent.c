@@ -336,9 +336,15 @@ agent_t *agent_new(agent_config_t *cfg, struct event_base *base, char *err, size
         agent_free(a);
         return NULL;
     }
-    const char *cache_dir = getenv("ARTEMIS_CACHE_DIR");
-    if (cache_dir && *cache_dir)
-        artemis_config_set_cache_dir(acfg, cache_dir);
+    /* cache_dir comes from the sidecar's own configuration (its key, variable or flag, and
+     * the older ARTEMIS_CACHE_DIR below them: config.c); empty turns snapshots off. */
+    if (cfg->cache_dir && *cfg->cache_dir &&
+        artemis_config_set_cache_dir(acfg, cfg->cache_dir) != ARTEMIS_OK) {
+        artemis_config_free(acfg);
+        snprintf(err, errlen, "cannot configure libartemis: cache_dir");
+        agent_free(a);
+        return NULL;
+    }
     artemis_config_set_log_cb(acfg, on_sdk_log, a);
     artemis_config_set_log_level(acfg, agent_log_level <= AGENT_LOG_DEBUG ? ARTEMIS_LOG_DEBUG
                                                                           : ARTEMIS_LOG_WARN);

@@ -88,16 +88,6 @@ int main(int argc, char **argv)
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    /* agent_new hands libartemis (artemis_config_set_cache_dir) the directory it finds in
-     * ARTEMIS_CACHE_DIR. Make that exactly the configured cache_dir, so the key, its
-     * ARTEMIS_SIDECAR_CACHE_DIR variable and its flag decide, and an empty cache_dir turns
-     * the snapshot off even when the older variable is set. */
-    if (cfg.cache_dir ? setenv("ARTEMIS_CACHE_DIR", cfg.cache_dir, 1)
-                      : unsetenv("ARTEMIS_CACHE_DIR")) {
-        fprintf(stderr, "artemis-sidecar: cannot pass cache_dir on: out of memory\n");
-        agent_config_free(&cfg);
-        return 1;
-    }
 
     main_state_t m;
     memset(&m, 0, sizeof(m));
