@@ -9,6 +9,7 @@
 
 #include "artemis/config.h"
 #include "config_int.h"
+#include "strutil.h"
 
 #define CACHE_DIR_MAX 4096
 
@@ -67,18 +68,10 @@ static int has_prefix(const char *s, size_t n, const char *p)
     return 1;
 }
 
-/* Port: 1..5 digits, 1..65535. */
+/* Port of a server URL: 1..65535 (0 is no server). */
 static int valid_port(const char *s, size_t n)
 {
-    long v = 0;
-    if (n == 0 || n > 5)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v >= 1 && v <= 65535;
+    return artemisi_port_parse(s, n) >= 1;
 }
 
 /* host[:port] or [v6]:port; no user info. */

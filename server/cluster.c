@@ -37,6 +37,7 @@
 #include "codec.h"
 #include "http.h"
 #include "log.h"
+#include "peers.h"
 #include "replicate.h"
 
 #define LAG_RING     4096
@@ -104,20 +105,6 @@ static int64_t now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static char *dup_range(const char *s, const char *e)
-{
-    while (s < e && (*s == ' ' || *s == '\t'))
-        s++;
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-        e--;
-    char *p = malloc((size_t)(e - s) + 1);
-    if (!p)
-        srv_oom();
-    memcpy(p, s, (size_t)(e - s));
-    p[e - s] = '\0';
-    return p;
-}
-
 static int same_url(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
@@ -145,50 +132,28 @@ static srv_peer_t *add_node(srv_cluster_t *cl, char *zone, char *url)
     return p;
 }
 
-/* Split "zoneA:url1,url2;zoneB:url3" (protocol.md §6.1). */
+/* The nodes of "zoneA:url1,url2;zoneB:url3" (protocol.md §6.1), through the parser the
+ * configuration validated the list with (peers.h). */
 static void parse_peers(srv_cluster_t *cl, const char *spec)
 {
-    size_t cap = 2;
-    for (const char *c = spec; *c; c++)
-        cap += *c == ',' || *c == ';';
-    cl->nodes = calloc(cap, sizeof(srv_peer_t));
+    char err[128];
+    srv_peer_spec_t *peers = NULL;
+    size_t n = 0;
+    if (srv_peers_parse(spec, &peers, &n, err, sizeof(err)) != 0)
+        n = 0; /* validated at start-up: cannot happen */
+    cl->nodes = calloc(n + 1, sizeof(srv_peer_t));
     if (!cl->nodes)
         srv_oom();
-    const char *g = spec;
-    while (*g) {
-        const char *gend = strchr(g, ';');
-        if (!gend)
-            gend = g + strlen(g);
-        const char *colon = memchr(g, ':', (size_t)(gend - g));
-        if (colon) {
-            char *zone = dup_range(g, colon);
-            const char *u = colon + 1;
-            int used = 0;
-            while (u < gend) {
-                const char *uend = memchr(u, ',', (size_t)(gend - u));
-                if (!uend)
-                    uend = gend;
-                char *url = dup_range(u, uend);
-                if (*url) {
-                    srv_peer_t *p = add_node(cl, used ? strdup(zone) : zone, url);
-                    if (!p->zone)
-                        srv_oom();
-                    used = 1;
-                    if (!cl->self && same_url(url, cl->srv->node_url) &&
-                        strcasecmp(p->zone, cl->srv->cfg.zone_id) == 0) {
-                        p->is_self = 1;
-                        cl->self = p;
-                    }
-                } else {
-                    free(url);
-                }
-                u = uend + 1;
-            }
-            if (!used)
-                free(zone);
+    for (size_t i = 0; i < n; i++) {
+        srv_peer_t *p = add_node(cl, peers[i].zone, peers[i].url); /* takes the strings */
+        peers[i].zone = peers[i].url = NULL;
+        if (!cl->self && same_url(p->url, cl->srv->node_url) &&
+            strcasecmp(p->zone, cl->srv->cfg.zone_id) == 0) {
+            p->is_self = 1;
+            cl->self = p;
         }
-        g = *gend ? gend + 1 : gend;
     }
+    srv_peers_free(peers, n);
     if (!cl->self) {
         char *zone = strdup(cl->srv->cfg.zone_id), *url = strdup(cl->srv->node_url);
         if (!zone || !url)

@@ -21,6 +21,8 @@
 #include "config.h"
 #include "log.h"
 #include "origin.h"
+#include "peers.h"
+#include "strutil.h"
 
 enum opt_type { T_STRING, T_INT, T_BOOL, T_LEVEL };
 
@@ -457,51 +459,23 @@ static bool equal_opt(const srv_config_t *a, const srv_config_t *b, const opt_t 
 
 int srv_config_parse_hostport(const char *s, char *host, size_t hostlen, int *port)
 {
-    const char *h, *hend, *p;
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-        if (!close || close[1] != ':')
-            return -1;
-        h = s + 1;
-        hend = close;
-        if (hend == h || !memchr(h, ':', (size_t)(hend - h)))
-            return -1;
-        for (const char *q = h; q < hend; q++)
-            if (!strchr("0123456789abcdefABCDEF:.%", *q) &&
-                !((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z')))
-                return -1;
-        p = close + 2;
-    } else {
-        const char *colon = strchr(s, ':');
-        if (!colon || strchr(colon + 1, ':'))
-            return -1;
-        h = s;
-        hend = colon;
-        if (hend == h)
-            return -1;
-        for (const char *q = h; q < hend; q++)
-            if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
-                  (*q >= '0' && *q <= '9') || *q == '-' || *q == '.' || *q == '_'))
-                return -1;
-        p = colon + 1;
-    }
-    size_t plen = strlen(p);
-    if (plen == 0 || plen > 5)
+    const char *h;
+    size_t hl;
+    if (artemisi_hostport_split(s, &h, &hl, port) != 0 || hl >= hostlen)
         return -1;
-    int v = 0;
-    for (size_t i = 0; i < plen; i++) {
-        if (p[i] < '0' || p[i] > '9')
+    /* A name or an IPv4 literal; inside brackets an IPv6 literal (with a %zone). */
+    int v6 = s[0] == '[';
+    for (size_t i = 0; i < hl; i++) {
+        char c = h[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '.' || (v6 ? c == ':' || c == '%' : c == '-' || c == '_');
+        if (!ok)
             return -1;
-        v = v * 10 + (p[i] - '0');
     }
-    if (v > 65535)
-        return -1;
-    size_t hl = (size_t)(hend - h);
-    if (hl >= hostlen)
+    if (v6 && !memchr(h, ':', hl))
         return -1;
     memcpy(host, h, hl);
     host[hl] = '\0';
-    *port = v;
     return 0;
 }
 
@@ -540,61 +514,20 @@ static const char *check_url(const char *v)
     return NULL;
 }
 
-static bool is_space(char ch)
-{
-    return ch == ' ' || ch == '\t';
-}
-
-/* Trim [*s, *e) in place. */
 static void trim_range(const char **s, const char **e)
 {
-    while (*s < *e && is_space(**s))
-        (*s)++;
-    while (*e > *s && is_space((*e)[-1]))
-        (*e)--;
+    artemisi_trim_range(s, e);
 }
 
-/* "zoneA:url1,url2;zoneB:url3" (protocol.md §6.1); empty groups and URLs are skipped. */
+/* The peer list, through the one parser the cluster also uses (peers.h). */
 static const char *check_peers(const char *v)
 {
-    static const char *const bad = "is not ZONE:URL,URL;ZONE:URL with http(s) URLs";
-    const char *g = v;
-    for (;;) {
-        const char *gend = strchr(g, ';');
-        if (!gend)
-            gend = g + strlen(g);
-        const char *s = g, *e = gend;
-        trim_range(&s, &e);
-        if (s < e) {
-            const char *colon = memchr(s, ':', (size_t)(e - s));
-            const char *zs = s, *ze = colon;
-            if (!colon)
-                return bad;
-            trim_range(&zs, &ze);
-            if (zs == ze)
-                return bad;
-            const char *u = colon + 1;
-            int urls = 0;
-            while (u <= e) {
-                const char *uend = memchr(u, ',', (size_t)(e - u));
-                if (!uend)
-                    uend = e;
-                const char *us = u, *ue = uend;
-                trim_range(&us, &ue);
-                if (us < ue) {
-                    if (!is_http_url(us, (size_t)(ue - us)))
-                        return bad;
-                    urls++;
-                }
-                u = uend + 1;
-            }
-            if (urls == 0)
-                return bad;
-        }
-        if (*gend == '\0')
-            break;
-        g = gend + 1;
-    }
+    static char err[128];
+    srv_peer_spec_t *peers;
+    size_t n;
+    if (srv_peers_parse(v, &peers, &n, err, sizeof(err)) != 0)
+        return err;
+    srv_peers_free(peers, n);
     return NULL;
 }
 
@@ -716,9 +649,7 @@ const char *srv_config_ignored(const srv_config_t *c, size_t i)
 /* Handle one line (NUL-terminated, newline removed). Returns 0 / -1 with err (no prefix). */
 static int load_line(srv_config_t *c, char *line, char *err, size_t errlen)
 {
-    char *s = line;
-    while (is_space(*s))
-        s++;
+    char *s = artemisi_trim(line);
     /* '!' is the other comment marker of Java .properties files. */
     if (*s == '\0' || *s == '#' || *s == '!')
         return 0;

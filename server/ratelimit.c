@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "ratelimit.h"
+#include "strutil.h"
 
 typedef struct srv_rl_entry {
     char *name; /* NULL for the shared "other" entry */
@@ -61,11 +62,6 @@ static char *dup_range(const char *s, size_t n)
     return p;
 }
 
-static int is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 static void free_overrides(srv_rl_override_t *ov, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -73,13 +69,9 @@ static void free_overrides(srv_rl_override_t *ov, size_t n)
     free(ov);
 }
 
-/* Trim [*b, *e) of surrounding blanks. */
 static void trim(const char **b, const char **e)
 {
-    while (*b < *e && is_space(**b))
-        (*b)++;
-    while (*e > *b && is_space((*e)[-1]))
-        (*e)--;
+    artemisi_trim_range(b, e);
 }
 
 /* Parse "identity:limit,identity:limit". Returns 0 with a new array (maybe NULL, n 0), or -1. */
@@ -125,7 +117,7 @@ static int parse_map(const char *map, srv_rl_override_t **out, size_t *nout, cha
                 char *stop;
                 errno = 0;
                 v = strtol(num, &stop, 10);
-                ok = errno == 0 && *stop == '\0' && stop != num && !is_space(num[0]);
+                ok = errno == 0 && *stop == '\0' && stop != num && num[0] != ' ' && num[0] != '\t';
             }
             if (!ok) {
                 set_err(err, errlen, "rate-limit-map item %zu \"%.*s\": bad number", item,

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "strutil.h"
 
 enum opt_type {
     T_STR, /* char *, NULL = unset */
@@ -437,28 +438,14 @@ int agent_parse_hostport(const char *s, void *ssv, int *sslen)
 {
     struct sockaddr_storage *ss = ssv;
     char host[128];
-    const char *port;
+    const char *h;
+    size_t hl;
+    int p;
     memset(ss, 0, sizeof(*ss));
-    if (!s)
+    if (!s || artemisi_hostport_split(s, &h, &hl, &p) != 0 || hl >= sizeof(host))
         return -1;
-    if (*s == '[') {
-        const char *rb = strchr(s, ']');
-        if (!rb || rb[1] != ':' || (size_t)(rb - s - 1) >= sizeof(host))
-            return -1;
-        memcpy(host, s + 1, (size_t)(rb - s - 1));
-        host[rb - s - 1] = 0;
-        port = rb + 2;
-    } else {
-        const char *c = strrchr(s, ':');
-        if (!c || (size_t)(c - s) >= sizeof(host))
-            return -1;
-        memcpy(host, s, (size_t)(c - s));
-        host[c - s] = 0;
-        port = c + 1;
-    }
-    long long p;
-    if (parse_int(port, 0, 65535, &p))
-        return -1;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
     struct sockaddr_in *v4 = (struct sockaddr_in *)ssv;
     struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ssv;
     if (!strcmp(host, "localhost"))
@@ -480,12 +467,7 @@ int agent_parse_hostport(const char *s, void *ssv, int *sslen)
 
 static char *trim(char *s)
 {
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t n = strlen(s);
-    while (n && isspace((unsigned char)s[n - 1]))
-        s[--n] = 0;
-    return s;
+    return artemisi_trim(s);
 }
 
 /* Largest config file read; a real one is well under a KiB per key. */
