@@ -10,6 +10,7 @@
  * free freely; artemisi_http_free() from a callback is deferred to the end of the dispatch.
  */
 #include "http.h"
+#include "list.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -66,13 +67,7 @@ static void curl_init_once(void)
 
 static void req_unlink(artemisi_http_t *h, http_req_t *r)
 {
-    if (r->prev)
-        r->prev->next = r->next;
-    else
-        h->reqs = r->next;
-    if (r->next)
-        r->next->prev = r->prev;
-    r->prev = r->next = NULL;
+    ARTEMISI_DLIST_UNLINK(h->reqs, r);
     h->pending--;
 }
 
@@ -190,12 +185,7 @@ static int cb_timer(CURLM *multi, long timeout_ms, void *userp)
 
 static void sock_free(artemisi_http_t *h, http_sock_t *s)
 {
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        h->socks = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
+    ARTEMISI_DLIST_UNLINK(h->socks, s);
     if (s->ev)
         event_free(s->ev);
     free(s);

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "api.h"
 #include "http_conn.h"
+#include "list.h"
 #include "server.h"
 #include "ws_session.h"
 #include "codec.h"
@@ -132,12 +133,7 @@ static const char *reason_phrase(int status)
 static void conn_free(srv_conn_t *c)
 {
     srv_server_t *srv = c->srv;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        srv->http->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    ARTEMISI_DLIST_UNLINK(srv->http->conns, c);
     srv->http->n_conns--;
     srv_clients_detach(srv->clients, &c->client);
     if (c->bev)
@@ -835,10 +831,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     if (!c->parser || !c->bev)
         srv_oom();
     srv_http_parser_set_head_done(c->parser, 1);
-    c->next = srv->http->conns;
-    if (srv->http->conns)
-        srv->http->conns->prev = c;
-    srv->http->conns = c;
+    ARTEMISI_DLIST_PUSH(srv->http->conns, c);
     srv->http->n_conns++;
     struct timeval tv = {srv->cfg.http_idle_timeout_ms / 1000,
                          (srv->cfg.http_idle_timeout_ms % 1000) * 1000};

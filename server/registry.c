@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "list.h"
 #include "log.h"
 #include "registry.h"
 
@@ -98,25 +99,15 @@ static void list_unlink(srv_registry_t *r, srv_lease_t *l)
     srv_lease_t **head = l->where == 1 ? &r->wheel[l->slot] : &r->expired_head;
     if (l->where == 0)
         return;
-    if (l->prev)
-        l->prev->next = l->next;
-    else
-        *head = l->next;
-    if (l->next)
-        l->next->prev = l->prev;
+    ARTEMISI_DLIST_UNLINK(*head, l);
     if (l->where == 2)
         r->n_expired--;
-    l->next = l->prev = NULL;
     l->where = 0;
 }
 
 static void list_push(srv_lease_t **head, srv_lease_t *l)
 {
-    l->prev = NULL;
-    l->next = *head;
-    if (*head)
-        (*head)->prev = l;
-    *head = l;
+    ARTEMISI_DLIST_PUSH(*head, l);
 }
 
 static int64_t lease_ttl(const srv_registry_t *r, const srv_lease_t *l)

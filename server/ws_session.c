@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #include "codec.h"
+#include "list.h"
 #include "log.h"
 #include "api.h"
 #include "server.h"
@@ -399,12 +400,7 @@ static void ws_event_cb(struct bufferevent *bev, short what, void *arg)
 static void ws_free(srv_ws_t *ws)
 {
     srv_server_t *srv = ws->srv;
-    if (ws->prev)
-        ws->prev->next = ws->next;
-    else
-        srv->ws->sessions[ws->kind] = ws->next;
-    if (ws->next)
-        ws->next->prev = ws->prev;
+    ARTEMISI_DLIST_UNLINK(srv->ws->sessions[ws->kind], ws);
     srv->ws->n[ws->kind]--;
     srv_clients_detach(srv->clients, &ws->client);
     for (size_t i = 0; i < ws->n_subs; i++)
@@ -433,10 +429,7 @@ void srv_ws_start(srv_server_t *srv, struct bufferevent *bev, srv_ws_kind_t kind
     ws->parser = artemisi_ws_parser_new((size_t)srv->cfg.ws_max_message_bytes, 0);
     if (!ws->parser)
         srv_oom();
-    ws->next = srv->ws->sessions[kind];
-    if (ws->next)
-        ws->next->prev = ws;
-    srv->ws->sessions[kind] = ws;
+    ARTEMISI_DLIST_PUSH(srv->ws->sessions[kind], ws);
     srv->ws->n[kind]++;
     srv->metrics.ws_sessions_total[kind]++;
     /* Sessions live until their TTL; idle reads must not time them out. */

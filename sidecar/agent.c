@@ -21,6 +21,7 @@
 #include <artemis/adapters/libevent.h>
 
 #include "agent.h"
+#include "list.h"
 #include "clock.h"
 
 int agent_log_level = AGENT_LOG_INFO;
@@ -67,12 +68,7 @@ typedef struct agent_waiter {
 
 static void waiter_unlink(agent_t *a, agent_waiter_t *w)
 {
-    if (w->prev)
-        w->prev->next = w->next;
-    else
-        a->waiters = w->next;
-    if (w->next)
-        w->next->prev = w->prev;
+    ARTEMISI_DLIST_UNLINK(a->waiters, w);
     a->n_waiters--;
     if (w->timer)
         event_free(w->timer);
