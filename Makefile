@@ -60,18 +60,31 @@ OPT := -O1 -g -fsanitize=$(SANITIZER) -fno-sanitize-recover=all -fno-omit-frame-
 SANLD := -fsanitize=$(SANITIZER)
 endif
 
-CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -Iinclude -Isdk -Iserver -Isidecar \
-             $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+CFLAGS_BASE = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+# One include path per component, so the compiler enforces who may use what (docs/design.md):
+#   sdk/common  pure modules everyone shares (buffers, JSON codec, model, hashing, clocks, ...)
+#   sdk/net     the async HTTP client the SDK and the server's replication share
+#   sdk         libartemis itself (private headers stay private)
+#   server, sidecar  each its own headers; the sidecar sees only the public include/ + common
+INC_COMMON  = -Iinclude -Isdk/common
+INC_NET     = $(INC_COMMON) -Isdk/net
+INC_SDK     = $(INC_NET) -Isdk
+INC_SERVER  = $(INC_NET) -Iserver
+INC_SIDECAR = $(INC_COMMON) -Isidecar
+INC_TESTS   = $(INC_NET) -Isdk -Iserver -Isidecar -Itests/support
+CFLAGS_ALL  = $(CFLAGS_BASE) $(INC_TESTS)
 # The library exports only what include/artemis marks ARTEMIS_EXPORT.
 SDK_CFLAGS = -DARTEMIS_BUILDING -fvisibility=hidden
 LDFLAGS_ALL = $(SANLD) -Wl,-z,relro,-z,now $(LDFLAGS)
 
+COMMON_SRC := $(wildcard sdk/common/*.c) $(wildcard sdk/net/*.c)
 SDK_SRC    := $(wildcard sdk/*.c)
 SERVER_SRC := $(wildcard server/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 EXAMPLE_SRC := $(wildcard examples/*.c)
 SIDECAR_SRC := $(wildcard sidecar/*.c)
 
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 SDK_OBJ    := $(SDK_SRC:%.c=$(BUILD)/obj/%.o)
 SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o)
 SERVER_LIBOBJ := $(filter-out $(BUILD)/obj/server/main.o,$(SERVER_OBJ))
@@ -82,6 +95,8 @@ TEST_OBJ := $(SERVER_LIBOBJ) $(SIDECAR_LIBOBJ)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 LIBA   := $(BUILD)/lib/libartemis.a
+# The shared modules as an internal static library: the server links this, not the SDK.
+LIBCOMMON := $(BUILD)/lib/libartemis-common.a
 SONAME := libartemis.so.$(shell awk '/define ARTEMIS_ABI_VERSION/{print $$3}' include/artemis/version.h)
 SOREAL := libartemis.so.$(VERSION)
 LIBSO  := $(BUILD)/lib/$(SOREAL)
@@ -105,20 +120,43 @@ else
 Q := @
 endif
 
+# Each component compiles with its own include path (see INC_* above). GNU make picks the
+# pattern with the shortest stem, so sdk/common/x.c uses the common rule, not the sdk one.
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC    $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
 
+$(BUILD)/obj/sdk/common/%.o: sdk/common/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC    $<")
+	$(Q)$(CC) $(CFLAGS_BASE) $(INC_COMMON) $(SDK_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/sdk/net/%.o: sdk/net/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC    $<")
+	$(Q)$(CC) $(CFLAGS_BASE) $(INC_NET) $(SDK_CFLAGS) -c $< -o $@
+
 $(BUILD)/obj/sdk/%.o: sdk/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC    $<")
-	$(Q)$(CC) $(CFLAGS_ALL) $(SDK_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS_BASE) $(INC_SDK) $(SDK_CFLAGS) -c $< -o $@
 
-$(LIBSO): $(SDK_OBJ)
+$(BUILD)/obj/server/%.o: server/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC    $<")
+	$(Q)$(CC) $(CFLAGS_BASE) $(INC_SERVER) -c $< -o $@
+
+$(BUILD)/obj/sidecar/%.o: sidecar/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC    $<")
+	$(Q)$(CC) $(CFLAGS_BASE) $(INC_SIDECAR) -c $< -o $@
+
+$(LIBSO): $(SDK_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  SO    $@")
-	$(Q)$(CC) -shared $(LDFLAGS_ALL) -Wl,-soname,$(SONAME) -o $@ $(SDK_OBJ) $(SDK_LIBS) -lm
+	$(Q)$(CC) -shared $(LDFLAGS_ALL) -Wl,-soname,$(SONAME) -o $@ $(SDK_OBJ) $(COMMON_OBJ) \
+	    $(SDK_LIBS) -lm
 	@ln -sf $(SOREAL) $(BUILD)/lib/$(SONAME)
 	@ln -sf $(SONAME) $(BUILD)/lib/libartemis.so
 
@@ -131,15 +169,21 @@ $(PCFILE): sdk/artemis.pc.in include/artemis/version.h
 $(BUILD)/tests/sdk/%: tests/sdk/%.c $(LIBA)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  SDKT  $@")
-	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(SDK_LIBS) -lm
+	$(Q)$(CC) $(CFLAGS_BASE) -Iinclude $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(SDK_LIBS) -lm
 
 # Examples link the static library so they run from the build tree without LD_LIBRARY_PATH.
 $(BUILD)/examples/%: examples/%.c $(LIBA)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  EX    $@")
-	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(SDK_LIBS) -lm
+	$(Q)$(CC) $(CFLAGS_BASE) -Iinclude $(LDFLAGS_ALL) -o $@ $< $(LIBA) $(SDK_LIBS) -lm
 
-$(LIBA): $(SDK_OBJ)
+$(LIBA): $(SDK_OBJ) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	@$(if $(Q),echo "  AR    $@")
+	$(Q)ar rcs $@ $^
+
+$(LIBCOMMON): $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	@rm -f $@
 	@$(if $(Q),echo "  AR    $@")
@@ -150,10 +194,10 @@ $(BUILD)/bin/artemis-sidecar: $(SIDECAR_OBJ) $(LIBA)
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(SIDECAR_OBJ) $(LIBA) $(SERVER_LIBS) -lm
 
-$(SERVER): $(SERVER_OBJ) $(LIBA)
+$(SERVER): $(SERVER_OBJ) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD    $@")
-	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(SERVER_OBJ) $(LIBA) $(SERVER_LIBS) -lm
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(SERVER_OBJ) $(LIBCOMMON) $(SERVER_LIBS) -lm
 
 # Allocation-failure sweeps: tests named test_*_oom.c wrap the allocator of everything linked
 # statically (the project's own objects) so they can fail the Nth allocation.
@@ -162,13 +206,13 @@ OOM_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
 $(BUILD)/tests/%_oom: tests/unit/%_oom.c $(TEST_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST  $@")
-	$(Q)$(CC) $(CFLAGS_ALL) -Itests/support $(LDFLAGS_ALL) $(OOM_WRAP) -o $@ $< $(TEST_OBJ) \
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(OOM_WRAP) -o $@ $< $(TEST_OBJ) \
 	    $(LIBA) $(SERVER_LIBS) $(TEST_LIBS) -lm
 
 $(BUILD)/tests/%: tests/unit/%.c $(TEST_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST  $@")
-	$(Q)$(CC) $(CFLAGS_ALL) -Itests/support $(LDFLAGS_ALL) -o $@ $< $(TEST_OBJ) $(LIBA) \
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(TEST_OBJ) $(LIBA) \
 	    $(SERVER_LIBS) $(TEST_LIBS) -lm
 
 # ---- dependencies --------------------------------------------------------------------------
@@ -240,8 +284,8 @@ test: deps
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-              -Iinclude -Isdk -Iserver -Isidecar $(PKG_CFLAGS)
-FUZZ_LIBSRC := $(SDK_SRC) $(filter-out server/main.c,$(SERVER_SRC)) \
+              $(INC_TESTS) $(PKG_CFLAGS)
+FUZZ_LIBSRC := $(COMMON_SRC) $(SDK_SRC) $(filter-out server/main.c,$(SERVER_SRC)) \
                $(filter-out sidecar/main.c,$(SIDECAR_SRC))
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBSRC)
@@ -324,4 +368,4 @@ format-check:
 clean:
 	rm -rf build
 
--include $(SDK_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(SIDECAR_OBJ:.o=.d)
+-include $(COMMON_OBJ:.o=.d) $(SDK_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(SIDECAR_OBJ:.o=.d)

@@ -2,7 +2,7 @@
  * Internal layouts of the SDK's data types: the immutable service snapshot
  * (artemis_service_t) and the application's instance builder (artemis_instance_t).
  *
- * A snapshot holds packed instances (sdk/model.h), one reference each; snapshots derived
+ * A snapshot holds packed instances (sdk/common/model.h), one reference each; snapshots derived
  * from one another (copy-on-write updates, stale re-publication) share instance bodies and
  * the parsed route rules by reference. Because readers on any thread may drop the last
  * reference of a snapshot, every reference count reachable from a snapshot is updated

@@ -3,7 +3,7 @@
  * `artemis.service.cluster.nodes`, this node's status (starting -> up after bootstrap, down
  * while draining), peer health from polling /api/status/node.json, the bootstrap copy of the
  * registry from a live peer, and the per-peer replication pumps that forward client writes
- * (server/replicate.h queues) over the shared async HTTP client (sdk/http.h).
+ * (server/replicate.h queues) over the shared async HTTP client (sdk/net/http.h).
  *
  * Everything runs on the server loop; no call here blocks. A node with no peers is up at once
  * and none of this costs anything.

@@ -43,7 +43,7 @@ void agent_log(int level, const char *fmt, ...)
             line);
 }
 
-/* The SDK's clocks (sdk/clock.c, linked from libartemis.a). */
+/* The SDK's clocks (sdk/common/clock.c, linked from libartemis.a). */
 int64_t agent_wall_ms(void)
 {
     return artemisi_wall_ms();

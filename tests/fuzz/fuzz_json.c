@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for sdk/codec: arbitrary bytes -> artemisi_json_parse -> decode the
+ * libFuzzer target for sdk/common/codec: arbitrary bytes -> artemisi_json_parse -> decode the
  * "instances" list -> pack -> encode -> re-parse. Checks that parsing and decoding never
  * crash on hostile input and that the encoder always emits valid JSON that decodes back to
  * the same instance (same encoding).

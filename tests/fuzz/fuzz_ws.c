@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for the WebSocket codec (sdk/ws_frame.c). The first input byte picks a
+ * libFuzzer target for the WebSocket codec (sdk/common/ws_frame.c). The first input byte picks a
  * mode and a size limit:
  *   even: the rest is raw peer bytes. They are parsed all at once and again split at
  *         pseudo-random points; both runs must produce the same events, and every event

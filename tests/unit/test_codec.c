@@ -1,5 +1,5 @@
 /*
- * Unit tests for sdk/codec: decoding of Instance lists (case-insensitive names, unknown
+ * Unit tests for sdk/common/codec: decoding of Instance lists (case-insensitive names, unknown
  * properties, nulls, limits), the hand-written encoders (alphabetical order, explicit nulls,
  * escaping) checked byte-for-byte against the protocol.md §10 fixtures, and parse failures
  * that must be clean errors rather than crashes.

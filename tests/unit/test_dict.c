@@ -1,5 +1,5 @@
 /*
- * Unit tests for sdk/dict: SipHash-2-4 against the reference vector, put/get/replace/del,
+ * Unit tests for sdk/common/dict: SipHash-2-4 against the reference vector, put/get/replace/del,
  * backward-shift deletion checked exhaustively (every remaining key is looked up after
  * every single deletion, in random order, including tables forced into long probe chains
  * by a tiny key space), and iteration visiting each key exactly once.

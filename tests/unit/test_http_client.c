@@ -1,5 +1,5 @@
 /*
- * Unit tests for sdk/http (libcurl multi on libevent): an in-process evhttp server on the same
+ * Unit tests for sdk/net/http (libcurl multi on libevent): an in-process evhttp server on the same
  * event_base answers echo, 500, gzip-request echo, gzip responses and a never-answering route;
  * the client is checked for status and body, gzip both ways, timeout, connection refused,
  * cancel (no callback), free with pending requests and many concurrent requests.

@@ -1,5 +1,5 @@
 /*
- * Unit tests for sdk/model: packing and reference counting of instances, memory accounting,
+ * Unit tests for sdk/common/model: packing and reference counting of instances, memory accounting,
  * metadata lookup, InstanceKey and Instance.toString() (protocol.md §1.2). Leaks and overruns are
  * left to the ASan build to catch.
  */

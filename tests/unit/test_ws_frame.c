@@ -1,6 +1,6 @@
 #include "test.h"
 /*
- * Unit tests for the RFC 6455 codec (sdk/ws_frame.c): the accept key, the parser (single
+ * Unit tests for the RFC 6455 codec (sdk/common/ws_frame.c): the accept key, the parser (single
  * and fragmented messages, every protocol error, size limits, split input) and the encoders.
  */
 #include "ws_frame.h"
