@@ -344,8 +344,20 @@ class Soak:
                 return {"settled": True}
 
     # -- report -------------------------------------------------------------------------------
+    def registry_memory(self):
+        """artemis_registry_memory_bytes of every node in KiB (None if it does not answer):
+        tells a registry that grew from an allocator that kept freed memory."""
+        out = []
+        for p in self.ports:
+            try:
+                out.append(int(faults.metric_sum(p, "artemis_registry_memory_bytes") / 1024))
+            except (http.HttpError, OSError):
+                out.append(None)
+        return out
+
     def rss_figures(self, warm_end):
         out = []
+        regmem_after = self.registry_memory()
         for i in range(3):
             series = self.rss.series.get(i, [])
             before = [v for t, v in series if warm_end - 5.0 <= t <= warm_end]
@@ -354,7 +366,8 @@ class Soak:
             a = int(statistics.median(after)) if after else None
             peak = max((v for _, v in series), default=None)
             limit = int(max(b * RSS_RATIO, b + RSS_SLACK_KIB)) if b else None
-            out.append({"node": i, "before_kib": b, "peak_kib": peak, "after_kib": a, "limit_kib": limit})
+            out.append({"node": i, "before_kib": b, "peak_kib": peak, "after_kib": a, "limit_kib": limit,
+                        "registry_before_kib": self.regmem_before[i], "registry_after_kib": regmem_after[i]})
             if b is None or a is None:
                 self.failures.append("rss: no samples for node%d" % i)
             elif a > limit:
@@ -380,10 +393,12 @@ class Soak:
                 f.get("hb_ok", 0), f.get("hb_rate_limited", 0), f.get("hb_not_found", 0),
                 f.get("hb_error", 0), f.get("failover", 0)))
         print()
-        print("%-6s %11s %11s %11s %11s" % ("node", "rss before", "peak", "after", "limit"))
+        print("%-6s %11s %11s %11s %11s %15s" % ("node", "rss before", "peak", "after", "limit",
+                                                 "registry before/after"))
         for r in rss:
-            print("node%-2d %8s KiB %7s KiB %7s KiB %7s KiB" % (
-                r["node"], r["before_kib"], r["peak_kib"], r["after_kib"], r["limit_kib"]))
+            print("node%-2d %8s KiB %7s KiB %7s KiB %7s KiB %8s/%s KiB" % (
+                r["node"], r["before_kib"], r["peak_kib"], r["after_kib"], r["limit_kib"],
+                r["registry_before_kib"], r["registry_after_kib"]))
         fl = self.figures["phases"].get("flood", {})
         if fl:
             d, fs = fl["during_flood"], fl["flooder"]
@@ -460,6 +475,7 @@ class Soak:
         t_start = time.monotonic()
         self.phase("warmup", self.warmup)
         warm_end = time.monotonic()
+        self.regmem_before = self.registry_memory()
         for name, fn in (("sigstop", self.sigstop), ("kill9", self.kill9), ("flood", self.flood),
                          ("slow", self.slow), ("alloc", self.alloc), ("plateau", self.plateau)):
             self.phase(name, fn)

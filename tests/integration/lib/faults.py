@@ -372,6 +372,11 @@ class Fleet:
             self._failover(st)
         elif code == "partial_fail" and any(
                 (f or {}).get("errorCode") == "data-not-found" for f in (r.get("failedInstances") or [])):
+            with self.lock:
+                stopped = self.stopped.get(key) is not None
+            if stopped:  # unregistered deliberately while this heartbeat was on its way
+                self.counters.add("hb_not_found_stopped")
+                return
             self.counters.add("hb_not_found", sample="%s/%s node%d" % (key[0], key[1], st["node"]))
             self._reregister(st, inst)
         else:
