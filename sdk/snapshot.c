@@ -19,6 +19,7 @@
 #include "dict.h"
 #include "log_int.h"
 #include "sdk_int.h"
+#include "fileread.h"
 #include "snapshot.h"
 
 #define NAME_CUT         180 /* encoded bytes kept before ~hash */
@@ -158,51 +159,28 @@ out:
     return rc;
 }
 
-/* Read a regular file of at most ARTEMISI_SNAPSHOT_MAX_BYTES. Anything else under a snapshot
- * name is "no snapshot". No logger reaches this module, so skips are logged with the library's
- * default (stderr under ARTEMIS_DEBUG=1). */
+/* Read a regular file of at most ARTEMISI_SNAPSHOT_MAX_BYTES (fileread.h: a FIFO under a
+ * snapshot name once hung the application's start). Anything else under a snapshot name is
+ * "no snapshot". No logger reaches this module, so skips are logged with the library's default
+ * (stderr under ARTEMIS_DEBUG=1). */
 static char *read_file(const char *path, size_t *len)
 {
-    /* O_NONBLOCK: a FIFO would block open() until a writer appears (the application's start
-     * hung on it); opened this way it comes back at once and fstat refuses it. A regular
-     * file reads the same with or without the flag. */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0)
-        return NULL;
-    struct stat st;
-    char *data = NULL;
-    if (fstat(fd, &st) != 0)
-        goto fail;
-    if (!S_ISREG(st.st_mode)) {
+    char *data;
+    int e, opened;
+    switch (artemisi_read_file(path, ARTEMISI_SNAPSHOT_MAX_BYTES, 1, &data, len, &e, &opened)) {
+    case ARTEMISI_READ_OK:
+        return data;
+    case ARTEMISI_READ_NOT_REGULAR:
         ARTEMISI_LOG(NULL, ARTEMIS_LOG_WARN, "snapshot", "%s: not a regular file, ignored", path);
-        goto fail;
-    }
-    if (st.st_size < 0 || (uint64_t)st.st_size > ARTEMISI_SNAPSHOT_MAX_BYTES) {
+        break;
+    case ARTEMISI_READ_TOO_BIG:
         ARTEMISI_LOG(NULL, ARTEMIS_LOG_WARN, "snapshot", "%s: larger than %zu bytes, ignored", path,
-                     ARTEMISI_SNAPSHOT_MAX_BYTES);
-        goto fail;
+                     (size_t)ARTEMISI_SNAPSHOT_MAX_BYTES);
+        break;
+    case ARTEMISI_READ_ERRNO:
+    case ARTEMISI_READ_CHANGED: /* grew while we read it: not a snapshot we wrote */
+        break;
     }
-    size_t cap = (size_t)st.st_size, n = 0;
-    if (!(data = malloc(cap + 1)))
-        goto fail;
-    for (;;) {
-        ssize_t r = read(fd, data + n, cap + 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            goto fail;
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        if (n > cap) /* grew while we read it: not a snapshot we wrote */
-            goto fail;
-    }
-    close(fd);
-    *len = n;
-    return data;
-fail:
-    free(data);
-    close(fd);
     return NULL;
 }
 

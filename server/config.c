@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fileread.h"
 #include "log.h"
 #include "origin.h"
 #include "peers.h"
@@ -682,61 +683,29 @@ static int load_line(srv_config_t *c, char *line, char *err, size_t errlen)
     return set_opt(c, o, vs, ks, err, errlen);
 }
 
-/* Read the whole of a regular file of at most SRV_CONFIG_MAX_FILE_BYTES into a NUL-terminated
- * buffer. A device (/dev/zero) or FIFO would be read without end or block the start, so only a
- * regular file is read, with one allocation sized from fstat; every failure, running out of
- * memory included, is an error naming the path. */
+/* The whole config file (fileread.h: a regular file only, bounded). Every failure, running out
+ * of memory included, is an error naming the path: starting on defaults instead of the file
+ * the operator named would be wrong. */
 static char *read_config_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer before fstat can refuse it. */
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    char *data = NULL;
-    if (fstat(fd, &st) != 0) {
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (!S_ISREG(st.st_mode)) {
+    char *data;
+    int e, opened;
+    switch (artemisi_read_file(path, SRV_CONFIG_MAX_FILE_BYTES, 0, &data, len, &e, &opened)) {
+    case ARTEMISI_READ_OK:
+        return data;
+    case ARTEMISI_READ_ERRNO:
+        snprintf(err, errlen, "%s: cannot %s: %s", path, opened ? "read" : "open", strerror(e));
+        break;
+    case ARTEMISI_READ_NOT_REGULAR:
         snprintf(err, errlen, "%s: not a regular file", path);
-        goto fail;
-    }
-    if (st.st_size > SRV_CONFIG_MAX_FILE_BYTES) {
+        break;
+    case ARTEMISI_READ_TOO_BIG:
         snprintf(err, errlen, "%s: larger than %d bytes", path, SRV_CONFIG_MAX_FILE_BYTES);
-        goto fail;
-    }
-    size_t cap = (size_t)st.st_size, n = 0;
-    /* One byte more than the size: the NUL, and a file that grew shows as n > cap. */
-    if (!(data = malloc(cap + 1))) {
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(ENOMEM));
-        goto fail;
-    }
-    while (n <= cap) {
-        ssize_t r = read(fd, data + n, cap + 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-            goto fail;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    if (n > cap) {
+        break;
+    case ARTEMISI_READ_CHANGED:
         snprintf(err, errlen, "%s: cannot read: the file changed while being read", path);
-        goto fail;
+        break;
     }
-    close(fd);
-    data[n] = '\0';
-    *len = n;
-    return data;
-fail:
-    free(data);
-    close(fd);
     return NULL;
 }
 

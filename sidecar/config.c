@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "fileread.h"
 #include "strutil.h"
 
 enum opt_type {
@@ -474,61 +475,29 @@ static char *trim(char *s)
 #define MAX_FILE_BYTES (1 << 20)
 #define MAX_LINE_BYTES 2046 /* without the newline */
 
-/* Read the whole of a regular file of at most MAX_FILE_BYTES, NUL-terminated. A device
- * (/dev/zero) would be read for ever and a FIFO would block the start, so only a regular file
- * is read, with one allocation sized from fstat. */
+/* The whole config file (fileread.h: a regular file only, bounded: /dev/zero would be read for
+ * ever and a FIFO would block the start). */
 static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-    /* O_NONBLOCK: opening a FIFO must not wait for a writer before fstat can refuse it. */
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-        set_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    struct stat st;
-    char *data = NULL;
-    size_t n = 0;
-    if (fstat(fd, &st) != 0) {
-        set_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
-        goto fail;
-    }
-    if (!S_ISREG(st.st_mode)) {
+    char *data;
+    int e, opened;
+    switch (artemisi_read_file(path, MAX_FILE_BYTES, 0, &data, len, &e, &opened)) {
+    case ARTEMISI_READ_OK:
+        return data;
+    case ARTEMISI_READ_ERRNO:
+        set_err(err, errlen, "cannot read %s: %s", path,
+                e == ENOMEM ? "out of memory" : strerror(e));
+        break;
+    case ARTEMISI_READ_NOT_REGULAR:
         set_err(err, errlen, "cannot read %s: not a regular file", path);
-        goto fail;
-    }
-    if (st.st_size > MAX_FILE_BYTES) {
+        break;
+    case ARTEMISI_READ_TOO_BIG:
         set_err(err, errlen, "cannot read %s: larger than %d bytes", path, MAX_FILE_BYTES);
-        goto fail;
-    }
-    size_t cap = (size_t)st.st_size;
-    /* One byte more than the size: the NUL, and a file that grew shows as n > cap. */
-    if (!(data = malloc(cap + 1))) {
-        set_err(err, errlen, "cannot read %s: out of memory", path);
-        goto fail;
-    }
-    while (n <= cap) {
-        ssize_t r = read(fd, data + n, cap + 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            set_err(err, errlen, "cannot read %s: %s", path, strerror(errno));
-            goto fail;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    if (n > cap) {
+        break;
+    case ARTEMISI_READ_CHANGED:
         set_err(err, errlen, "cannot read %s: the file changed while being read", path);
-        goto fail;
+        break;
     }
-    close(fd);
-    data[n] = 0;
-    *len = n;
-    return data;
-fail:
-    free(data);
-    close(fd);
     return NULL;
 }
 

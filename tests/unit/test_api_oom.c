@@ -9,56 +9,13 @@
  * `...{"instances":},},}`; this test would have caught it.
  */
 #include "test.h"
+#include "oom.h"
 
 #include <string.h>
 #include <jansson.h>
 
 #include "api.h"
 #include "server.h"
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t m);
-void *__real_realloc(void *p, size_t n);
-char *__real_strdup(const char *s);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t m);
-void *__wrap_realloc(void *p, size_t n);
-char *__wrap_strdup(const char *s);
-
-static long fail_at; /* 0: never fail */
-static long calls;
-static int failed;
-
-static int should_fail(void)
-{
-    if (fail_at == 0)
-        return 0;
-    if (++calls == fail_at) {
-        failed = 1;
-        return 1;
-    }
-    return 0;
-}
-
-void *__wrap_malloc(size_t n)
-{
-    return should_fail() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t m)
-{
-    return should_fail() ? NULL : __real_calloc(n, m);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-    return should_fail() ? NULL : __real_realloc(p, n);
-}
-
-char *__wrap_strdup(const char *s)
-{
-    return should_fail() ? NULL : __real_strdup(s);
-}
 
 /* ---- a server without sockets ------------------------------------------------------------ */
 
@@ -149,15 +106,13 @@ static int run_call(srv_server_t *srv, const call_t *c, long n)
     artemisi_buf_t out = ARTEMISI_BUF_INIT;
     srv_req_t req = {
         srv, &http, http.body, http.body_len, &out, 200, "application/json;charset=UTF-8", NULL};
-    fail_at = n;
-    calls = 0;
-    failed = 0;
+    oom_arm(n);
     if (c->fn) {
         c->fn(&req);
     } else {
         srv_registry_request(srv, NULL, c->op, 0, http.body, http.body_len, &out, &req.status);
     }
-    fail_at = 0;
+    oom_disarm();
     int lost = artemisi_buf_failed(&out);
     if (!lost) {
         if (out.len == 0)
@@ -170,11 +125,11 @@ static int run_call(srv_server_t *srv, const call_t *c, long n)
                          c->name, n, out.data);
             json_decref(j);
         }
-    } else if (!failed) {
+    } else if (!oom_failed) {
         fail_msg("%s: the answer says it lost bytes, but no allocation failed", c->name);
     }
     artemisi_buf_free(&out);
-    return failed;
+    return oom_failed;
 }
 
 static void sweep(const call_t *c)

@@ -8,6 +8,7 @@
  * valid; the ASan build checks that nothing leaks.
  */
 #include "test.h"
+#include "oom.h"
 
 #include <dirent.h>
 #include <unistd.h>
@@ -18,60 +19,15 @@
 #include "sdk_int.h"
 #include "snapshot.h"
 
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t m);
-void *__real_realloc(void *p, size_t n);
-char *__real_strdup(const char *s);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t m);
-void *__wrap_realloc(void *p, size_t n);
-char *__wrap_strdup(const char *s);
-
-static long fail_at; /* 0: never fail */
-static long calls;
-static int failed;
-
-static int should_fail(void)
-{
-    if (fail_at == 0)
-        return 0;
-    if (++calls == fail_at) {
-        failed = 1;
-        return 1;
-    }
-    return 0;
-}
-
-void *__wrap_malloc(size_t n)
-{
-    return should_fail() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t m)
-{
-    return should_fail() ? NULL : __real_calloc(n, m);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-    return should_fail() ? NULL : __real_realloc(p, n);
-}
-
-char *__wrap_strdup(const char *s)
-{
-    return should_fail() ? NULL : __real_strdup(s);
-}
-
+/* The wrappers and oom_arm()/oom_disarm(): tests/support/oom.h. */
 static void arm(long n)
 {
-    fail_at = n;
-    calls = 0;
-    failed = 0;
+    oom_arm(n);
 }
 
 static void disarm(void)
 {
-    fail_at = 0;
+    oom_disarm();
 }
 
 /* Run op(ctx) with the Nth allocation failing, N = 1.. until it runs without a failure.
@@ -82,9 +38,9 @@ static long sweep(const char *name, int (*op)(void *ctx), void *ctx)
         arm(n);
         int rc = op(ctx);
         disarm();
-        if (failed && rc == 0)
+        if (oom_failed && rc == 0)
             fail_msg("%s: allocation %ld failed but the operation reported success", name, n);
-        if (!failed) {
+        if (!oom_failed) {
             if (rc != 0)
                 fail_msg("%s: failed without an allocation failure (N=%ld)", name, n);
             return n - 1;
@@ -188,17 +144,17 @@ static int op_cache_new(void *p)
 static int op_cache_insert(void *p)
 {
     ctx_t *c = p;
-    long saved = fail_at;
+    long saved = oom_fail_at;
     disarm();
     artemisi_cache_t *cache = artemisi_cache_new();
-    fail_at = saved;
+    oom_fail_at = saved;
     int rc = artemisi_cache_apply_full(cache, c->service, 1);
     artemis_service_t *s = artemisi_cache_get(cache, "DEMO.service.v1");
     int consistent = rc == 1 ? s != NULL : s == NULL;
     artemis_service_unref(s);
     disarm();
     artemisi_cache_free(cache);
-    fail_at = saved;
+    oom_fail_at = saved;
     if (!consistent)
         fail_msg("cache insert: state does not match the result %d", rc);
     return rc == 1 ? 0 : -1;
@@ -236,7 +192,7 @@ static int op_cache_get(void *p)
 {
     ctx_t *c = p;
     artemis_service_t *s = artemisi_cache_get(c->cache, "Demo.Service.V1");
-    if (calls != 0)
+    if (oom_calls != 0)
         fail_msg("artemisi_cache_get allocated");
     artemis_service_unref(s);
     return s ? 0 : -1;
@@ -279,10 +235,10 @@ static int op_snapshot_load(void *p)
 static int op_snapshot_load_all(void *p)
 {
     ctx_t *c = p;
-    long saved = fail_at;
+    long saved = oom_fail_at;
     disarm();
     artemisi_cache_t *cache = artemisi_cache_new();
-    fail_at = saved;
+    oom_fail_at = saved;
     int rc = artemisi_snapshot_load_all(c->dir, cache, 1000);
     disarm();
     artemis_service_t *s = artemisi_cache_get(cache, "demo.service.v1");
@@ -290,7 +246,7 @@ static int op_snapshot_load_all(void *p)
         fail_msg("load_all: result %d does not match the cache", rc);
     artemis_service_unref(s);
     artemisi_cache_free(cache);
-    fail_at = saved;
+    oom_fail_at = saved;
     return rc == 1 ? 0 : -1; /* a file skipped for lack of memory is an error here */
 }
 
@@ -365,9 +321,9 @@ static void test_sweep(void **state)
         arm(n);
         int rc = op_cache_updates(&c);
         disarm();
-        if (failed && rc == 0)
+        if (oom_failed && rc == 0)
             fail_msg("cache updates: allocation %ld failed but reported success", n);
-        if (!failed) {
+        if (!oom_failed) {
             assert_int_equal(rc, 0);
             break;
         }
