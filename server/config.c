@@ -763,6 +763,68 @@ typedef struct pending {
     const char *value;
 } pending_t;
 
+/* One "--key[=value]" at argv[*i] (*i advances past a separate value). Returns 0 with the
+ * option (NULL for --config), its typed key (malloc'ed) and value, or -1 with err. */
+static int parse_option(int argc, char **argv, int *i, const opt_t **opt, char **typed,
+                        const char **value, char *err, size_t errlen)
+{
+    const char *a = argv[*i];
+    char shown[80];
+    show(shown, sizeof(shown), a);
+    if (a[0] != '-') {
+        snprintf(err, errlen, "unexpected argument '%s'", shown);
+        return -1;
+    }
+    if (a[1] != '-' || a[2] == '\0' || a[2] == '=') {
+        snprintf(err, errlen, "unknown option '%s'", shown);
+        return -1;
+    }
+    const char *name = a + 2;
+    const char *eq = strchr(name, '=');
+    char *key = strndup(name, eq ? (size_t)(eq - name) : strlen(name));
+    if (!key)
+        srv_oom();
+    const opt_t *o = NULL;
+    show(shown, sizeof(shown), key);
+    if (strcmp(key, "config") != 0 && !(o = find_opt(key))) {
+        snprintf(err, errlen, "unknown option '--%s'", shown);
+        free(key);
+        return -1;
+    }
+    if (eq) {
+        *value = eq + 1;
+    } else if (o && o->type == T_BOOL && (*i + 1 >= argc || argv[*i + 1][0] == '-')) {
+        *value = "true"; /* bare boolean flag */
+    } else if (*i + 1 < argc && strncmp(argv[*i + 1], "--", 2) != 0) {
+        *value = argv[++*i];
+    } else {
+        snprintf(err, errlen, "--%s: missing value", shown);
+        free(key);
+        return -1;
+    }
+    *opt = o;
+    *typed = key;
+    return 0;
+}
+
+/* Apply the command-line options over what the file set, and remember them for a reload. */
+static int apply_overrides(srv_config_t *c, const pending_t *p, size_t np, char *err, size_t errlen)
+{
+    free_overrides(c);
+    for (size_t i = 0; i < np; i++) {
+        char label[160], shown[80];
+        show(shown, sizeof(shown), p[i].typed);
+        snprintf(label, sizeof(label), "--%s", shown);
+        if (set_opt(c, p[i].opt, p[i].value, label, err, errlen) != 0)
+            return -1;
+        c->overrides = xrealloc(c->overrides, (c->n_overrides + 1) * sizeof(*c->overrides));
+        c->overrides[c->n_overrides].key = xstrdup(p[i].opt->name);
+        c->overrides[c->n_overrides].value = xstrdup(p[i].value);
+        c->n_overrides++;
+    }
+    return 0;
+}
+
 int srv_config_parse_args(srv_config_t *c, int argc, char **argv, int *want_help, int *want_version,
                           char *err, size_t errlen)
 {
@@ -770,13 +832,10 @@ int srv_config_parse_args(srv_config_t *c, int argc, char **argv, int *want_help
     size_t np = 0;
     const char *config = NULL;
     int help = 0, version = 0, rc = -1;
-    char shown[80];
-
     if (want_help)
         *want_help = 0;
     if (want_version)
         *want_version = 0;
-
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -787,43 +846,13 @@ int srv_config_parse_args(srv_config_t *c, int argc, char **argv, int *want_help
             version = 1;
             continue;
         }
-        show(shown, sizeof(shown), a);
-        if (a[0] != '-') {
-            snprintf(err, errlen, "unexpected argument '%s'", shown);
-            goto out;
-        }
-        if (a[1] != '-' || a[2] == '\0' || a[2] == '=') {
-            snprintf(err, errlen, "unknown option '%s'", shown);
-            goto out;
-        }
-        const char *name = a + 2;
-        const char *eq = strchr(name, '=');
-        size_t klen = eq ? (size_t)(eq - name) : strlen(name);
-        char *key = strndup(name, klen);
-        if (!key)
-            srv_oom();
-        const opt_t *o = NULL;
-        if (strcmp(key, "config") != 0 && !(o = find_opt(key))) {
-            show(shown, sizeof(shown), key);
-            snprintf(err, errlen, "unknown option '--%s'", shown);
-            free(key);
-            goto out;
-        }
+        const opt_t *o;
+        char *typed;
         const char *value;
-        if (eq) {
-            value = eq + 1;
-        } else if (o && o->type == T_BOOL && (i + 1 >= argc || argv[i + 1][0] == '-')) {
-            value = "true"; /* bare boolean flag */
-        } else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
-            value = argv[++i];
-        } else {
-            show(shown, sizeof(shown), key);
-            snprintf(err, errlen, "--%s: missing value", shown);
-            free(key);
+        if (parse_option(argc, argv, &i, &o, &typed, &value, err, errlen) != 0)
             goto out;
-        }
-        if (!o) {
-            free(key);
+        if (!o) { /* --config */
+            free(typed);
             if (*value == '\0') {
                 snprintf(err, errlen, "--config: missing value");
                 goto out;
@@ -832,12 +861,8 @@ int srv_config_parse_args(srv_config_t *c, int argc, char **argv, int *want_help
             continue;
         }
         p = xrealloc(p, (np + 1) * sizeof(*p));
-        p[np].opt = o;
-        p[np].typed = key;
-        p[np].value = value;
-        np++;
+        p[np++] = (pending_t){o, typed, value};
     }
-
     if (want_help)
         *want_help = help;
     if (want_version)
@@ -846,29 +871,14 @@ int srv_config_parse_args(srv_config_t *c, int argc, char **argv, int *want_help
         rc = 0;
         goto out;
     }
-
     if (config) {
         free(c->config_path);
         c->config_path = xstrdup(config);
         if (srv_config_load_file(c, config, err, errlen) != 0)
             goto out;
     }
-    free_overrides(c);
-    for (size_t i = 0; i < np; i++) {
-        char label[160];
-        show(shown, sizeof(shown), p[i].typed);
-        snprintf(label, sizeof(label), "--%s", shown);
-        if (set_opt(c, p[i].opt, p[i].value, label, err, errlen) != 0)
-            goto out;
-        c->overrides = xrealloc(c->overrides, (c->n_overrides + 1) * sizeof(*c->overrides));
-        c->overrides[c->n_overrides].key = xstrdup(p[i].opt->name);
-        c->overrides[c->n_overrides].value = xstrdup(p[i].value);
-        c->n_overrides++;
-    }
-    if (check_data_dir(c, err, errlen) != 0)
-        goto out;
-    rc = 0;
-
+    if (apply_overrides(c, p, np, err, errlen) == 0 && check_data_dir(c, err, errlen) == 0)
+        rc = 0;
 out:
     for (size_t i = 0; i < np; i++)
         free(p[i].typed);
