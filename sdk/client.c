@@ -90,6 +90,37 @@ void artemisi_client_server_failed(struct artemis_client *c, int registry, const
         srvlist_free(l);
 }
 
+void artemisi_client_ws_closed(struct artemis_client *c, int registry, int code, const char *reason)
+{
+    /* The heartbeat socket talks to the registry's server list, the watch socket to the
+     * discovery one: the flag picks the socket, its reconnect state and the list together. */
+    artemisi_wsc_t **ws = registry ? &c->hb_ws : &c->disc_ws;
+    artemisi_reconnect_t *rc = registry ? &c->hb_rc : &c->disc_rc;
+    ARTEMISI_LOG(&c->log, ARTEMIS_LOG_DEBUG, registry ? "registry" : "discovery",
+                 "%s socket closed (%d %s)", registry ? "heartbeat" : "watch", code,
+                 reason ? reason : "");
+    artemisi_wsc_free(*ws);
+    *ws = NULL;
+    if (artemisi_reconnect_closed(rc, code, artemisi_mono_ms(), artemisi_jitter))
+        artemisi_client_server_failed(c, registry, rc->base);
+}
+
+void artemisi_client_ws_tick(struct artemis_client *c, int registry, int64_t now,
+                             void (*connect)(struct artemis_client *c))
+{
+    artemisi_reconnect_t *rc = registry ? &c->hb_rc : &c->disc_rc;
+    if (artemisi_reconnect_due(rc, now))
+        connect(c); /* does nothing while a socket exists or none is wanted */
+    artemisi_wsc_t *ws = registry ? c->hb_ws : c->disc_ws;
+    if (!artemisi_wsc_is_open(ws))
+        return;
+    /* A socket that stops answering pings is dead even if TCP has not noticed. */
+    if (artemisi_reconnect_silent(rc, now, 3 * c->cfg->heartbeat_interval_ms))
+        artemisi_wsc_close(ws, 1001);
+    else
+        artemisi_wsc_ping(ws);
+}
+
 void artemisi_client_url(struct artemis_client *c, int registry, const char *path,
                          artemisi_buf_t *out)
 {

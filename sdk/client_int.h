@@ -26,6 +26,7 @@
 #include "http.h"
 #include "log_int.h"
 #include "model.h"
+#include "reconnect.h"
 #include "wsclient.h"
 
 /* A server list with a cursor: the active entry is used until it fails. */
@@ -117,8 +118,7 @@ struct artemis_client {
     reg_entry_t *regs;
     size_t n_regs, cap_regs;
     artemisi_wsc_t *hb_ws;
-    char hb_ws_base[512];
-    int64_t hb_ws_backoff_ms, hb_ws_next_try;
+    artemisi_reconnect_t hb_rc; /* hb_ws's server, backoff, next attempt, last pong */
     int64_t last_hb_answer;
     struct event *ev_heartbeat;
     struct event *ev_reg_retry;
@@ -131,8 +131,7 @@ struct artemis_client {
     artemisi_cache_t *cache;
     watched_t *watched;
     artemisi_wsc_t *disc_ws;
-    char disc_ws_base[512];
-    int64_t disc_ws_backoff_ms, disc_ws_next_try;
+    artemisi_reconnect_t disc_rc; /* disc_ws's server, backoff, next attempt, last pong */
     struct event *ev_poll;
     struct event *ev_tick; /* 1 s housekeeping: reconnects, pings */
     struct event *ev_nodes;
@@ -143,7 +142,6 @@ struct artemis_client {
         int registry;
         int busy;
     } nodes_req[2];
-    int64_t last_disc_pong, last_hb_pong;
 };
 
 /* ---- client.c ---- */
@@ -151,6 +149,15 @@ const char *artemisi_client_server(struct artemis_client *c, int registry);
 /* The server at `base` failed: move on, unless another failure already did (base NULL:
  * whatever is current). */
 void artemisi_client_server_failed(struct artemis_client *c, int registry, const char *base);
+/* The heartbeat (registry 1) or watch (registry 0) socket closed with code: log it, free the
+ * socket, back off (reconnect.h), and fail its server over if the connection broke. */
+void artemisi_client_ws_closed(struct artemis_client *c, int registry, int code,
+                               const char *reason);
+/* Once a tick for the heartbeat (registry 1) or watch (registry 0) socket: call connect when
+ * the backoff allows a new attempt; ping the socket if it is open, or close it if it stopped
+ * answering pings. */
+void artemisi_client_ws_tick(struct artemis_client *c, int registry, int64_t now,
+                             void (*connect)(struct artemis_client *c));
 /* 1 if the caller runs inside one of this client's callbacks (so must not block). */
 int artemisi_client_in_callback(struct artemis_client *c);
 void artemisi_client_url(struct artemis_client *c, int registry, const char *path,

@@ -16,9 +16,6 @@
 #include "sdk_int.h"
 #include "snapshot.h"
 
-#define BACKOFF_MIN_MS 200
-#define BACKOFF_MAX_MS 10000
-
 void artemisi_client_set_nodes(struct artemis_client *c, int registry, char *const *urls, size_t n);
 
 static watched_t *find_watched(struct artemis_client *c, const char *id)
@@ -281,8 +278,7 @@ static void subscribe(struct artemis_client *c, watched_t *w)
 static void disc_open(void *ud)
 {
     struct artemis_client *c = ud;
-    c->disc_ws_backoff_ms = 0;
-    c->last_disc_pong = artemisi_mono_ms();
+    artemisi_reconnect_opened(&c->disc_rc, artemisi_mono_ms());
     for (watched_t *w = c->watched; w; w = w->next) {
         w->subscribed = 0;
         subscribe(c, w);
@@ -313,24 +309,15 @@ static void disc_text(void *ud, const char *data, size_t len)
 static void disc_pong(void *ud)
 {
     struct artemis_client *c = ud;
-    c->last_disc_pong = artemisi_mono_ms();
+    artemisi_reconnect_alive(&c->disc_rc, artemisi_mono_ms());
 }
 
 static void disc_close(void *ud, int code, const char *reason)
 {
     struct artemis_client *c = ud;
-    ARTEMISI_LOG(&c->log, ARTEMIS_LOG_DEBUG, "discovery", "watch socket closed (%d %s)", code,
-                 reason ? reason : "");
-    artemisi_wsc_free(c->disc_ws);
-    c->disc_ws = NULL;
+    artemisi_client_ws_closed(c, 0, code, reason);
     for (watched_t *w = c->watched; w; w = w->next)
-        w->subscribed = 0;
-    if (code == 1006)
-        artemisi_client_server_failed(c, 0, c->disc_ws_base);
-    c->disc_ws_backoff_ms = c->disc_ws_backoff_ms ? c->disc_ws_backoff_ms * 2 : BACKOFF_MIN_MS;
-    if (c->disc_ws_backoff_ms > BACKOFF_MAX_MS)
-        c->disc_ws_backoff_ms = BACKOFF_MAX_MS;
-    c->disc_ws_next_try = artemisi_mono_ms() + artemisi_jitter(c->disc_ws_backoff_ms);
+        w->subscribed = 0; /* the subscriptions died with the socket */
 }
 
 static const artemisi_wsc_callbacks_t disc_callbacks = {disc_open, disc_text, disc_pong,
@@ -340,8 +327,8 @@ static void disc_connect(struct artemis_client *c)
 {
     if (c->disc_ws || c->loop_stopping || !c->watched)
         return;
-    snprintf(c->disc_ws_base, sizeof(c->disc_ws_base), "%s", artemisi_client_server(c, 0));
-    c->disc_ws = artemisi_wsc_connect(c->base, c->disc_ws_base, "/ws/discovery/instance-change",
+    const char *base = artemisi_reconnect_begin(&c->disc_rc, artemisi_client_server(c, 0));
+    c->disc_ws = artemisi_wsc_connect(c->base, base, "/ws/discovery/instance-change",
                                       c->cfg->connect_timeout_ms, 64 << 20, &disc_callbacks, c);
 }
 
@@ -489,14 +476,7 @@ void artemisi_disc_tick(struct artemis_client *c, int64_t now)
 {
     if (c->loop_stopping)
         return;
-    if (!c->disc_ws && c->watched && now >= c->disc_ws_next_try)
-        disc_connect(c);
-    if (c->disc_ws && artemisi_wsc_is_open(c->disc_ws)) {
-        if (now - c->last_disc_pong > 3 * c->cfg->heartbeat_interval_ms)
-            artemisi_wsc_close(c->disc_ws, 1001);
-        else
-            artemisi_wsc_ping(c->disc_ws);
-    }
+    artemisi_client_ws_tick(c, 0, now, disc_connect);
     /* Services whose first lookup failed are retried every tick until one answers. */
     for (watched_t *w = c->watched; w; w = w->next)
         if (!w->fetched && !w->lookup_busy)
@@ -505,10 +485,8 @@ void artemisi_disc_tick(struct artemis_client *c, int64_t now)
 
 void artemisi_disc_shutdown(struct artemis_client *c)
 {
-    if (c->disc_ws) {
-        artemisi_wsc_free(c->disc_ws);
-        c->disc_ws = NULL;
-    }
+    artemisi_wsc_free(c->disc_ws); /* NULL-safe */
+    c->disc_ws = NULL;
     if (c->ev_poll) {
         event_free(c->ev_poll);
         c->ev_poll = NULL;

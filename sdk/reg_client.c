@@ -19,9 +19,6 @@
 #include "clock.h"
 #include "codec.h"
 
-#define BACKOFF_MIN_MS 200
-#define BACKOFF_MAX_MS 10000
-
 static void notify(struct artemis_client *c, reg_entry_t *e, artemis_reg_state_t st,
                    artemis_err_t err)
 {
@@ -128,9 +125,7 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
 
 static void schedule_retry(struct artemis_client *c)
 {
-    c->reg_backoff_ms = c->reg_backoff_ms ? c->reg_backoff_ms * 2 : BACKOFF_MIN_MS;
-    if (c->reg_backoff_ms > BACKOFF_MAX_MS)
-        c->reg_backoff_ms = BACKOFF_MAX_MS;
+    c->reg_backoff_ms = artemisi_backoff_next(c->reg_backoff_ms);
     int64_t ms = artemisi_jitter(c->reg_backoff_ms);
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     /* An owned event (not event_base_once): it must die with the client even when the
@@ -244,8 +239,7 @@ static void hb_http_done(void *ud, int err, long status, const char *body, size_
 static void hb_ws_open(void *ud)
 {
     struct artemis_client *c = ud;
-    c->hb_ws_backoff_ms = 0;
-    c->last_hb_pong = artemisi_mono_ms();
+    artemisi_reconnect_opened(&c->hb_rc, artemisi_mono_ms());
     ARTEMISI_LOG(&c->log, ARTEMIS_LOG_DEBUG, "registry", "heartbeat socket open on %s",
                  artemisi_client_server(c, 1));
     artemisi_reg_heartbeat_now(c); /* a fresh socket may be a fresh server: check at once */
@@ -259,22 +253,12 @@ static void hb_ws_text(void *ud, const char *data, size_t len)
 static void hb_ws_pong(void *ud)
 {
     struct artemis_client *c = ud;
-    c->last_hb_pong = artemisi_mono_ms();
+    artemisi_reconnect_alive(&c->hb_rc, artemisi_mono_ms());
 }
 
 static void hb_ws_close(void *ud, int code, const char *reason)
 {
-    struct artemis_client *c = ud;
-    ARTEMISI_LOG(&c->log, ARTEMIS_LOG_DEBUG, "registry", "heartbeat socket closed (%d %s)", code,
-                 reason ? reason : "");
-    artemisi_wsc_free(c->hb_ws);
-    c->hb_ws = NULL;
-    if (code == 1006)
-        artemisi_client_server_failed(c, 1, c->hb_ws_base);
-    c->hb_ws_backoff_ms = c->hb_ws_backoff_ms ? c->hb_ws_backoff_ms * 2 : BACKOFF_MIN_MS;
-    if (c->hb_ws_backoff_ms > BACKOFF_MAX_MS)
-        c->hb_ws_backoff_ms = BACKOFF_MAX_MS;
-    c->hb_ws_next_try = artemisi_mono_ms() + artemisi_jitter(c->hb_ws_backoff_ms);
+    artemisi_client_ws_closed(ud, 1, code, reason);
 }
 
 static const artemisi_wsc_callbacks_t hb_callbacks = {hb_ws_open, hb_ws_text, hb_ws_pong,
@@ -284,8 +268,8 @@ static void hb_ws_connect(struct artemis_client *c)
 {
     if (c->hb_ws || c->loop_stopping || c->n_regs == 0)
         return;
-    snprintf(c->hb_ws_base, sizeof(c->hb_ws_base), "%s", artemisi_client_server(c, 1));
-    c->hb_ws = artemisi_wsc_connect(c->base, c->hb_ws_base, "/ws/registry/heartbeat",
+    const char *base = artemisi_reconnect_begin(&c->hb_rc, artemisi_client_server(c, 1));
+    c->hb_ws = artemisi_wsc_connect(c->base, base, "/ws/registry/heartbeat",
                                     c->cfg->connect_timeout_ms, 1 << 20, &hb_callbacks, c);
 }
 
@@ -331,17 +315,8 @@ void artemisi_reg_start(struct artemis_client *c)
 
 void artemisi_reg_tick(struct artemis_client *c, int64_t now)
 {
-    if (c->loop_stopping)
-        return;
-    if (!c->hb_ws && c->n_regs && now >= c->hb_ws_next_try)
-        hb_ws_connect(c);
-    if (c->hb_ws && artemisi_wsc_is_open(c->hb_ws)) {
-        /* A socket that stops answering pings is dead even if TCP has not noticed. */
-        if (now - c->last_hb_pong > 3 * c->cfg->heartbeat_interval_ms)
-            artemisi_wsc_close(c->hb_ws, 1001);
-        else
-            artemisi_wsc_ping(c->hb_ws);
-    }
+    if (!c->loop_stopping)
+        artemisi_client_ws_tick(c, 1, now, hb_ws_connect);
 }
 
 void artemisi_reg_add(struct artemis_client *c, artemisi_instance_t *inst)
@@ -454,10 +429,8 @@ void artemisi_reg_unregister_all(struct artemis_client *c, void (*done)(struct a
 
 void artemisi_reg_shutdown(struct artemis_client *c)
 {
-    if (c->hb_ws) {
-        artemisi_wsc_free(c->hb_ws);
-        c->hb_ws = NULL;
-    }
+    artemisi_wsc_free(c->hb_ws); /* NULL-safe */
+    c->hb_ws = NULL;
     if (c->ev_heartbeat) {
         event_free(c->ev_heartbeat);
         c->ev_heartbeat = NULL;
