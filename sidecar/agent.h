@@ -16,6 +16,8 @@
 
 #include <artemis/artemis.h>
 
+#include "dns.h"
+
 struct event_base;
 struct event;
 struct evhttp;
@@ -105,13 +107,27 @@ struct agent_svc {
     struct agent_svc *next; /* hash chain */
 };
 
+/* The slots of agent_metrics_t.dns_queries: the query types counted apart, then the rest. */
+typedef enum {
+    AGENT_QTYPE_A,
+    AGENT_QTYPE_AAAA,
+    AGENT_QTYPE_SRV,
+    AGENT_QTYPE_SOA,
+    AGENT_QTYPE_ANY,
+    AGENT_QTYPE_OTHER,
+    AGENT_QTYPE_SLOTS /* how many */
+} agent_qtype_slot_t;
+
+/* agent_metrics_t.dns_rcodes is indexed by the rcode itself (dns.h): NOERROR .. REFUSED. */
+#define AGENT_DNS_RCODE_SLOTS (AGENT_DNS_REFUSED + 1)
+
 typedef struct agent_metrics {
-    uint64_t dns_queries[6]; /* by type: A, AAAA, SRV, SOA, ANY, other */
-    uint64_t dns_rcodes[6];  /* NOERROR, FORMERR, SERVFAIL, NXDOMAIN, other, REFUSED */
-    uint64_t dns_nodata;     /* NOERROR with no answer */
-    uint64_t dns_truncated;  /* TC set */
-    uint64_t dns_dropped;    /* unparseable packets dropped */
-    uint64_t dns_tcp_conns;  /* TCP connections accepted */
+    uint64_t dns_queries[AGENT_QTYPE_SLOTS];    /* by agent_qtype_slot_t */
+    uint64_t dns_rcodes[AGENT_DNS_RCODE_SLOTS]; /* by rcode (AGENT_DNS_NOERROR ...) */
+    uint64_t dns_nodata;                        /* NOERROR with no answer */
+    uint64_t dns_truncated;                     /* TC set */
+    uint64_t dns_dropped;                       /* unparseable packets dropped */
+    uint64_t dns_tcp_conns;                     /* TCP connections accepted */
     uint64_t http_requests;
     uint64_t health_ok, health_fail;
     uint64_t registrations, deregistrations;

@@ -129,43 +129,65 @@ static void make_soa(agent_t *a, agent_dns_soa_t *soa)
     soa->ttl = a->cfg->dns_ttl;
 }
 
-static int type_index(uint16_t t)
+static agent_qtype_slot_t type_slot(uint16_t t)
 {
     switch (t) {
     case AGENT_DNS_TYPE_A:
-        return 0;
+        return AGENT_QTYPE_A;
     case AGENT_DNS_TYPE_AAAA:
-        return 1;
+        return AGENT_QTYPE_AAAA;
     case AGENT_DNS_TYPE_SRV:
-        return 2;
+        return AGENT_QTYPE_SRV;
     case AGENT_DNS_TYPE_SOA:
-        return 3;
+        return AGENT_QTYPE_SOA;
     case AGENT_DNS_TYPE_ANY:
-        return 4;
+        return AGENT_QTYPE_ANY;
     }
-    return 5;
+    return AGENT_QTYPE_OTHER;
 }
 
-static int finish(agent_t *a, const agent_dns_query_t *q, int rcode, const agent_dns_rr_t *an,
-                  size_t nan, const agent_dns_rr_t *ad, size_t nad, int with_soa, size_t max,
-                  uint8_t *out, size_t outcap)
+/* One query being answered: its question and where the answer goes. */
+typedef struct answer {
+    agent_t *a;
+    agent_dns_query_t q;
+    size_t max; /* the largest answer the transport carries (UDP size or TCP limit) */
+    uint8_t *out;
+    size_t outcap;
+} answer_t;
+
+/* Build the response and count it; returns its length (0: nothing to send). */
+static int finish(const answer_t *x, int rcode, const agent_dns_rr_t *an, size_t nan,
+                  const agent_dns_rr_t *ad, size_t nad, int with_soa)
 {
+    agent_t *a = x->a;
     agent_dns_soa_t soa;
     size_t len = 0;
     if (with_soa)
         make_soa(a, &soa);
-    if (agent_dns_build_response(q, rcode, an, nan, ad, nad, with_soa ? &soa : NULL, max, out,
-                                 outcap, &len) != 0) {
+    if (agent_dns_build_response(&x->q, rcode, an, nan, ad, nad, with_soa ? &soa : NULL, x->max,
+                                 x->out, x->outcap, &len) != 0) {
         rcode = AGENT_DNS_SERVFAIL;
-        if (agent_dns_build_response(q, rcode, NULL, 0, NULL, 0, NULL, max, out, outcap, &len))
+        if (agent_dns_build_response(&x->q, rcode, NULL, 0, NULL, 0, NULL, x->max, x->out,
+                                     x->outcap, &len))
             return 0;
     }
-    a->m.dns_rcodes[rcode >= 0 && rcode < 6 ? rcode : 4]++;
+    /* The sidecar sends only NOERROR..REFUSED; anything else would be counted with NOTIMP
+     * rather than outside the array. */
+    int slot =
+        rcode >= AGENT_DNS_NOERROR && rcode < AGENT_DNS_RCODE_SLOTS ? rcode : AGENT_DNS_NOTIMP;
+    a->m.dns_rcodes[slot]++;
     if (rcode == AGENT_DNS_NOERROR && nan == 0)
         a->m.dns_nodata++;
-    if (len >= 4 && (out[2] & 0x02))
+    /* out[2] is the high byte of the flags word */
+    if (len >= 4 && (x->out[2] & (AGENT_DNS_FLAG_TC >> 8)))
         a->m.dns_truncated++;
     return (int)len;
+}
+
+/* An answer without records (SOA in the authority section when with_soa). */
+static int reply(const answer_t *x, int rcode, int with_soa)
+{
+    return finish(x, rcode, NULL, 0, NULL, 0, with_soa);
 }
 
 /* Fill one address record for an instance, if the query type wants its family. */
@@ -200,146 +222,142 @@ static uint16_t inst_weight(const artemis_instance_t *in)
     return 1;
 }
 
-int agent_dns_answer(agent_t *a, const uint8_t *pkt, size_t len, int tcp, int may_wait,
-                     uint8_t *out, size_t outcap, agent_svc_t **wait_svc)
+/* The DNS label of an instance: what SRV targets name it by. */
+static void instance_label(const artemis_instance_t *in, char *out, size_t cap)
 {
-    agent_dns_query_t q;
-    memset(&q, 0, sizeof(q));
-    int rc = agent_dns_parse_query(pkt, len, &q);
-    if (rc < 0) {
-        a->m.dns_dropped++;
+    const char *iid = artemis_instance_get(in, ARTEMIS_FIELD_INSTANCE_ID);
+    sanitise_label(iid ? iid : "", out, cap);
+}
+
+/*
+ * service may be an SRV target, <instance>.<serviceId> (the part of the name before
+ * ".service.<domain>"): if it names an up instance of a known service, answer with that
+ * instance's address, set *len and return 1. 0: not such a target.
+ */
+static int answer_srv_target(const answer_t *x, const char *service, int *len)
+{
+    const char *dot = strchr(service, '.');
+    agent_svc_t *owner = dot ? agent_svc_find(x->a, dot + 1) : NULL;
+    char want[64], lab[64];
+    size_t ll = dot ? (size_t)(dot - service) : 0;
+    if (!owner || !owner->svc || ll >= sizeof(want))
         return 0;
+    memcpy(want, service, ll);
+    want[ll] = 0;
+    size_t n = artemis_service_instance_count(owner->svc);
+    for (size_t i = 0; i < n; i++) {
+        const artemis_instance_t *in = artemis_service_instance(owner->svc, i);
+        instance_label(in, lab, sizeof(lab));
+        if (strcmp(lab, want) || !inst_up(in))
+            continue;
+        agent_dns_rr_t rr;
+        int got = addr_rr(in, x->q.qtype, x->q.qname, x->a->cfg->dns_ttl, &rr);
+        *len = finish(x, AGENT_DNS_NOERROR, &rr, (size_t)got, NULL, 0, !got);
+        return 1;
     }
-    size_t max = tcp ? AGENT_DNS_TCP_MAX : (q.udp_size >= 512 ? q.udp_size : 512);
-    if (rc != AGENT_DNS_NOERROR)
-        return finish(a, &q, rc, NULL, 0, NULL, 0, 0, max, out, outcap);
-    if (may_wait) /* a parked query was counted when it arrived */
-        a->m.dns_queries[type_index(q.qtype)]++;
-    const char *domain = a->cfg->dns_domain;
-    uint32_t ttl = a->cfg->dns_ttl;
-    if ((q.qclass != AGENT_DNS_CLASS_IN && q.qclass != AGENT_DNS_CLASS_ANY) ||
-        !agent_dns_name_in_domain(q.qname, domain))
-        return finish(a, &q, AGENT_DNS_REFUSED, NULL, 0, NULL, 0, 0, max, out, outcap);
-    if (!strcasecmp(q.qname, domain)) /* the zone apex: exists, no records of these types */
-        return finish(a, &q, AGENT_DNS_NOERROR, NULL, 0, NULL, 0, 1, max, out, outcap);
+    return 0;
+}
 
-    char service[256], zone[256], group[256];
-    if (!agent_dns_parse_name(q.qname, domain, service, sizeof(service), zone, sizeof(zone), group,
-                              sizeof(group)))
-        return finish(a, &q, AGENT_DNS_NXDOMAIN, NULL, 0, NULL, 0, 1, max, out, outcap);
+/* Start tracking a service asked for the first time, under the id as the client spelled it
+ * (the query's own case: same length, only the case differs). NULL on OOM or a full table. */
+static agent_svc_t *track_as_spelled(const answer_t *x, const char *service)
+{
+    char spelled[256];
+    size_t sl = strlen(service);
+    if (x->q.qname_raw[0] && strlen(x->q.qname_raw) == strlen(x->q.qname) && sl < sizeof(spelled)) {
+        memcpy(spelled, x->q.qname_raw, sl);
+        spelled[sl] = 0;
+    } else {
+        memcpy(spelled, service, sl + 1);
+    }
+    return agent_svc_track(x->a, spelled);
+}
 
-    agent_svc_t *s = agent_svc_find(a, service);
-    if (!s && !*zone && !*group) {
-        /* An SRV target: <instance>.<serviceId>.service.<domain>. */
-        const char *dot = strchr(service, '.');
-        agent_svc_t *owner = dot ? agent_svc_find(a, dot + 1) : NULL;
-        if (owner && owner->svc) {
-            char want[64], lab[64];
-            size_t ll = (size_t)(dot - service);
-            if (ll < sizeof(want)) {
-                memcpy(want, service, ll);
-                want[ll] = 0;
-                size_t n = artemis_service_instance_count(owner->svc);
-                for (size_t i = 0; i < n; i++) {
-                    const artemis_instance_t *in = artemis_service_instance(owner->svc, i);
-                    sanitise_label(artemis_instance_get(in, ARTEMIS_FIELD_INSTANCE_ID)
-                                       ? artemis_instance_get(in, ARTEMIS_FIELD_INSTANCE_ID)
-                                       : "",
-                                   lab, sizeof(lab));
-                    if (strcmp(lab, want) || !inst_up(in))
-                        continue;
-                    agent_dns_rr_t rr;
-                    int got = addr_rr(in, q.qtype, q.qname, ttl, &rr);
-                    return finish(a, &q, AGENT_DNS_NOERROR, &rr, (size_t)got, NULL, 0, !got, max,
-                                  out, outcap);
-                }
-            }
-        }
-    }
-    if (!s) {
-        /* the service id as the client spelled it (same length, only the case differs) */
-        char spelled[256];
-        size_t sl = strlen(service);
-        if (q.qname_raw[0] && strlen(q.qname_raw) == strlen(q.qname) && sl < sizeof(spelled)) {
-            memcpy(spelled, q.qname_raw, sl);
-            spelled[sl] = 0;
-        } else {
-            memcpy(spelled, service, sl + 1);
-        }
-        s = agent_svc_track(a, spelled);
-    }
-    if (!s)
-        return finish(a, &q, AGENT_DNS_SERVFAIL, NULL, 0, NULL, 0, 0, max, out, outcap);
-    if (!s->have_view) {
-        if (may_wait && wait_svc) {
-            *wait_svc = s;
-            return -1;
-        }
-        return finish(a, &q, AGENT_DNS_SERVFAIL, NULL, 0, NULL, 0, 0, max, out, outcap);
-    }
-    size_t n = s->svc ? artemis_service_instance_count(s->svc) : 0;
-    if (n == 0 && !s->known)
-        return finish(a, &q, AGENT_DNS_NXDOMAIN, NULL, 0, NULL, 0, 1, max, out, outcap);
-    if (q.qtype != AGENT_DNS_TYPE_A && q.qtype != AGENT_DNS_TYPE_AAAA &&
-        q.qtype != AGENT_DNS_TYPE_SRV && q.qtype != AGENT_DNS_TYPE_ANY)
-        return finish(a, &q, AGENT_DNS_NOERROR, NULL, 0, NULL, 0, 1, max, out, outcap);
-
-    /* The up instances that pass the qualifiers, in a fresh random order. */
-    size_t stack_idx[64];
-    size_t *idx = n <= 64 ? stack_idx : malloc(n * sizeof(*idx));
-    if (!idx)
-        return finish(a, &q, AGENT_DNS_SERVFAIL, NULL, 0, NULL, 0, 0, max, out, outcap);
-    size_t m = 0;
-    for (size_t i = 0; i < n && m < MAX_ANSWER_INSTS; i++) {
-        const artemis_instance_t *in = artemis_service_instance(s->svc, i);
-        if (in && inst_up(in) && field_is(in, ARTEMIS_FIELD_ZONE_ID, zone) &&
-            field_is(in, ARTEMIS_FIELD_GROUP_ID, group))
-            idx[m++] = i;
-    }
+/* Fisher-Yates: every answer lists the instances in a fresh random order. */
+static void shuffle(size_t *idx, size_t m)
+{
     for (size_t i = m; i > 1; i--) {
         size_t j = rnd() % i;
         size_t t = idx[i - 1];
         idx[i - 1] = idx[j];
         idx[j] = t;
     }
+}
+
+/* The indexes (into svc) of the up instances that pass the qualifiers, shuffled; returns how
+ * many (at most MAX_ANSWER_INSTS). */
+static size_t pick_instances(const artemis_service_t *svc, size_t n, const char *zone,
+                             const char *group, size_t *idx)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n && m < MAX_ANSWER_INSTS; i++) {
+        const artemis_instance_t *in = artemis_service_instance(svc, i);
+        if (in && inst_up(in) && field_is(in, ARTEMIS_FIELD_ZONE_ID, zone) &&
+            field_is(in, ARTEMIS_FIELD_GROUP_ID, group))
+            idx[m++] = i;
+    }
+    shuffle(idx, m);
+    return m;
+}
+
+/* Fill rr with the SRV record of an instance ("0 <weight> <port> <target>") and append the
+ * target's address record to ad[*nad]. Returns 1, or 0 when the instance has no usable port or
+ * its target cannot be a name. */
+static size_t srv_rr(const answer_t *x, const agent_svc_t *s, const artemis_instance_t *in,
+                     agent_dns_rr_t *rr, agent_dns_rr_t *ad, size_t *nad)
+{
+    const char *domain = x->a->cfg->dns_domain;
+    uint32_t ttl = x->a->cfg->dns_ttl;
+    int port = artemis_instance_port(in);
+    char lab[64], target[600];
+    if (port <= 0 || port > 65535)
+        return 0;
+    instance_label(in, lab, sizeof(lab));
+    int tl = snprintf(target, sizeof(target), "%s.%s.service.%s", lab, s->key, domain);
+    if (tl <= 0 || (size_t)tl >= sizeof(rr->srv_target) || tl > 253)
+        return 0;
+    memset(rr, 0, sizeof(*rr));
+    snprintf(rr->name, sizeof(rr->name), "%s", x->q.qname);
+    rr->type = AGENT_DNS_TYPE_SRV;
+    rr->ttl = ttl;
+    rr->srv_priority = 0;
+    rr->srv_weight = inst_weight(in);
+    rr->srv_port = (uint16_t)port;
+    memcpy(rr->srv_target, target, (size_t)tl + 1);
+    *nad += (size_t)addr_rr(in, AGENT_DNS_TYPE_ANY, target, ttl, &ad[*nad]);
+    return 1;
+}
+
+/* Answer with the records of the instances idx[0..m) of s; an and ad hold m records each. */
+static int answer_records(const answer_t *x, const agent_svc_t *s, const size_t *idx, size_t m,
+                          agent_dns_rr_t *an, agent_dns_rr_t *ad)
+{
+    size_t nan = 0, nad = 0;
+    for (size_t k = 0; k < m; k++) {
+        const artemis_instance_t *in = artemis_service_instance(s->svc, idx[k]);
+        if (x->q.qtype == AGENT_DNS_TYPE_SRV)
+            nan += srv_rr(x, s, in, &an[nan], ad, &nad);
+        else
+            nan += (size_t)addr_rr(in, x->q.qtype, x->q.qname, x->a->cfg->dns_ttl, &an[nan]);
+    }
+    return finish(x, AGENT_DNS_NOERROR, an, nan, ad, nad, nan == 0);
+}
+
+/* Answer an A/AAAA/SRV/ANY query for the n instances of s, filtered by zone and group. The
+ * buffers live on the stack unless the service is large. */
+static int answer_instances(const answer_t *x, const agent_svc_t *s, size_t n, const char *zone,
+                            const char *group)
+{
+    size_t stack_idx[64];
+    size_t *idx = n <= 64 ? stack_idx : malloc(n * sizeof(*idx));
+    if (!idx)
+        return reply(x, AGENT_DNS_SERVFAIL, 0);
+    size_t m = pick_instances(s->svc, n, zone, group, idx);
     agent_dns_rr_t stack_an[16], stack_ad[16];
     int big = m > 16;
     agent_dns_rr_t *an = big ? malloc(m * sizeof(*an)) : stack_an;
     agent_dns_rr_t *ad = big ? malloc(m * sizeof(*ad)) : stack_ad;
-    size_t nan = 0, nad = 0;
-    int result;
-    if (!an || !ad) {
-        result = finish(a, &q, AGENT_DNS_SERVFAIL, NULL, 0, NULL, 0, 0, max, out, outcap);
-        goto done;
-    }
-    for (size_t k = 0; k < m; k++) {
-        const artemis_instance_t *in = artemis_service_instance(s->svc, idx[k]);
-        if (q.qtype != AGENT_DNS_TYPE_SRV) {
-            nan += (size_t)addr_rr(in, q.qtype, q.qname, ttl, &an[nan]);
-            continue;
-        }
-        int port = artemis_instance_port(in);
-        const char *iid = artemis_instance_get(in, ARTEMIS_FIELD_INSTANCE_ID);
-        char lab[64], target[600];
-        if (port <= 0 || port > 65535)
-            continue;
-        sanitise_label(iid ? iid : "", lab, sizeof(lab));
-        int tl = snprintf(target, sizeof(target), "%s.%s.service.%s", lab, s->key, domain);
-        if (tl <= 0 || (size_t)tl >= sizeof(an[0].srv_target) || tl > 253)
-            continue; /* a target that cannot be a name */
-        agent_dns_rr_t *rr = &an[nan++];
-        memset(rr, 0, sizeof(*rr));
-        snprintf(rr->name, sizeof(rr->name), "%s", q.qname);
-        rr->type = AGENT_DNS_TYPE_SRV;
-        rr->ttl = ttl;
-        rr->srv_priority = 0;
-        rr->srv_weight = inst_weight(in);
-        rr->srv_port = (uint16_t)port;
-        memcpy(rr->srv_target, target, (size_t)tl + 1);
-        nad += (size_t)addr_rr(in, AGENT_DNS_TYPE_ANY, target, ttl, &ad[nad]);
-    }
-    result = finish(a, &q, AGENT_DNS_NOERROR, an, nan, ad, nad, nan == 0, max, out, outcap);
-done:
+    int result = an && ad ? answer_records(x, s, idx, m, an, ad) : reply(x, AGENT_DNS_SERVFAIL, 0);
     if (big) {
         free(an);
         free(ad);
@@ -347,6 +365,73 @@ done:
     if (idx != stack_idx)
         free(idx);
     return result;
+}
+
+/* Answer for a tracked service s. Without a view yet: park the query (*wait_svc, -1) when
+ * wait_svc is given, else SERVFAIL. */
+static int answer_service(const answer_t *x, agent_svc_t *s, const char *zone, const char *group,
+                          agent_svc_t **wait_svc)
+{
+    if (!s->have_view) {
+        if (wait_svc) {
+            *wait_svc = s;
+            return -1;
+        }
+        return reply(x, AGENT_DNS_SERVFAIL, 0);
+    }
+    size_t n = s->svc ? artemis_service_instance_count(s->svc) : 0;
+    if (n == 0 && !s->known)
+        return reply(x, AGENT_DNS_NXDOMAIN, 1);
+    uint16_t t = x->q.qtype;
+    if (t != AGENT_DNS_TYPE_A && t != AGENT_DNS_TYPE_AAAA && t != AGENT_DNS_TYPE_SRV &&
+        t != AGENT_DNS_TYPE_ANY)
+        return reply(x, AGENT_DNS_NOERROR, 1); /* no records of that type */
+    return answer_instances(x, s, n, zone, group);
+}
+
+/* Answer a well-formed query by its name: REFUSED outside the domain, the apex, SRV targets,
+ * then services (tracked from their first query on). */
+static int answer_name(const answer_t *x, agent_svc_t **wait_svc)
+{
+    agent_t *a = x->a;
+    const char *domain = a->cfg->dns_domain;
+    if ((x->q.qclass != AGENT_DNS_CLASS_IN && x->q.qclass != AGENT_DNS_CLASS_ANY) ||
+        !agent_dns_name_in_domain(x->q.qname, domain))
+        return reply(x, AGENT_DNS_REFUSED, 0);
+    if (!strcasecmp(x->q.qname, domain)) /* the zone apex: exists, no records of these types */
+        return reply(x, AGENT_DNS_NOERROR, 1);
+
+    char service[256], zone[256], group[256];
+    if (!agent_dns_parse_name(x->q.qname, domain, service, sizeof(service), zone, sizeof(zone),
+                              group, sizeof(group)))
+        return reply(x, AGENT_DNS_NXDOMAIN, 1);
+    agent_svc_t *s = agent_svc_find(a, service);
+    int len;
+    if (!s && !*zone && !*group && answer_srv_target(x, service, &len))
+        return len;
+    if (!s)
+        s = track_as_spelled(x, service);
+    if (!s)
+        return reply(x, AGENT_DNS_SERVFAIL, 0);
+    return answer_service(x, s, zone, group, wait_svc);
+}
+
+int agent_dns_answer(agent_t *a, const uint8_t *pkt, size_t len, int tcp, int may_wait,
+                     uint8_t *out, size_t outcap, agent_svc_t **wait_svc)
+{
+    answer_t x = {.a = a, .out = out, .outcap = outcap};
+    int rc = agent_dns_parse_query(pkt, len, &x.q);
+    if (rc < 0) {
+        a->m.dns_dropped++;
+        return 0;
+    }
+    x.max = tcp ? AGENT_DNS_TCP_MAX
+                : (x.q.udp_size >= AGENT_DNS_UDP_MIN ? x.q.udp_size : AGENT_DNS_UDP_MIN);
+    if (rc != AGENT_DNS_NOERROR)
+        return reply(&x, rc, 0);
+    if (may_wait) /* a parked query was counted when it arrived */
+        a->m.dns_queries[type_slot(x.q.qtype)]++;
+    return answer_name(&x, may_wait ? wait_svc : NULL);
 }
 
 /* ---- UDP ----------------------------------------------------------------------------------- */

@@ -169,9 +169,14 @@ static void answer_health(agent_t *a, struct evhttp_request *req)
 
 static void answer_metrics(agent_t *a, struct evhttp_request *req)
 {
-    static const char *types[] = {"A", "AAAA", "SRV", "SOA", "ANY", "other"};
-    static const char *rcodes[] = {"NOERROR",  "FORMERR", "SERVFAIL",
-                                   "NXDOMAIN", "NOTIMP",  "REFUSED"};
+    /* Label values, keyed by the counters' own indexes so the two cannot drift apart. */
+    static const char *const types[AGENT_QTYPE_SLOTS] = {
+        [AGENT_QTYPE_A] = "A",     [AGENT_QTYPE_AAAA] = "AAAA", [AGENT_QTYPE_SRV] = "SRV",
+        [AGENT_QTYPE_SOA] = "SOA", [AGENT_QTYPE_ANY] = "ANY",   [AGENT_QTYPE_OTHER] = "other"};
+    static const char *const rcodes[AGENT_DNS_RCODE_SLOTS] = {
+        [AGENT_DNS_NOERROR] = "NOERROR",   [AGENT_DNS_FORMERR] = "FORMERR",
+        [AGENT_DNS_SERVFAIL] = "SERVFAIL", [AGENT_DNS_NXDOMAIN] = "NXDOMAIN",
+        [AGENT_DNS_NOTIMP] = "NOTIMP",     [AGENT_DNS_REFUSED] = "REFUSED"};
     struct evbuffer *b = evbuffer_new();
     if (!b) {
         evhttp_send_error(req, 500, "out of memory");
@@ -179,12 +184,12 @@ static void answer_metrics(agent_t *a, struct evhttp_request *req)
     }
     evbuffer_add_printf(b, "# HELP artemis_sidecar_dns_queries_total DNS queries by type.\n"
                            "# TYPE artemis_sidecar_dns_queries_total counter\n");
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < AGENT_QTYPE_SLOTS; i++)
         evbuffer_add_printf(b, "artemis_sidecar_dns_queries_total{type=\"%s\"} %llu\n", types[i],
                             (unsigned long long)a->m.dns_queries[i]);
     evbuffer_add_printf(b, "# HELP artemis_sidecar_dns_responses_total DNS responses by rcode.\n"
                            "# TYPE artemis_sidecar_dns_responses_total counter\n");
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < AGENT_DNS_RCODE_SLOTS; i++)
         evbuffer_add_printf(b, "artemis_sidecar_dns_responses_total{rcode=\"%s\"} %llu\n",
                             rcodes[i], (unsigned long long)a->m.dns_rcodes[i]);
     evbuffer_add_printf(
