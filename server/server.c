@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -41,6 +42,8 @@
  * expiries still clear in well under a second on an idle core. */
 #define TICK_SLICE  256
 #define TICK_MAX_US 1000
+
+#define MMAP_THRESHOLD (128 * 1024) /* glibc's default, kept fixed (see srv_run) */
 
 int64_t srv_now_mono(void)
 {
@@ -368,6 +371,13 @@ int srv_run(srv_config_t *cfg)
     srv->cfg = *cfg; /* takes ownership of the strings */
     memset(cfg, 0, sizeof(*cfg));
     srv_log_level = srv->cfg.log_level;
+    /* Large buffers (a slow reader's queue, a pipelined flood's answers, a big lookup) get
+     * their own mappings and go back to the system when freed. glibc otherwise raises its
+     * mmap threshold after the first large free, serves later large buffers from the heap and
+     * keeps that memory (after 15 s of 2-32 MB lookups: RSS 88.4 MB with the adjustment,
+     * 73.9 MB without, from 41.7 MB; the rest is the per-service JSON caches the lookups
+     * built -- docs/design.md). A fixed threshold turns that adjustment off. */
+    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD);
     srv->start_wall = srv_now_wall();
     srv->start_mono = srv_now_mono();
     compute_urls(srv);
