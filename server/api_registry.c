@@ -129,22 +129,27 @@ static int refused(srv_server_t *srv, const artemisi_instance_t *d, int replicat
     return 0;
 }
 
+/* The clocks of one request, read once: a batch of 100 instances read them 300 times (8 %
+ * of the batched-heartbeat rate in make bench-quick). */
+typedef struct op_time {
+    int64_t lease, wall, mono;
+    int revive; /* self-preservation keeps expired leases: their heartbeats renew them */
+} op_time_t;
+
 /* Step 4b: one operation on one instance. Returns 0, 1 (no lease) or -1 (out of memory). */
-static int apply(srv_server_t *srv, srv_op_t op, int replication, const artemisi_instance_t *d)
+static int apply(srv_server_t *srv, srv_op_t op, int replication, const artemisi_instance_t *d,
+                 const op_time_t *t)
 {
-    int64_t now = srv_lease_now(srv), wall = srv_now_wall();
-    /* While self-preservation keeps expired leases, their heartbeats renew them: answering
-     * data-not-found would make every protected client re-register at once. */
-    int revive = !srv_selfpres_allow_expiry(&srv->selfpres);
+    int64_t now = t->lease, wall = t->wall;
     int r = 0;
     switch (op) {
     case SRV_OP_REGISTER:
         r = srv_registry_register(srv->registry, d, now, wall);
         break;
     case SRV_OP_HEARTBEAT:
-        r = srv_registry_heartbeat(srv->registry, d, now, wall, revive);
+        r = srv_registry_heartbeat(srv->registry, d, now, wall, t->revive);
         if (r == 0)
-            srv_selfpres_renewal(&srv->selfpres, srv_now_mono());
+            srv_selfpres_renewal(&srv->selfpres, t->mono);
         else if (replication) /* protocol.md §2.4: a peer's heartbeat heals a lost register */
             r = srv_registry_register(srv->registry, d, now, wall) ? -1 : 0;
         break;
@@ -162,13 +167,17 @@ static size_t apply_all(srv_server_t *srv, srv_op_t op, int replication,
                         const artemisi_instance_list_t *list, artemisi_buf_t *failed)
 {
     size_t nfailed = 0;
+    /* While self-preservation keeps expired leases, their heartbeats renew them: answering
+     * data-not-found would make every protected client re-register at once. */
+    op_time_t t = {srv_lease_now(srv), srv_now_wall(), srv_now_mono(),
+                   !srv_selfpres_allow_expiry(&srv->selfpres)};
     for (size_t i = 0; i < list->n; i++) {
         const artemisi_instance_t *d = &list->items[i];
         if (refused(srv, d, replication, failed)) {
             nfailed++;
             continue;
         }
-        int r = apply(srv, op, replication, d);
+        int r = apply(srv, op, replication, d, &t);
         if (r == 1)
             append_failed(failed, d, "data-not-found",
                           "Instance is not exising! Need re-register.");
