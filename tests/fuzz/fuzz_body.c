@@ -15,36 +15,20 @@
 #include "gzip.h"
 #include "api.h"
 #include "server.h"
+#include "server_fixture.h"
 
 /* A fresh registry per input: state that outlives an input would make libFuzzer's leak
  * check run on every input (and a crash would depend on earlier inputs). */
 static srv_server_t *setup(void)
 {
-    srv_server_t *srv = calloc(1, sizeof(*srv));
-    srv_config_init(&srv->cfg);
+    srv_server_t *srv = fixture_server_new();
     srv->cfg.registry_max_instances_per_request = 50;
-    srv_registry_config_t rc = {20000, 90000, 100, 1000, 1 << 20};
-    srv->registry = srv_registry_new(&rc, 1, 2, 1700000000000, 0);
-    srv_selfpres_config_t sc;
-    srv_selfpres_config_init(&sc);
-    srv_selfpres_init(&srv->selfpres, &sc, 0);
-    char err[128];
-    srv->rl[SRV_RL_REGISTRY] = srv_ratelimit_new(0, 100000, "", err, sizeof(err));
-    srv->rl[SRV_RL_REPLICATION] = srv_ratelimit_new(0, 100000, "", err, sizeof(err));
-    srv_clients_config_t cc = {10000, 30000, 16};
-    srv->clients = srv_clients_new(&cc, 1, 2);
-    srv_stallclock_init(&srv->lease_clock, 1000, srv_now_mono());
     return srv;
 }
 
 static void teardown(srv_server_t *srv)
 {
-    for (int i = 0; i < SRV_RL_COUNT; i++)
-        srv_ratelimit_free(srv->rl[i]);
-    srv_clients_free(srv->clients);
-    srv_registry_free(srv->registry);
-    srv_config_free(&srv->cfg);
-    free(srv);
+    fixture_server_free(srv);
 }
 
 static void must_be_json(const char *p, size_t n)

@@ -16,41 +16,23 @@
 
 #include "api.h"
 #include "server.h"
+#include "server_fixture.h"
 
 /* ---- a server without sockets ------------------------------------------------------------ */
 
 static srv_server_t *server_new(void)
 {
-    srv_server_t *srv = calloc(1, sizeof(*srv));
-    assert_non_null(srv);
-    srv_config_init(&srv->cfg);
+    srv_server_t *srv = fixture_server_new();
     free(srv->cfg.region_id);
     free(srv->cfg.zone_id);
     srv->cfg.region_id = strdup("sha");
     srv->cfg.zone_id = strdup("sha-z1");
-    srv_registry_config_t rc = {20000, 90000, 100, 1000, 1 << 20};
-    srv->registry = srv_registry_new(&rc, 1, 2, 1700000000000, srv_now_mono());
-    srv_selfpres_config_t sc;
-    srv_selfpres_config_init(&sc);
-    srv_selfpres_init(&srv->selfpres, &sc, srv_now_mono());
-    srv_stallclock_init(&srv->lease_clock, 1000, srv_now_mono());
-    char err[128];
-    for (int i = 0; i < SRV_RL_COUNT; i++)
-        srv->rl[i] = srv_ratelimit_new(0, 100000, "", err, sizeof(err));
-    srv_clients_config_t cc = {10000, 30000, 16};
-    srv->clients = srv_clients_new(&cc, 1, 2);
-    srv->ready = 1;
     return srv;
 }
 
 static void server_free(srv_server_t *srv)
 {
-    for (int i = 0; i < SRV_RL_COUNT; i++)
-        srv_ratelimit_free(srv->rl[i]);
-    srv_clients_free(srv->clients);
-    srv_registry_free(srv->registry);
-    srv_config_free(&srv->cfg);
-    free(srv);
+    fixture_server_free(srv);
 }
 
 static const char *instance_json(char *buf, size_t n, const char *svc, int i)
