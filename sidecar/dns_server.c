@@ -30,6 +30,7 @@
 #include <event2/listener.h>
 
 #include "agent.h"
+#include "list.h"
 #include "dns.h"
 
 #define TCP_MAX_CONNS    512
@@ -500,12 +501,7 @@ static void conn_close(tcp_conn_t *c)
 {
     agent_dns_server_t *d = c->d;
     agent_wait_cancel_owner(d->a, c);
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        d->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    ARTEMISI_DLIST_UNLINK(d->conns, c);
     d->n_conns--;
     bufferevent_free(c->bev);
     free(c);
@@ -625,10 +621,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
     c->d = d;
     c->bev = bev;
-    c->next = d->conns;
-    if (c->next)
-        c->next->prev = c;
-    d->conns = c;
+    ARTEMISI_DLIST_PUSH(d->conns, c);
     d->n_conns++;
     d->a->m.dns_tcp_conns++;
     struct timeval idle = {TCP_IDLE_MS / 1000, (TCP_IDLE_MS % 1000) * 1000};
