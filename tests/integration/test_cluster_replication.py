@@ -269,3 +269,26 @@ def test_metrics_and_cluster_status(ctx):
 
 
 test_metrics_and_cluster_status.timeout = 30
+
+
+def test_peer_partial_fail_is_dropped_as_permanent(ctx):
+    """A peer that refuses one instance of a batch (partial_fail: here a peer of another region
+    answers no-permission) must have that write dropped as permanent, matched to its task by
+    the replication key (a second key builder once drifted from the queue's, so such failures
+    were counted as delivered)."""
+    # neither node can bootstrap from the other across regions: both come up at once
+    up = "--artemis.service.cluster.node.status.force-up=true"
+    cl = _cluster(ctx, 2, per_node_args=[[up], ["--region=ntg", up]])
+    api = _api(ctx, cl[0])
+    api.must_register(instance("pf.svc", "p1"))
+
+    def dropped():
+        lines = _metric(cl[0], "artemis_replication_dropped_total")
+        return [l for l in lines if 'reason="permanent"' in l and not l.endswith(" 0")]
+
+    got = cluster.wait_until(dropped, 5.0, what="a permanent drop on node0")
+    check(got, "node0 counted no permanent drop: %s" % _metric(cl[0], "artemis_replication_dropped_total"))
+    eq(_ids(_api(ctx, cl[1]), "pf.svc"), set(), "the refused instance on the ntg node")
+
+
+test_peer_partial_fail_is_dropped_as_permanent.timeout = 30
