@@ -54,6 +54,10 @@ void srv_api_metrics(srv_req_t *req);
 
 /* Answer a 400 with a JSON error body. */
 void srv_req_bad_request(srv_req_t *req, const char *why);
+/* Query parameter `name` of the request into b (srv_query_get: repeats joined with ','):
+ * 1 found (*value = b's text), 0 absent or malformed (*value untouched), -1 out of memory, with
+ * the answer marked lost so the HTTP layer answers 503 rather than "parameter missing". */
+int srv_req_query(srv_req_t *req, const char *name, artemisi_buf_t *b, const char **value);
 
 /* Registry operations shared by HTTP and the WebSocket heartbeat (api_registry.c).
  * Appends the full response JSON to out. */

@@ -69,14 +69,18 @@ static int load_params(srv_req_t *req, params_t *p, int want_service)
 {
     memset(p, 0, sizeof(*p));
     if (req->http->method != SRV_HTTP_POST) {
-        const char *q = req->http->query;
-        if (srv_query_get(q, "regionId", &p->region) == 1)
-            p->region_id = p->region.data ? p->region.data : "";
-        if (srv_query_get(q, "zoneId", &p->zone) == 1)
-            p->zone_id = p->zone.data ? p->zone.data : "";
-        if (want_service && srv_query_get(q, "serviceId", &p->service) != 1) {
-            srv_req_bad_request(req, "Required String parameter 'serviceId' is not present");
+        const char *sid = NULL;
+        if (srv_req_query(req, "regionId", &p->region, &p->region_id) < 0 ||
+            srv_req_query(req, "zoneId", &p->zone, &p->zone_id) < 0)
             return -1;
+        if (want_service) {
+            int rc = srv_req_query(req, "serviceId", &p->service, &sid);
+            if (rc < 0)
+                return -1;
+            if (rc == 0) {
+                srv_req_bad_request(req, "Required String parameter 'serviceId' is not present");
+                return -1;
+            }
         }
         return 0;
     }
@@ -382,7 +386,9 @@ void srv_api_services_delta(srv_req_t *req)
     artemisi_buf_t delta = ARTEMISI_BUF_INIT;
     uint64_t nv = 0;
     int rc = version > 0 ? srv_registry_delta(srv->registry, (uint64_t)version, &delta, &nv) : 1;
-    if (rc != 0) {
+    if (rc < 0) {
+        req->out->failed = 1; /* out of memory: a 503, not "Delta is not found." */
+    } else if (rc != 0) {
         artemisi_buf_appends(req->out, "{\"delta\":null,\"responseStatus\":");
         artemisi_encode_status(req->out, "data-not-found", "Delta is not found.", "fail");
         artemisi_buf_appends(req->out, ",\"version\":0}");

@@ -35,6 +35,8 @@ static void append_failed(artemisi_buf_t *failed, const artemisi_instance_t *ins
     artemisi_json_str(failed, code);
     artemisi_buf_appends(failed, ",\"errorMessage\":");
     artemisi_json_str(failed, desc.data);
+    if (artemisi_buf_failed(&desc))
+        failed->failed = 1; /* the message lost bytes: so does the answer */
     artemisi_buf_appends(failed, ",\"instance\":");
     artemisi_encode_instance(failed, inst);
     artemisi_buf_appendc(failed, '}');
@@ -150,11 +152,13 @@ static int apply(srv_server_t *srv, srv_op_t op, int replication, const artemisi
         r = srv_registry_heartbeat(srv->registry, d, now, wall, t->revive);
         if (r == 0)
             srv_selfpres_renewal(&srv->selfpres, t->mono);
-        else if (replication) /* protocol.md §2.4: a peer's heartbeat heals a lost register */
+        else if (r == 1 && replication) {
+            /* protocol.md §2.4: a peer's heartbeat heals a lost register (not an OOM: -1) */
             r = srv_registry_register(srv->registry, d, now, wall) ? -1 : 0;
+        }
         break;
     case SRV_OP_UNREGISTER:
-        srv_registry_unregister(srv->registry, d, wall);
+        r = srv_registry_unregister(srv->registry, d, wall);
         break;
     }
     if (r == 0 && !replication) /* a peer's write is never replicated again */

@@ -48,16 +48,17 @@ static void nodes(srv_req_t *req, const char *identity)
         if (artemisi_json_get_str(root, "regionId", &region) ||
             artemisi_json_get_str(root, "zoneId", &zone))
             region = zone = NULL;
-    } else {
-        if (srv_query_get(req->http->query, "regionId", &qr) == 1)
-            region = qr.data;
-        if (srv_query_get(req->http->query, "zoneId", &qz) == 1)
-            zone = qz.data;
+    } else if (srv_req_query(req, "regionId", &qr, &region) < 0 ||
+               srv_req_query(req, "zoneId", &qz, &zone) < 0) {
+        req->out->failed = 1; /* out of memory: answered 503 */
     }
-    size_t n = srv->draining ? 0
-                             : srv_cluster_up_nodes(srv, !strcmp(identity, "up-registry-nodes"),
-                                                    region, zone, &list);
-    if (n == 0) {
+    size_t n = srv->draining || req->out->failed
+                   ? 0
+                   : srv_cluster_up_nodes(srv, !strcmp(identity, "up-registry-nodes"), region, zone,
+                                          &list);
+    if (artemisi_buf_failed(&list)) {
+        req->out->failed = 1; /* the node list lost bytes: never sent as complete */
+    } else if (n == 0) {
         artemisi_buf_appends(req->out, "{\"nodes\":null,\"responseStatus\":");
         artemisi_encode_status(req->out, "data-not-found", "No available service nodes.", "fail");
         artemisi_buf_appendc(req->out, '}');
@@ -183,8 +184,11 @@ static void leases(srv_req_t *req, int legacy)
         return;
     }
     artemisi_buf_t q = ARTEMISI_BUF_INIT;
-    if (req->http->method != SRV_HTTP_POST)
-        srv_query_get_all(req->http->query, "appIds", &q);
+    const char *app_ids = NULL;
+    if (req->http->method != SRV_HTTP_POST && srv_req_query(req, "appIds", &q, &app_ids) < 0) {
+        json_decref(root);
+        return; /* out of memory: answered 503 */
+    }
     int64_t now = srv_now_mono();
     int64_t ttl = legacy ? srv->cfg.legacy_lease_ttl_ms : srv->cfg.lease_ttl_ms;
     /* Group leases by service: iterate services, then their leases. */
@@ -193,7 +197,7 @@ static void leases(srv_req_t *req, int legacy)
     size_t it = 0;
     srv_service_t *s;
     while ((s = srv_registry_next_service(srv->registry, &it))) {
-        if (!wanted(ids, q.data, s->id))
+        if (!wanted(ids, app_ids, s->id))
             continue;
         size_t inside = 0;
         for (uint32_t i = 0; i < srv_service_size(s); i++) {
@@ -218,6 +222,8 @@ static void leases(srv_req_t *req, int legacy)
             fmt_time(&body, l->expired ? l->renewal_wall + ttl : 0);
             artemisi_buf_appends(&body, ",\"instance\":");
             artemisi_json_str(&body, desc.data);
+            if (artemisi_buf_failed(&desc))
+                body.failed = 1; /* the description lost bytes: so did the answer */
             artemisi_buf_appends(&body, ",\"renewalTime\":");
             fmt_time(&body, l->renewal_wall);
             artemisi_buf_appendf(&body, ",\"ttl\":%lld}", (long long)ttl);
@@ -226,6 +232,8 @@ static void leases(srv_req_t *req, int legacy)
         if (inside)
             artemisi_buf_appendc(&body, ']');
     }
+    if (artemisi_buf_failed(&body))
+        req->out->failed = 1; /* never a lease list with holes: answered 503 */
     int safe = srv_selfpres_allow_expiry(&srv->selfpres);
     artemisi_buf_appendf(req->out,
                          "{\"isSafe\":%s,\"isSafeCheckEnabled\":%s,\"leaseCount\":%zu,"

@@ -73,10 +73,6 @@ typedef struct route {
     srv_ws_kind_t ws;
 } route_t;
 
-#define M_GET  SRV_M_GET
-#define M_POST SRV_M_POST
-#define M_WS   SRV_M_WS
-
 /* Generated from routes.h; routes without a path are matched by other rules. */
 static const route_t routes[] = {
 #define ROUTE_ROW(id, path, methods, json, fn, ws, metric)                                         \
@@ -334,6 +330,19 @@ void srv_req_bad_request(srv_req_t *req, const char *why)
     artemisi_buf_appendc(req->out, '}');
 }
 
+int srv_req_query(srv_req_t *req, const char *name, artemisi_buf_t *b, const char **value)
+{
+    int rc = srv_query_get(req->http->query, name, b);
+    if (rc == -2) {
+        req->out->failed = 1;
+        return -1;
+    }
+    if (rc != 1)
+        return 0;
+    *value = b->data ? b->data : "";
+    return 1;
+}
+
 /* ---- request bodies ----------------------------------------------------------------------- */
 
 static int is_json_type(const char *v, size_t len)
@@ -372,8 +381,8 @@ static int is_write_path(const char *path)
 /*
  * http.allowed-hosts, the DNS-rebinding guard: a page on evil.example whose name was re-pointed
  * at this server is same-origin with it for the browser, so no Origin check can stop it; only
- * its Host header (evil.example) gives it away. Every Host header must be listed; none at all
- * (HTTP/1.0) passes only when the list is empty.
+ * its Host header (evil.example) gives it away. The Host must be listed; none at all (HTTP/1.0)
+ * passes only when the list is empty.
  */
 static int host_allowed(const srv_server_t *srv, const srv_http_request_t *r)
 {
@@ -384,16 +393,10 @@ static int host_allowed(const srv_server_t *srv, const srv_http_request_t *r)
      * and ignore Host. No browser sends one to an origin server, so rebinding cannot use it. */
     if (r->authority)
         return srv_host_match(list, r->authority, strlen(r->authority));
-    int seen = 0;
-    for (size_t i = 0; i < r->n_headers; i++) {
-        const srv_http_header_t *h = &r->headers[i];
-        if (h->name_len == 4 && strncasecmp(h->name, "Host", 4) == 0) {
-            if (!srv_host_match(list, h->value, h->value_len))
-                return 0;
-            seen = 1;
-        }
-    }
-    return seen;
+    /* host_header_error has already refused a request with more than one Host. */
+    size_t len = 0;
+    const char *host = srv_http_header_get(r, "Host", &len);
+    return host && srv_host_match(list, host, len);
 }
 
 /*
@@ -639,7 +642,7 @@ static int route(srv_conn_t *c, const srv_http_request_t *r, const char *normali
     const char *path = strip_prefix(srv, normalized);
     const route_t *rt = find_route(path);
     int v1 = !rt && strncmp(path, V1_SUBSCRIBE_PREFIX, sizeof(V1_SUBSCRIBE_PREFIX) - 1) == 0;
-    if (v1 || (rt && (rt->methods & M_WS)))
+    if (v1 || (rt && (rt->methods & SRV_M_WS)))
         return route_upgrade(c, r, rt, path);
     if (r->method == SRV_HTTP_OPTIONS) {
         answer_preflight(c, r, path);
@@ -655,15 +658,15 @@ static int route(srv_conn_t *c, const srv_http_request_t *r, const char *normali
         send_error(c, r, 404, "no such endpoint", NULL);
         return 0;
     }
-    unsigned m = r->method == SRV_HTTP_GET || r->method == SRV_HTTP_HEAD ? M_GET
-                 : r->method == SRV_HTTP_POST                            ? M_POST
+    unsigned m = r->method == SRV_HTTP_GET || r->method == SRV_HTTP_HEAD ? SRV_M_GET
+                 : r->method == SRV_HTTP_POST                            ? SRV_M_POST
                                                                          : 0;
     if (!(rt->methods & m)) {
         srv->metrics.requests[SRV_R_OTHER]++;
         send_error(c, r, 405, "method not allowed",
-                   rt->methods == M_POST  ? "Allow: POST\r\n"
-                   : rt->methods == M_GET ? "Allow: GET, HEAD\r\n"
-                                          : "Allow: GET, HEAD, POST\r\n");
+                   rt->methods == SRV_M_POST  ? "Allow: POST\r\n"
+                   : rt->methods == SRV_M_GET ? "Allow: GET, HEAD\r\n"
+                                              : "Allow: GET, HEAD, POST\r\n");
         return 0;
     }
     struct timespec t0, t1;
@@ -672,7 +675,7 @@ static int route(srv_conn_t *c, const srv_http_request_t *r, const char *normali
     artemisi_buf_t out = ARTEMISI_BUF_INIT;
     srv_req_t req = {
         srv, r, r->body, r->body_len, &out, 200, "application/json;charset=UTF-8", &c->client};
-    if (!(m == M_POST && rt->json_body) || json_body(c, r, &req, &inflated) == 0)
+    if (!(m == SRV_M_POST && rt->json_body) || json_body(c, r, &req, &inflated) == 0)
         run_handler(c, r, rt, &req);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     srv_metrics_observe(srv, rt->id, req.status,

@@ -231,24 +231,22 @@ static int lease_key(const artemisi_instance_t *d, int legacy, artemisi_buf_t *k
     return artemisi_buf_appendc(key, legacy ? 'L' : 'N') || artemisi_instance_key(d, key);
 }
 
-static srv_lease_t *find_in(const srv_registry_t *r, const artemisi_instance_t *d, int legacy)
+/* The lease of d's manager. Returns 0 with *out (NULL when there is none), or -1 when the key
+ * could not be built (out of memory): that is not "no lease", which would send a live client
+ * into re-registering. */
+static int find_lease(const srv_registry_t *r, const artemisi_instance_t *d, srv_lease_t **out)
 {
     artemisi_buf_t key = ARTEMISI_BUF_INIT;
-    srv_lease_t *l = NULL;
-    if (lease_key(d, legacy, &key) == 0)
-        l = artemisi_dict_get(&r->leases, key.data);
+    int rc = lease_key(d, is_legacy(d), &key);
+    *out = rc == 0 ? artemisi_dict_get(&r->leases, key.data) : NULL;
     artemisi_buf_free(&key);
-    return l;
-}
-
-static srv_lease_t *find_lease(const srv_registry_t *r, const artemisi_instance_t *d)
-{
-    return find_in(r, d, is_legacy(d));
+    return rc ? -1 : 0;
 }
 
 const srv_lease_t *srv_registry_find(const srv_registry_t *r, const artemisi_instance_t *d)
 {
-    return find_lease(r, d);
+    srv_lease_t *l;
+    return find_lease(r, d, &l) == 0 ? l : NULL;
 }
 
 int srv_registry_register(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_mono,
@@ -291,7 +289,9 @@ int srv_registry_register(srv_registry_t *r, const artemisi_instance_t *draft, i
      * the way is announced there as a delete (the "new" below is for the other spelling);
      * in the same service the "new" replaces it and says enough. */
     srv_lease_t *old = artemisi_dict_get(&r->leases, l->key);
-    srv_lease_t *other = find_in(r, inst, !legacy);
+    l->key[0] = legacy ? 'N' : 'L'; /* the other manager's key: no allocation that could fail */
+    srv_lease_t *other = artemisi_dict_get(&r->leases, l->key);
+    l->key[0] = legacy ? 'L' : 'N';
     if (other && other->svc) {
         int moved = other->svc != l->svc;
         service_remove(r, other);
@@ -329,7 +329,9 @@ int srv_registry_register(srv_registry_t *r, const artemisi_instance_t *draft, i
 int srv_registry_heartbeat(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_mono,
                            int64_t now_wall, int revive)
 {
-    srv_lease_t *l = find_lease(r, draft);
+    srv_lease_t *l;
+    if (find_lease(r, draft, &l) != 0)
+        return -1;
     if (!l) {
         r->stats.renew_failed++;
         return 1;
@@ -359,13 +361,16 @@ int srv_registry_heartbeat(srv_registry_t *r, const artemisi_instance_t *draft, 
     return 0;
 }
 
-void srv_registry_unregister(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_wall)
+int srv_registry_unregister(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_wall)
 {
-    srv_lease_t *l = find_lease(r, draft);
-    if (!l)
-        return;
-    r->stats.unregistered++;
-    lease_remove(r, l, now_wall);
+    srv_lease_t *l;
+    if (find_lease(r, draft, &l) != 0)
+        return -1;
+    if (l) {
+        r->stats.unregistered++;
+        lease_remove(r, l, now_wall);
+    }
+    return 0;
 }
 
 size_t srv_registry_tick(srv_registry_t *r, int64_t now_mono, int64_t now_wall, int allow_expiry,

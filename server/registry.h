@@ -109,7 +109,8 @@ const char *srv_instance_check(const artemisi_instance_t *draft);
  * Returns 0, or -1 on OOM. */
 int srv_registry_register(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_mono,
                           int64_t now_wall);
-/* Renew. Returns 0, or 1 when there is no live lease ("Instance is not exising!"). With
+/* Renew. Returns 0, 1 when there is no live lease ("Instance is not exising!"), or -1 when
+ * out of memory (the lease could not even be looked up). With
  * revive (self-preservation is keeping expired leases), an expired lease that is still held
  * is renewed instead of failing: its client is evidently alive. */
 int srv_registry_heartbeat(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_mono,
@@ -117,8 +118,8 @@ int srv_registry_heartbeat(srv_registry_t *r, const artemisi_instance_t *draft, 
 /* The lease of the draft's manager and InstanceKey, or NULL. */
 const srv_lease_t *srv_registry_find(const srv_registry_t *r, const artemisi_instance_t *draft);
 /* Remove the lease of the draft's manager if present (emits delete when it was listed).
- * Absent leases are ignored. */
-void srv_registry_unregister(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_wall);
+ * Absent leases are ignored. Returns 0, or -1 when out of memory (nothing removed). */
+int srv_registry_unregister(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_wall);
 
 /* Advance the wheel to now. Expired leases are evicted when allow_expiry, else kept.
  * At most `budget` leases are examined per call. Returns the number examined. */

@@ -62,7 +62,7 @@ int srv_url_decode_form(const char *in, size_t len, artemisi_buf_t *out)
 }
 
 /* Walk the query; for each pair whose decoded name equals `name`, append its decoded value,
- * separated by ','. Returns 1 if any matched, 0 if none, -1. */
+ * separated by ','. Returns 1 if any matched, 0 if none, -1 malformed, -2 out of memory. */
 static int query_lookup(const char *query, const char *name, artemisi_buf_t *out)
 {
     artemisi_buf_t key = ARTEMISI_BUF_INIT, val = ARTEMISI_BUF_INIT;
@@ -105,11 +105,13 @@ static int query_lookup(const char *query, const char *name, artemisi_buf_t *out
             break;
         s = amp + 1;
     }
+    /* Out of memory is not a malformed query: the caller must not answer "absent". */
+    int oom = artemisi_buf_failed(&key) || artemisi_buf_failed(&val) || artemisi_buf_failed(out);
     artemisi_buf_free(&key);
     artemisi_buf_free(&val);
     if (rc < 0) {
         artemisi_buf_reset(out);
-        return -1;
+        return oom ? -2 : -1;
     }
     if (found && !out->data)
         artemisi_buf_append(out, "", 0);
@@ -120,11 +122,6 @@ static int query_lookup(const char *query, const char *name, artemisi_buf_t *out
  * (Spring converts the String[] it gets from the servlet request), so "serviceId=a&serviceId=x"
  * asks for service "a,x", not for "a"; both getters therefore join. */
 int srv_query_get(const char *query, const char *name, artemisi_buf_t *out)
-{
-    return query_lookup(query, name, out);
-}
-
-int srv_query_get_all(const char *query, const char *name, artemisi_buf_t *out)
 {
     return query_lookup(query, name, out);
 }

@@ -3,7 +3,7 @@
  * I/O.
  *
  * Paths are decoded with srv_url_decode() ('+' stays '+'); query names and values with the
- * form rules ('+' is a space), which srv_query_get()/srv_query_get_all() apply. A decoded NUL
+ * form rules ('+' is a space), which srv_query_get() applies. A decoded NUL
  * byte is refused so that decoded strings are safe to use as C strings.
  * Thread-safety: MT-safe (no state).
  */
@@ -24,12 +24,10 @@ int srv_url_decode_form(const char *in, size_t len, artemisi_buf_t *out);
  * Names are compared case-sensitively after decoding; "a" without '=' has the value "". A
  * repeated name gives every value joined with ',' in query order, as Spring binds a String
  * parameter ("serviceId=a&serviceId=x" -> "a,x"). `out` is reset and receives the decoded
- * value. Returns 1 found, 0 absent, -1 malformed (any pair of the query fails to decode, or
- * allocation failure). */
+ * value. A List<String> parameter binds the same way (Spring splits repeated and comma-separated
+ * values alike: "a=x&a=y,z" -> "x,y,z"). Returns 1 found, 0 absent, -1 malformed (any pair of
+ * the query fails to decode), -2 out of memory. */
 int srv_query_get(const char *query, const char *name, artemisi_buf_t *out);
-/* The same join, named for List<String> parameters (Spring binds a list from repeated or
- * comma-separated values: "a=x&a=y,z" -> "x,y,z"). */
-int srv_query_get_all(const char *query, const char *name, artemisi_buf_t *out);
 
 /*
  * Normalise a raw request path as a servlet container does before routing, so every spelling

@@ -73,10 +73,12 @@ typedef struct call {
     const char *body;
     srv_op_t op;
     int is_json; /* the answer is JSON (else text: /metrics) */
+    int same;    /* a complete answer equals the one without failures */
 } call_t;
 
-/* Run one call; returns 1 when an allocation failed during it. */
-static int run_call(srv_server_t *srv, const call_t *c, long n)
+/* Run one call with the nth allocation failing (0: none) into out; returns 1 when an
+ * allocation failed during it. */
+static int call_once(srv_server_t *srv, const call_t *c, long n, artemisi_buf_t *out)
 {
     srv_http_request_t http;
     memset(&http, 0, sizeof(http));
@@ -85,18 +87,25 @@ static int run_call(srv_server_t *srv, const call_t *c, long n)
     http.query = c->query ? c->query : "";
     http.body = c->body ? c->body : "";
     http.body_len = strlen(http.body);
-    artemisi_buf_t out = ARTEMISI_BUF_INIT;
     srv_req_t req = {
-        srv, &http, http.body, http.body_len, &out, 200, "application/json;charset=UTF-8", NULL};
+        srv, &http, http.body, http.body_len, out, 200, "application/json;charset=UTF-8", NULL};
     oom_arm(n);
-    if (c->fn) {
+    if (c->fn)
         c->fn(&req);
-    } else {
-        srv_registry_request(srv, NULL, c->op, 0, http.body, http.body_len, &out, &req.status);
-    }
+    else
+        srv_registry_request(srv, NULL, c->op, 0, http.body, http.body_len, out, &req.status);
     oom_disarm();
-    int lost = artemisi_buf_failed(&out);
-    if (!lost) {
+    return oom_failed;
+}
+
+/* Run one call; returns 1 when an allocation failed during it. clean: the answer of a run
+ * without failures, which a complete answer must equal (NULL: the answer may differ, as a
+ * registry write changes the state it answers about). */
+static int run_call(srv_server_t *srv, const call_t *c, long n, const artemisi_buf_t *clean)
+{
+    artemisi_buf_t out = ARTEMISI_BUF_INIT;
+    int failed = call_once(srv, c, n, &out);
+    if (!artemisi_buf_failed(&out)) {
         if (out.len == 0)
             fail_msg("%s, allocation %ld failing: an empty answer not marked as lost", c->name, n);
         if (c->is_json) {
@@ -107,22 +116,39 @@ static int run_call(srv_server_t *srv, const call_t *c, long n)
                          c->name, n, out.data);
             json_decref(j);
         }
-    } else if (!oom_failed) {
+        /* Valid JSON is not enough: a service or a description left out for want of memory
+         * is as wrong as a truncated answer. A complete answer is the one without failures,
+         * or one that says it ran out of memory. */
+        if (clean && (out.len != clean->len || memcmp(out.data, clean->data, out.len) != 0) &&
+            !strstr(out.data, "out of memory"))
+            fail_msg("%s, allocation %ld failing: an answer sent as complete differs from the "
+                     "answer without failures:\n%.300s\n%.300s",
+                     c->name, n, out.data, clean->data);
+    } else if (!failed) {
         fail_msg("%s: the answer says it lost bytes, but no allocation failed", c->name);
     }
     artemisi_buf_free(&out);
-    return oom_failed;
+    return failed;
 }
 
 static void sweep(const call_t *c)
 {
     srv_server_t *srv = server_new();
     fill(srv);
+    artemisi_buf_t clean = ARTEMISI_BUF_INIT;
+    if (c->same) {
+        /* twice: the first run builds the per-service JSON caches the second one reads */
+        call_once(srv, c, 0, &clean);
+        artemisi_buf_reset(&clean);
+        call_once(srv, c, 0, &clean);
+        assert_false(artemisi_buf_failed(&clean));
+    }
     long n = 1;
-    while (run_call(srv, c, n))
+    while (run_call(srv, c, n, c->same ? &clean : NULL))
         n++;
     /* n - 1 allocations could fail; the run after them had none. */
     assert_true(n > 1);
+    artemisi_buf_free(&clean);
     server_free(srv);
 }
 
@@ -134,14 +160,15 @@ static void sweep(const call_t *c)
 static void test_lookup(void **state)
 {
     (void)state;
-    call_t c = {"lookup.json", srv_api_lookup, SRV_HTTP_POST, NULL, LOOKUP_BODY, 0, 1};
+    /* four distinct services asked for: oom.a (twice), oom.b, oom.none, oom.c */
+    call_t c = {"lookup.json", srv_api_lookup, SRV_HTTP_POST, NULL, LOOKUP_BODY, 0, 1, 1};
     sweep(&c);
 }
 
 static void test_services(void **state)
 {
     (void)state;
-    call_t c = {"services.json", srv_api_services, SRV_HTTP_GET, "regionId=sha", NULL, 0, 1};
+    call_t c = {"services.json", srv_api_services, SRV_HTTP_GET, "regionId=sha", NULL, 0, 1, 1};
     sweep(&c);
 }
 
@@ -154,6 +181,7 @@ static void test_service(void **state)
                 "serviceId=oom.b&regionId=sha&zoneId=sha-z1",
                 NULL,
                 0,
+                1,
                 1};
     sweep(&c);
 }
@@ -168,6 +196,7 @@ static void test_services_delta(void **state)
                 NULL,
                 "{\"regionId\":\"sha\",\"zoneId\":\"sha-z1\",\"version\":1700000000000000}",
                 0,
+                1,
                 1};
     sweep(&c);
 }
@@ -181,6 +210,7 @@ static void test_repl_services(void **state)
                 "regionId=sha",
                 NULL,
                 0,
+                1,
                 1};
     sweep(&c);
 }
@@ -191,7 +221,7 @@ static void test_register(void **state)
     char a[512], b[512], body[1200];
     snprintf(body, sizeof(body), "{\"instances\":[%s,null,%s]}",
              instance_json(a, sizeof(a), "oom.new", 1), instance_json(b, sizeof(b), "oom.a", 7));
-    call_t c = {"register", NULL, SRV_HTTP_POST, NULL, body, SRV_OP_REGISTER, 1};
+    call_t c = {"register", NULL, SRV_HTTP_POST, NULL, body, SRV_OP_REGISTER, 1, 0};
     sweep(&c);
 }
 
@@ -202,21 +232,28 @@ static void test_heartbeat_partial_fail(void **state)
     /* one renews, one is unknown: the failedInstances list is built */
     snprintf(body, sizeof(body), "{\"instances\":[%s,%s]}", instance_json(a, sizeof(a), "oom.a", 1),
              instance_json(b, sizeof(b), "oom.unknown", 9));
-    call_t c = {"heartbeat", NULL, SRV_HTTP_POST, NULL, body, SRV_OP_HEARTBEAT, 1};
+    call_t c = {"heartbeat", NULL, SRV_HTTP_POST, NULL, body, SRV_OP_HEARTBEAT, 1, 1};
+    sweep(&c);
+}
+
+static void test_leases(void **state)
+{
+    (void)state;
+    call_t c = {"leases.json", srv_api_status_leases, SRV_HTTP_GET, NULL, NULL, 0, 1, 1};
     sweep(&c);
 }
 
 static void test_health(void **state)
 {
     (void)state;
-    call_t c = {"health", srv_api_health, SRV_HTTP_GET, NULL, NULL, 0, 1};
+    call_t c = {"health", srv_api_health, SRV_HTTP_GET, NULL, NULL, 0, 1, 0};
     sweep(&c);
 }
 
 static void test_metrics(void **state)
 {
     (void)state;
-    call_t c = {"metrics", srv_api_metrics, SRV_HTTP_GET, NULL, NULL, 0, 0};
+    call_t c = {"metrics", srv_api_metrics, SRV_HTTP_GET, NULL, NULL, 0, 0, 0};
     sweep(&c);
 }
 
@@ -230,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_repl_services),
         cmocka_unit_test(test_register),
         cmocka_unit_test(test_heartbeat_partial_fail),
+        cmocka_unit_test(test_leases),
         cmocka_unit_test(test_health),
         cmocka_unit_test(test_metrics),
     };

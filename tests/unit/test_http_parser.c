@@ -791,14 +791,14 @@ static void test_query_get(void **state)
     assert_int_equal(srv_query_get("x=1&%=1", "x", &b), -1);
     assert_int_equal(srv_query_get("x=%00", "x", &b), -1);
 
-    assert_int_equal(srv_query_get_all(q, "x", &b), 1);
+    assert_int_equal(srv_query_get(q, "x", &b), 1);
     assert_string_equal(b.data, "1,2");
-    assert_int_equal(srv_query_get_all("ids=a,b&ids=c&other=1&ids=", "ids", &b), 1);
+    assert_int_equal(srv_query_get("ids=a,b&ids=c&other=1&ids=", "ids", &b), 1);
     assert_string_equal(b.data, "a,b,c,");
-    assert_int_equal(srv_query_get_all(q, "serviceId", &b), 1);
+    assert_int_equal(srv_query_get(q, "serviceId", &b), 1);
     assert_string_equal(b.data, "svc 1");
-    assert_int_equal(srv_query_get_all(q, "nope", &b), 0);
-    assert_int_equal(srv_query_get_all("ids=1&ids=%G0", "ids", &b), -1);
+    assert_int_equal(srv_query_get(q, "nope", &b), 0);
+    assert_int_equal(srv_query_get("ids=1&ids=%G0", "ids", &b), -1);
     artemisi_buf_free(&b);
 }
 
