@@ -145,10 +145,10 @@ typedef enum {
 } srv_mg_table_id_t;
 
 /* Column indices per table: SRV_MGC_<TABLE>_<COLUMN>; 0..2 are id, create_time, update_time. */
-#define SRV_MGC_ID          0
-#define SRV_MGC_CREATE_TIME 1
-#define SRV_MGC_UPDATE_TIME 2
-#define SRV_MGC_FIRST       3
+#define SRV_MGC_ID                            0
+#define SRV_MGC_CREATE_TIME                   1
+#define SRV_MGC_UPDATE_TIME                   2
+#define SRV_MGC_FIRST                         3
 #define SRV_MG_COL_ENUM_(tab, id, name, type) SRV_MGC_##tab##_##id,
 #define SRV_MG_COL_ENUM(tab, list)                                                                 \
     enum {                                                                                         \
@@ -158,26 +158,26 @@ typedef enum {
 
 /* One enum per table (the X-macro cannot paste the table name into C(), so each gets a
  * one-line adapter). */
-#define SRV_MG_COL_ENUM_INSTANCE(id, n, t)             SRV_MG_COL_ENUM_(INSTANCE, id, n, t)
-#define SRV_MG_COL_ENUM_INSTANCE_LOG(id, n, t)         SRV_MG_COL_ENUM_(INSTANCE_LOG, id, n, t)
-#define SRV_MG_COL_ENUM_SERVER(id, n, t)               SRV_MG_COL_ENUM_(SERVER, id, n, t)
-#define SRV_MG_COL_ENUM_SERVER_LOG(id, n, t)           SRV_MG_COL_ENUM_(SERVER_LOG, id, n, t)
-#define SRV_MG_COL_ENUM_ZONE(id, n, t)                 SRV_MG_COL_ENUM_(ZONE, id, n, t)
-#define SRV_MG_COL_ENUM_ZONE_LOG(id, n, t)             SRV_MG_COL_ENUM_(ZONE_LOG, id, n, t)
-#define SRV_MG_COL_ENUM_GROUP(id, n, t)                SRV_MG_COL_ENUM_(GROUP, id, n, t)
-#define SRV_MG_COL_ENUM_GROUP_LOG(id, n, t)            SRV_MG_COL_ENUM_(GROUP_LOG, id, n, t)
-#define SRV_MG_COL_ENUM_GROUP_TAG(id, n, t)            SRV_MG_COL_ENUM_(GROUP_TAG, id, n, t)
-#define SRV_MG_COL_ENUM_GROUP_TAG_LOG(id, n, t)        SRV_MG_COL_ENUM_(GROUP_TAG_LOG, id, n, t)
-#define SRV_MG_COL_ENUM_GROUP_OP(id, n, t)             SRV_MG_COL_ENUM_(GROUP_OP, id, n, t)
-#define SRV_MG_COL_ENUM_GROUP_OP_LOG(id, n, t)         SRV_MG_COL_ENUM_(GROUP_OP_LOG, id, n, t)
-#define SRV_MG_COL_ENUM_GROUP_INSTANCE(id, n, t)       SRV_MG_COL_ENUM_(GROUP_INSTANCE, id, n, t)
-#define SRV_MG_COL_ENUM_GROUP_INSTANCE_LOG(id, n, t)   SRV_MG_COL_ENUM_(GROUP_INSTANCE_LOG, id, n, t)
-#define SRV_MG_COL_ENUM_SERVICE_INSTANCE(id, n, t)     SRV_MG_COL_ENUM_(SERVICE_INSTANCE, id, n, t)
+#define SRV_MG_COL_ENUM_INSTANCE(id, n, t)           SRV_MG_COL_ENUM_(INSTANCE, id, n, t)
+#define SRV_MG_COL_ENUM_INSTANCE_LOG(id, n, t)       SRV_MG_COL_ENUM_(INSTANCE_LOG, id, n, t)
+#define SRV_MG_COL_ENUM_SERVER(id, n, t)             SRV_MG_COL_ENUM_(SERVER, id, n, t)
+#define SRV_MG_COL_ENUM_SERVER_LOG(id, n, t)         SRV_MG_COL_ENUM_(SERVER_LOG, id, n, t)
+#define SRV_MG_COL_ENUM_ZONE(id, n, t)               SRV_MG_COL_ENUM_(ZONE, id, n, t)
+#define SRV_MG_COL_ENUM_ZONE_LOG(id, n, t)           SRV_MG_COL_ENUM_(ZONE_LOG, id, n, t)
+#define SRV_MG_COL_ENUM_GROUP(id, n, t)              SRV_MG_COL_ENUM_(GROUP, id, n, t)
+#define SRV_MG_COL_ENUM_GROUP_LOG(id, n, t)          SRV_MG_COL_ENUM_(GROUP_LOG, id, n, t)
+#define SRV_MG_COL_ENUM_GROUP_TAG(id, n, t)          SRV_MG_COL_ENUM_(GROUP_TAG, id, n, t)
+#define SRV_MG_COL_ENUM_GROUP_TAG_LOG(id, n, t)      SRV_MG_COL_ENUM_(GROUP_TAG_LOG, id, n, t)
+#define SRV_MG_COL_ENUM_GROUP_OP(id, n, t)           SRV_MG_COL_ENUM_(GROUP_OP, id, n, t)
+#define SRV_MG_COL_ENUM_GROUP_OP_LOG(id, n, t)       SRV_MG_COL_ENUM_(GROUP_OP_LOG, id, n, t)
+#define SRV_MG_COL_ENUM_GROUP_INSTANCE(id, n, t)     SRV_MG_COL_ENUM_(GROUP_INSTANCE, id, n, t)
+#define SRV_MG_COL_ENUM_GROUP_INSTANCE_LOG(id, n, t) SRV_MG_COL_ENUM_(GROUP_INSTANCE_LOG, id, n, t)
+#define SRV_MG_COL_ENUM_SERVICE_INSTANCE(id, n, t)   SRV_MG_COL_ENUM_(SERVICE_INSTANCE, id, n, t)
 #define SRV_MG_COL_ENUM_SERVICE_INSTANCE_LOG(id, n, t)                                             \
     SRV_MG_COL_ENUM_(SERVICE_INSTANCE_LOG, id, n, t)
-#define SRV_MG_COL_ENUM_ROUTE_RULE(id, n, t)           SRV_MG_COL_ENUM_(ROUTE_RULE, id, n, t)
-#define SRV_MG_COL_ENUM_ROUTE_RULE_LOG(id, n, t)       SRV_MG_COL_ENUM_(ROUTE_RULE_LOG, id, n, t)
-#define SRV_MG_COL_ENUM_ROUTE_RULE_GROUP(id, n, t)     SRV_MG_COL_ENUM_(ROUTE_RULE_GROUP, id, n, t)
+#define SRV_MG_COL_ENUM_ROUTE_RULE(id, n, t)       SRV_MG_COL_ENUM_(ROUTE_RULE, id, n, t)
+#define SRV_MG_COL_ENUM_ROUTE_RULE_LOG(id, n, t)   SRV_MG_COL_ENUM_(ROUTE_RULE_LOG, id, n, t)
+#define SRV_MG_COL_ENUM_ROUTE_RULE_GROUP(id, n, t) SRV_MG_COL_ENUM_(ROUTE_RULE_GROUP, id, n, t)
 #define SRV_MG_COL_ENUM_ROUTE_RULE_GROUP_LOG(id, n, t)                                             \
     SRV_MG_COL_ENUM_(ROUTE_RULE_GROUP_LOG, id, n, t)
 
@@ -186,8 +186,8 @@ SRV_MG_TABLES(SRV_MG_COL_ENUMS)
 #undef SRV_MG_COL_ENUMS
 
 typedef struct srv_mg_col {
-    const char *name;  /* SQL column */
-    const char *json;  /* camelCase, for the log answers */
+    const char *name; /* SQL column */
+    const char *json; /* camelCase, for the log answers */
     srv_mg_type_t type;
 } srv_mg_col_t;
 
@@ -196,7 +196,7 @@ typedef struct srv_mg_table {
     const srv_mg_col_t *cols; /* ncols entries, id/create_time/update_time first */
     size_t ncols;
     int cached;
-    const char *unique; /* comma-separated natural key, "" if none */
+    const char *unique;       /* comma-separated natural key, "" if none */
     const size_t *json_order; /* column indices sorted by json name (alphabetical output) */
 } srv_mg_table_t;
 
