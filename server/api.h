@@ -24,8 +24,19 @@ typedef struct srv_req {
     artemisi_buf_t *out; /* response body */
     int status;          /* HTTP status, default 200 */
     const char *content_type;
-    srv_client_t *client; /* the connection's fairness accounting */
+    srv_client_t *client;       /* the connection's fairness accounting */
+    struct srv_reply *deferred; /* set by srv_req_defer */
 } srv_req_t;
+
+/* Answering later, for work done off the event loop (the management store's writes and log
+ * queries). The handler calls srv_req_defer and returns; the connection reads no further
+ * request until srv_reply_send, so pipelined answers stay in order. If the client goes away
+ * meanwhile the answer is dropped. srv_req_defer returns NULL when out of memory (answer at
+ * once instead). srv_reply_send takes the body (a failed buffer becomes the 503) and frees rp.
+ * Thread-safety: the loop thread only. */
+typedef struct srv_reply srv_reply_t;
+srv_reply_t *srv_req_defer(srv_req_t *req);
+void srv_reply_send(srv_reply_t *rp, int status, artemisi_buf_t *body);
 
 /* ---- API handlers (api_*.c) ---- */
 typedef void (*srv_handler_fn)(srv_req_t *req);

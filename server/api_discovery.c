@@ -218,7 +218,8 @@ static void lookup_answer(srv_req_t *req, json_t *cfgs, const char *region, cons
             if (denied || artemisi_blank(sids[i]))
                 append_shell(out, sids[i]);
             else
-                srv_service_append(out, srv_registry_service(srv->registry, sids[i]), sids[i]);
+                srv_service_append(srv->registry, out, srv_registry_service(srv->registry, sids[i]),
+                                   sids[i]);
             if (out->len > cap) {
                 snprintf(msg, sizeof(msg),
                          "the answer would exceed discovery.max-answer-bytes (%zu bytes); ask "
@@ -334,7 +335,7 @@ void srv_api_service(srv_req_t *req)
     srv_service_t *s = srv_registry_service(srv->registry, sid);
     artemisi_buf_appends(req->out, "{\"responseStatus\":" SUCCESS_STATUS ",\"service\":");
     if (s)
-        srv_service_append(req->out, s, sid);
+        srv_service_append(srv->registry, req->out, s, sid);
     else
         append_shell(req->out, sid); /* protocol.md §2.2.4: no filters on a missing service */
     artemisi_buf_appendc(req->out, '}');
@@ -444,15 +445,15 @@ void srv_api_repl_services(srv_req_t *req)
     size_t it = 0, n = 0;
     srv_service_t *s;
     while ((s = srv_registry_next_service(srv->registry, &it))) {
-        const artemisi_buf_t *j = srv_service_json(s);
-        if (!j) {
-            req->out->failed = 1; /* out of memory: never an answer with services missing */
-            break;
-        }
         if (n++)
             artemisi_buf_appendc(req->out, ',');
         artemisi_buf_appends(req->out, "{\"instances\":");
-        artemisi_buf_append(req->out, j->data, j->len);
+        /* Every instance, pulled-out ones included: management state is not replicated, the
+         * peer applies its own. Out of memory marks the answer failed (never sent short). */
+        if (srv_service_json_all(s, req->out) != 0) {
+            req->out->failed = 1;
+            break;
+        }
         artemisi_buf_appends(req->out, ",\"logicInstances\":null,\"metadata\":null,"
                                        "\"routeRules\":null,\"serviceId\":");
         artemisi_json_str(req->out, s->id);

@@ -62,6 +62,16 @@ struct srv_conn {
     int closing;         /* close once the output has drained */
     int paused;          /* reading paused for output backpressure */
     int sent_continue;
+    srv_reply_t *pending; /* a deferred answer in flight: read nothing more until it is sent */
+};
+
+/* A deferred answer (api.h). The connection may go away first: then c is NULL and the answer
+ * is dropped when it comes. */
+struct srv_reply {
+    srv_conn_t *c;
+    srv_route_id_t route;
+    const char *content_type;
+    struct timespec t0;
 };
 
 typedef struct route {
@@ -129,6 +139,8 @@ static const char *reason_phrase(int status)
 static void conn_free(srv_conn_t *c)
 {
     srv_server_t *srv = c->srv;
+    if (c->pending)
+        c->pending->c = NULL;
     ARTEMISI_DLIST_UNLINK(srv->http->conns, c);
     srv->http->n_conns--;
     srv_clients_detach(srv->clients, &c->client);
@@ -149,7 +161,7 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
             conn_free(c);
         return;
     }
-    if (c->paused && evbuffer_get_length(out) < OUT_HIGH_WATER / 2) {
+    if (c->paused && !c->pending && evbuffer_get_length(out) < OUT_HIGH_WATER / 2) {
         c->paused = 0;
         bufferevent_enable(bev, EV_READ);
         conn_read_cb(bev, c); /* pipelined requests may already be buffered */
@@ -622,6 +634,8 @@ static void run_handler(srv_conn_t *c, const srv_http_request_t *r, const route_
                               "\"message\":\"out of memory while building the answer\"}";
     artemisi_buf_t *out = req->out;
     rt->fn(req);
+    if (req->deferred)
+        return;
     if (artemisi_buf_failed(out)) {
         srv_log(SRV_LOG_WARN, "http: %s: out of memory while building the answer (%zu bytes)",
                 rt->path, out->len);
@@ -673,10 +687,27 @@ static int route(srv_conn_t *c, const srv_http_request_t *r, const char *normali
     clock_gettime(CLOCK_MONOTONIC, &t0);
     artemisi_buf_t inflated = ARTEMISI_BUF_INIT;
     artemisi_buf_t out = ARTEMISI_BUF_INIT;
-    srv_req_t req = {
-        srv, r, r->body, r->body_len, &out, 200, "application/json;charset=UTF-8", &c->client};
+    srv_req_t req = {.srv = srv,
+                     .http = r,
+                     .body = r->body,
+                     .body_len = r->body_len,
+                     .out = &out,
+                     .status = 200,
+                     .content_type = "application/json;charset=UTF-8",
+                     .client = &c->client};
     if (!(m == SRV_M_POST && rt->json_body) || json_body(c, r, &req, &inflated) == 0)
         run_handler(c, r, rt, &req);
+    if (req.deferred) {
+        /* The handler answers later (srv_reply_send); the request stays parsed until then. */
+        req.deferred->c = c;
+        req.deferred->route = rt->id;
+        req.deferred->content_type = req.content_type;
+        req.deferred->t0 = t0;
+        c->pending = req.deferred;
+        artemisi_buf_free(&inflated);
+        artemisi_buf_free(&out);
+        return 0;
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     srv_metrics_observe(srv, rt->id, req.status,
                         (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
@@ -685,12 +716,55 @@ static int route(srv_conn_t *c, const srv_http_request_t *r, const char *normali
     return 0;
 }
 
+srv_reply_t *srv_req_defer(srv_req_t *req)
+{
+    srv_reply_t *rp = calloc(1, sizeof(*rp));
+    req->deferred = rp;
+    return rp;
+}
+
+void srv_reply_send(srv_reply_t *rp, int status, artemisi_buf_t *body)
+{
+    static const char oom[] = "{\"error\":\"Service Unavailable\",\"status\":503,"
+                              "\"message\":\"out of memory while building the answer\"}";
+    srv_conn_t *c = rp->c;
+    if (!c) {
+        free(rp);
+        return;
+    }
+    srv_server_t *srv = c->srv;
+    const srv_http_request_t *r = srv_http_parser_request(c->parser);
+    if (artemisi_buf_failed(body)) {
+        srv->metrics.oom_answers++;
+        status = 503;
+        send_response(c, r, 503, "application/json;charset=UTF-8", oom, sizeof(oom) - 1, NULL);
+    } else {
+        send_response_buf(c, r, status, rp->content_type, body->data ? body->data : "", body->len,
+                          NULL, body);
+    }
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    srv_metrics_observe(srv, rp->route, status,
+                        (double)(t1.tv_sec - rp->t0.tv_sec) +
+                            (double)(t1.tv_nsec - rp->t0.tv_nsec) / 1e9);
+    c->pending = NULL;
+    free(rp);
+    srv_http_parser_reset(c->parser);
+    c->req_start = 0;
+    c->sent_continue = 0;
+    c->last_active = srv_now_mono();
+    if (!c->closing && !c->paused) {
+        bufferevent_enable(c->bev, EV_READ);
+        conn_read_cb(c->bev, c); /* a pipelined request may be buffered already */
+    }
+}
+
 static void conn_read_cb(struct bufferevent *bev, void *arg)
 {
     srv_conn_t *c = arg;
     srv_server_t *srv = c->srv;
     struct evbuffer *in = bufferevent_get_input(bev);
-    while (!c->closing && !c->paused && evbuffer_get_length(in) > 0) {
+    while (!c->closing && !c->paused && !c->pending && evbuffer_get_length(in) > 0) {
         struct evbuffer_iovec vec;
         if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1)
             break;
@@ -725,6 +799,10 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
         const srv_http_request_t *r = srv_http_parser_request(c->parser);
         if (dispatch(c, r))
             return; /* upgraded: c is gone */
+        if (c->pending) {
+            bufferevent_disable(bev, EV_READ); /* one answer at a time, in order */
+            return;
+        }
         srv_http_parser_reset(c->parser);
         c->req_start = 0;
         c->sent_continue = 0;

@@ -139,6 +139,7 @@ static srv_service_t *service_get_or_create(srv_registry_t *r, const char *id)
         free(s);
         return NULL;
     }
+    s->reg = r;
     int failed;
     artemisi_dict_put(&r->services, s->id, s, &failed);
     if (failed) {
@@ -188,9 +189,41 @@ static void service_remove(srv_registry_t *r, srv_lease_t *l)
     }
 }
 
+void srv_registry_announce(srv_registry_t *r, srv_change_type_t type, artemisi_instance_t *inst,
+                           int64_t now_wall)
+{
+    uint64_t seq = srv_changelog_append(&r->log, type, inst, now_wall);
+    if (r->on_change)
+        r->on_change(r->on_change_ctx, srv_changelog_get(&r->log, seq));
+}
+
+void srv_registry_set_hooks(srv_registry_t *r, const srv_registry_hooks_t *hooks)
+{
+    r->hooks = *hooks;
+    srv_registry_touch_all(r);
+}
+
+void srv_registry_touch(srv_registry_t *r, srv_service_t *s)
+{
+    service_touch(r, s);
+}
+
+void srv_registry_touch_all(srv_registry_t *r)
+{
+    size_t it = 0;
+    artemisi_dict_entry_t *e;
+    while ((e = artemisi_dict_next(&r->services, &it)))
+        ((srv_service_t *)e->value)->json_valid = 0;
+    r->all_valid = 0;
+}
+
 static void emit(srv_registry_t *r, srv_change_type_t type, artemisi_instance_t *inst,
                  int64_t now_wall)
 {
+    /* protocol.md §4.3: a `new` for an instance management holds down is not announced; its
+     * pull-in announces it. */
+    if (type == SRV_CHANGE_NEW && r->hooks.hidden && r->hooks.hidden(r->hooks.ctx, inst))
+        return;
     uint64_t seq = srv_changelog_append(&r->log, type, inst, now_wall);
     if (r->on_change)
         r->on_change(r->on_change_ctx, srv_changelog_get(&r->log, seq));
@@ -442,8 +475,11 @@ const artemisi_buf_t *srv_service_json(srv_service_t *s)
         return &s->json;
     artemisi_buf_reset(&s->json);
     int rc = artemisi_buf_appendc(&s->json, '[');
-    for (uint32_t i = 0; i < s->n; i++) {
-        if (i)
+    const srv_registry_hooks_t *h = &s->reg->hooks;
+    for (uint32_t i = 0, k = 0; i < s->n; i++) {
+        if (h->hidden && h->hidden(h->ctx, s->leases[i]->inst))
+            continue;
+        if (k++)
             rc |= artemisi_buf_appendc(&s->json, ',');
         rc |= artemisi_encode_instance(&s->json, s->leases[i]->inst);
     }
@@ -454,7 +490,20 @@ const artemisi_buf_t *srv_service_json(srv_service_t *s)
     return &s->json;
 }
 
-int srv_service_append(artemisi_buf_t *out, srv_service_t *s, const char *service_id)
+int srv_service_json_all(const srv_service_t *s, artemisi_buf_t *out)
+{
+    int rc = artemisi_buf_appendc(out, '[');
+    for (uint32_t i = 0; i < s->n; i++) {
+        if (i)
+            rc |= artemisi_buf_appendc(out, ',');
+        rc |= artemisi_encode_instance(out, s->leases[i]->inst);
+    }
+    rc |= artemisi_buf_appendc(out, ']');
+    return rc ? -1 : 0;
+}
+
+int srv_service_append(const srv_registry_t *r, artemisi_buf_t *out, srv_service_t *s,
+                       const char *service_id)
 {
     int rc = artemisi_buf_appends(out, "{\"instances\":");
     if (s) {
@@ -467,8 +516,15 @@ int srv_service_append(artemisi_buf_t *out, srv_service_t *s, const char *servic
     } else {
         rc |= artemisi_buf_appends(out, "[]");
     }
-    rc |= artemisi_buf_appends(out, ",\"logicInstances\":[],\"metadata\":null,\"routeRules\":[],"
-                                    "\"serviceId\":");
+    const srv_registry_hooks_t *h = &r->hooks;
+    if (h && h->append_extra) {
+        rc |= artemisi_buf_appendc(out, ',');
+        rc |= h->append_extra(h->ctx, out, s, service_id);
+        rc |= artemisi_buf_appends(out, ",\"serviceId\":");
+    } else {
+        rc |= artemisi_buf_appends(out, ",\"logicInstances\":[],\"metadata\":null,"
+                                        "\"routeRules\":[],\"serviceId\":");
+    }
     rc |= artemisi_json_str(out, s ? s->id : service_id);
     rc |= artemisi_buf_appendc(out, '}');
     return rc ? -1 : 0;
@@ -488,7 +544,7 @@ const artemisi_buf_t *srv_registry_services_json(srv_registry_t *r)
             continue;
         if (n++)
             rc |= artemisi_buf_appendc(&r->all_json, ',');
-        rc |= srv_service_append(&r->all_json, s, s->id);
+        rc |= srv_service_append(r, &r->all_json, s, s->id);
     }
     rc |= artemisi_buf_appendc(&r->all_json, ']');
     if (rc)

@@ -54,6 +54,7 @@ typedef struct srv_lease {
 
 struct srv_service {
     char *id; /* exact serviceId */
+    const struct srv_registry *reg;
     srv_lease_t **leases;
     uint32_t n, cap;
     artemisi_buf_t json; /* cached "[instance,...]" */
@@ -61,6 +62,19 @@ struct srv_service {
 };
 
 typedef void (*srv_change_cb)(void *ctx, const srv_change_t *change);
+
+/* What management adds to discovery (mgmt.c), so the registry stays free of it:
+ *   hidden        1 when discovery must not list the instance (pulled out, protocol.md §7.2);
+ *                 a `new` for it is not announced either (§4.3)
+ *   append_extra  append `"logicInstances":...,"metadata":null,"routeRules":...` of a Service
+ *                 (s NULL for a service with no instance); 0, or -1 on OOM
+ * Without hooks: every instance listed, logicInstances [] and routeRules []. */
+typedef struct srv_registry_hooks {
+    int (*hidden)(void *ctx, const artemisi_instance_t *inst);
+    int (*append_extra)(void *ctx, artemisi_buf_t *out, const srv_service_t *s,
+                        const char *service_id);
+    void *ctx;
+} srv_registry_hooks_t;
 
 typedef struct srv_registry_config {
     int64_t ttl_ms;        /* normal lease TTL (20000) */
@@ -93,6 +107,7 @@ typedef struct srv_registry {
     srv_registry_stats_t stats;
     srv_change_cb on_change;
     void *on_change_ctx;
+    srv_registry_hooks_t hooks;
 } srv_registry_t;
 
 srv_registry_t *srv_registry_new(const srv_registry_config_t *cfg, uint64_t seed0, uint64_t seed1,
@@ -100,6 +115,15 @@ srv_registry_t *srv_registry_new(const srv_registry_config_t *cfg, uint64_t seed
 void srv_registry_free(srv_registry_t *r);
 void srv_registry_set_ttl(srv_registry_t *r, int64_t ttl_ms, int64_t legacy_ttl_ms);
 void srv_registry_set_change_cb(srv_registry_t *r, srv_change_cb cb, void *ctx);
+void srv_registry_set_hooks(srv_registry_t *r, const srv_registry_hooks_t *hooks);
+/* Management changed what a service shows: drop its cached JSON (and the services list). */
+void srv_registry_touch(srv_registry_t *r, srv_service_t *s);
+void srv_registry_touch_all(srv_registry_t *r);
+/* Announce a change the registry did not make itself (management: pull-out `delete`, pull-in
+ * `new`, `reload`): appended to the change log and passed to the change callback. inst must
+ * be packed (a reference is taken). */
+void srv_registry_announce(srv_registry_t *r, srv_change_type_t type, artemisi_instance_t *inst,
+                           int64_t now_wall);
 
 /* Validation of protocol.md §1.2: NULL if fine, else the Java message
  * ("argument instance.url is null or whitespace"). Static string. */
@@ -127,12 +151,17 @@ size_t srv_registry_tick(srv_registry_t *r, int64_t now_mono, int64_t now_wall, 
                          size_t budget);
 
 srv_service_t *srv_registry_service(const srv_registry_t *r, const char *service_id);
-/* Cached "[instance,...]" of a service; NULL on OOM. */
+/* Cached "[instance,...]" of a service as discovery lists it (hidden instances left out);
+ * NULL on OOM. */
 const artemisi_buf_t *srv_service_json(srv_service_t *s);
+/* Every listed instance of a service, hidden ones included ("[instance,...]"), for a peer's
+ * bootstrap. Appends to out; 0, or -1 on OOM. */
+int srv_service_json_all(const srv_service_t *s, artemisi_buf_t *out);
 /* Append {"instances":[...],"logicInstances":[],"metadata":null,"routeRules":[],"serviceId":".."}
  * for a service (s may be NULL: an empty shell with "instances":[]). Returns 0, or -1 on OOM
  * with out marked failed (artemisi_buf_failed), even when the lost bytes were the cache's. */
-int srv_service_append(artemisi_buf_t *out, srv_service_t *s, const char *service_id);
+int srv_service_append(const struct srv_registry *r, artemisi_buf_t *out, srv_service_t *s,
+                       const char *service_id);
 /* Cached "[service,...]" of every service with at least one instance. NULL on OOM. */
 const artemisi_buf_t *srv_registry_services_json(srv_registry_t *r);
 

@@ -87,8 +87,13 @@ static int call_once(srv_server_t *srv, const call_t *c, long n, artemisi_buf_t 
     http.query = c->query ? c->query : "";
     http.body = c->body ? c->body : "";
     http.body_len = strlen(http.body);
-    srv_req_t req = {
-        srv, &http, http.body, http.body_len, out, 200, "application/json;charset=UTF-8", NULL};
+    srv_req_t req = {.srv = srv,
+                     .http = &http,
+                     .body = http.body,
+                     .body_len = http.body_len,
+                     .out = out,
+                     .status = 200,
+                     .content_type = "application/json;charset=UTF-8"};
     oom_arm(n);
     if (c->fn)
         c->fn(&req);
