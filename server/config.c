@@ -99,6 +99,9 @@ static const opt_t options[] = {
           "Directory of the SQLite management store."),
     OPT_S("management-db", "management-db", management_db, "", F_SECRET, NULL, "postgresql://...",
           "Shared PostgreSQL management store instead of SQLite."),
+    OPT_I("management.reload-interval-ms", NULL, management_reload_ms, 5000, 200, 600000, 0,
+          "Full reload of the management state from its store (other nodes' writes arrive "
+          "at once on PostgreSQL through NOTIFY; this is the safety net)."),
     OPT_L("log-level", "log-level", log_level, "info", F_RELOAD, "debug, info, warn or error."),
 
     OPT_I(LM "lease.ttl", "lease-ttl-ms", lease_ttl_ms, 20000, 1000, 604800000, F_RELOAD,

@@ -40,6 +40,7 @@ static void service_free(srv_mg_service_t *svc)
     artemisi_buf_free(&svc->frag);
     artemisi_buf_free(&svc->fingerprint);
     free(svc->key);
+    free(svc->name);
     free(svc);
 }
 
@@ -332,10 +333,11 @@ static srv_mg_service_t *service_get(srv_mg_snap_t *s, const char *service_id)
         return NULL;
     }
     svc->key = artemisi_buf_detach(&k, NULL);
+    svc->name = strdup(service_id ? service_id : "null");
     int failed = 0;
-    if (svc->key)
+    if (svc->key && svc->name)
         artemisi_dict_put(&s->services, svc->key, svc, &failed);
-    if (!svc->key || failed) {
+    if (!svc->key || !svc->name || failed) {
         service_free(svc);
         return NULL;
     }

@@ -46,6 +46,7 @@ typedef struct srv_mg_idx {
 /* What discovery adds to one service, derived from the rows. */
 typedef struct srv_mg_service {
     char *key;                  /* lower-case serviceId */
+    char *name;                 /* the serviceId as the first row spells it */
     srv_mg_idx_t rules, logic;  /* its route-rule and logical-instance rows */
     srv_mg_idx_t zones, groups; /* its zone-operation and group rows */
     artemisi_buf_t frag;        /* "logicInstances":[...],"metadata":null,"routeRules":[...] */

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "cluster.h"
 #include "http_conn.h"
+#include "mgmt.h"
 #include "server.h"
 #include "ws_session.h"
 #include "artemis/version.h"
@@ -340,6 +341,7 @@ static void add_events(srv_server_t *srv)
 static void teardown(srv_server_t *srv)
 {
     srv_cluster_free(srv);
+    srv_mgmt_stop(srv); /* its pending answers go out before the connections close */
     srv_http_close_all(srv);
     srv_ws_free_all(srv);
     srv_http_free(srv);
@@ -394,6 +396,15 @@ int srv_run(srv_config_t *cfg)
     srv->base = event_base_new();
     if (!srv->base)
         srv_oom();
+    char mg_err[512];
+    if (srv_mgmt_start(srv, mg_err, sizeof(mg_err)) != 0) {
+        /* Before listening: a node that cannot read its management state would serve
+         * instances operators pulled out. */
+        fprintf(stderr, "artemis-server: %s\n", mg_err);
+        sd_notifyf(0, "STATUS=%s", mg_err);
+        rc_exit = 2;
+        goto out;
+    }
     if (srv_http_listen(srv, activation_fd()) != 0) {
         srv_log(SRV_LOG_ERROR, "listen %s: %s", srv->cfg.listen,
                 errno ? strerror(errno) : "cannot listen"); /* errno 0 would read "Success" */

@@ -53,6 +53,7 @@ struct srv_server {
 
     srv_metrics_t metrics;
     struct srv_cluster *cluster; /* peers, bootstrap, replication (cluster.c); NULL alone */
+    struct srv_mgmt *mgmt;       /* the management store and its snapshot (mgmt.h) */
     int64_t start_wall, start_mono;
     int draining;
     int ready;
