@@ -7,9 +7,9 @@
  * the parsed route rules by reference. Because readers on any thread may drop the last
  * reference of a snapshot, every reference count reachable from a snapshot is updated
  * atomically (the instance counts with the __atomic builtins, the rest with C11 atomics).
- * Snapshots also carry a precomputed pick plan (up instances, the chosen route rule's groups
- * resolved to member indexes), so artemis_service_pick() is a few arithmetic operations
- * on one atomic counter.
+ * Snapshots also carry their route rules resolved against their own instances (protocol.md
+ * §7.7; the public artemis_route_rule_t / artemis_group_t) with a precomputed pick plan per
+ * rule, so artemis_service_pick() is a few arithmetic operations on one atomic counter.
  * Thread-safety: snapshots are immutable after construction and MT-safe; builders are
  * handles.
  */
@@ -27,6 +27,9 @@
 
 /* Route-rule and group constants (protocol.md §1.4). */
 #define ARTEMISI_DEFAULT_ROUTE_RULE "default-route-rule"
+#define ARTEMISI_CANARY_ROUTE_RULE  "canary-route-rule"
+#define ARTEMISI_DEFAULT_GROUP_KEY  "default-group-key"
+#define ARTEMISI_DEFAULT_STRATEGY   "weighted-round-robin"
 #define ARTEMISI_DEFAULT_WEIGHT     5
 #define ARTEMISI_MAX_WEIGHT         10000
 
@@ -36,6 +39,12 @@ typedef struct artemisi_group {
     int32_t weight; /* fixWeight(): null/<0 -> 5, >10000 -> 10000 */
     char **instance_ids;
     size_t n_ids;
+    char **tags; /* group tags (metadata): key, value, key, value ...; none when null or {} */
+    size_t n_tags;
+    /* The server-resolved `instances`, packed; kept only for canary-route-rule, the one rule
+     * whose instances §7.7 step 2 adds to the group. */
+    artemisi_instance_t **canary;
+    size_t n_canary;
 } artemisi_group_t;
 
 typedef struct artemisi_rule {
@@ -45,39 +54,72 @@ typedef struct artemisi_rule {
     size_t n_groups;
 } artemisi_rule_t;
 
-/* The route rules of a service: parsed, plus the server's exact routeRules JSON text (for
- * the disk snapshot). Immutable, shared between snapshots by an atomic refcount. */
+/* The management data of a service: the parsed route rules, the server's exact routeRules
+ * JSON text (for the disk snapshot) and the logical instances. Immutable, shared between
+ * snapshots by an atomic refcount (an InstanceChange never changes it). */
 typedef struct artemisi_rules {
     atomic_uint refs;
-    char *raw_json; /* compact JSON array text */
+    char *raw_json; /* compact JSON array text; NULL when routeRules was null or absent */
     artemisi_rule_t *rules;
     size_t n_rules;
+    artemisi_instance_t **logic; /* logicInstances, packed, one reference each */
+    size_t n_logic;
 } artemisi_rules_t;
 
-/* A group of the chosen rule with its up members (indexes into the snapshot's inst[]). */
+/* A group of a rule's pick plan: the group's up members. */
 typedef struct artemisi_pick_group {
     uint64_t weight;
     uint64_t cum; /* sum of the weights of the groups before this one */
-    uint32_t *members;
+    const artemisi_instance_t **members;
     size_t n_members;
 } artemisi_pick_group_t;
 
+/* Weighted round-robin over the groups of one rule that have up members (sdk/route.c). */
+typedef struct artemisi_pick_plan {
+    atomic_uint_fast64_t rr; /* pick counter */
+    artemisi_pick_group_t *pg;
+    size_t n_pg;
+    uint64_t total_weight; /* 0: nothing to pick in this rule */
+    uint64_t stride;       /* coprime with total_weight: spreads the groups' slots */
+} artemisi_pick_plan_t;
+
+/* A group of a snapshot's route rule, resolved against the snapshot's instances (§7.7 step
+ * 2); only groups with at least one instance exist (step 3). */
+struct artemis_group {
+    const char *group_key;            /* borrowed from src, or the literal "default-group-key" */
+    int32_t weight;                   /* after fixWeight */
+    const artemisi_group_t *src;      /* NULL for the derived default rule's group (no tags) */
+    const artemisi_instance_t **inst; /* every member, whatever its status */
+    size_t n_inst;
+};
+
+/* A route rule as a snapshot shows it: the server's rules after §7.7 steps 1-4, then the
+ * derived default rule (step 5) when the server sent no default-route-rule. */
+struct artemis_route_rule {
+    const char *route_id; /* borrowed from the shared rules, or a literal for the derived one */
+    const char *strategy;
+    artemis_group_t *groups;
+    size_t n_groups;
+    int derived; /* 1 for the appended default-route-rule */
+    artemisi_pick_plan_t plan;
+};
+
 struct artemis_service {
     atomic_uint refs;
-    atomic_uint_fast64_t rr; /* round-robin counter of pick() */
+    atomic_uint_fast64_t rr; /* round-robin counter of pick() when the rule has no up group */
     char *service_id;
     artemisi_instance_t **inst; /* packed, one reference each */
     size_t n;
-    artemisi_rules_t *rules; /* NULL when the service has no usable route rules */
+    artemisi_rules_t *rules; /* NULL when the server sent neither routeRules nor logicInstances */
     int64_t confirmed_wall_ms;
     int stale;
-    /* pick plan */
+    /* resolved route rules and pick plans (sdk/route.c) */
     uint32_t *up; /* indexes of instances whose status is "up" */
     size_t n_up;
-    artemisi_pick_group_t *pg; /* groups of the chosen rule that have up members */
-    size_t n_pg;
-    uint64_t total_weight; /* 0: plain round-robin over up[] */
-    uint64_t stride;       /* coprime with total_weight: spreads the groups' slots */
+    artemis_route_rule_t *vr; /* never empty once built: a default-route-rule always exists */
+    size_t n_vr;
+    size_t chosen; /* index in vr[] of the rule artemis_service_pick() uses */
+    size_t n_pg;   /* vr[chosen].plan.n_pg: the groups pick() spreads over (tests read it) */
 };
 
 /* The application's instance builder. The draft must stay the first member: public
@@ -132,5 +174,15 @@ int artemisi_service_encode(artemisi_buf_t *b, const artemis_service_t *svc);
 /* The group path of an instance (protocol.md §1.3.4): lower(serviceId/regionId/zoneId/
  * groupId|default/instanceId) with blank parts dropped. Appends to out; 0 or -1 on OOM. */
 int artemisi_instance_group_path(const artemisi_instance_t *inst, artemisi_buf_t *out);
+
+/* InstanceKey equality (protocol.md §1.2): regionId, serviceId, instanceId, ignoring case. */
+int artemisi_instance_same_key(const artemisi_instance_t *a, const artemisi_instance_t *b);
+
+/* ---- resolved route rules (sdk/route.c) ---- */
+
+/* Fill svc->up, svc->vr, svc->n_vr and svc->chosen from svc->inst and svc->rules. On failure
+ * (-1, OOM) what was built is left for artemisi_routes_free(). */
+int artemisi_routes_build(artemis_service_t *svc);
+void artemisi_routes_free(artemis_service_t *svc);
 
 #endif

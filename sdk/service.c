@@ -1,15 +1,10 @@
 /*
- * Service snapshots: construction from lookup.json's Service objects, copy-on-write updates
- * by InstanceChange, route rules and the lock-free weighted pick (protocol.md §1.4, §5.3, §7.7),
- * and the public artemis_service_* functions. Layouts and the internal contract are in
- * sdk_int.h. Pure apart from artemis_service_age_ms(), which reads the wall clock.
- *
- * Pick: the snapshot precomputes its up instances and, for the chosen route rule, the groups
- * with their up members and cumulative weights. One atomic counter c drives everything:
- * slot = permute(c mod W) chooses a group in proportion to its weight (the permutation, a
- * multiplication by a stride coprime with W, interleaves the groups' slots instead of
- * serving 80 blue picks then 20 green ones), and the group's own pick number
- * (c div W) * w + rank gives exact round-robin inside the group.
+ * Service snapshots: construction from lookup.json's Service objects (instances, logical
+ * instances, route rules with their group tags), copy-on-write updates by InstanceChange,
+ * and the public artemis_service_* functions (protocol.md §1.4, §5.3). The route rules are
+ * resolved against each snapshot and picked from in sdk/route.c. Layouts and the internal
+ * contract are in sdk_int.h. Pure apart from artemis_service_age_ms(), which reads the wall
+ * clock.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -88,7 +83,7 @@ static const char *or_null(const char *s)
 }
 
 /* InstanceKey equality (protocol.md §1.2), without building the key strings. */
-static int same_key(const artemisi_instance_t *a, const artemisi_instance_t *b)
+int artemisi_instance_same_key(const artemisi_instance_t *a, const artemisi_instance_t *b)
 {
     return strcasecmp(or_null(a->f[ARTEMISI_F_REGION_ID]), or_null(b->f[ARTEMISI_F_REGION_ID])) ==
                0 &&
@@ -138,6 +133,10 @@ static void rules_free(artemisi_rules_t *r)
             for (size_t k = 0; k < grp->n_ids; k++)
                 free(grp->instance_ids[k]);
             free(grp->instance_ids);
+            for (size_t k = 0; k < 2 * grp->n_tags; k++)
+                free(grp->tags[k]);
+            free(grp->tags);
+            inst_array_free(grp->canary, grp->n_canary);
         }
         free(rule->groups);
         free(rule->route_id);
@@ -145,6 +144,7 @@ static void rules_free(artemisi_rules_t *r)
     }
     free(r->rules);
     free(r->raw_json);
+    inst_array_free(r->logic, r->n_logic);
     free(r);
 }
 
@@ -171,7 +171,57 @@ static int32_t fix_weight(const json_t *group)
     return w > ARTEMISI_MAX_WEIGHT ? ARTEMISI_MAX_WEIGHT : (int32_t)w;
 }
 
-static int parse_group(const json_t *jg, artemisi_group_t *g)
+/* Packed copies of the valid Instance objects of a JSON array (malformed ones skipped).
+ * 0 or -1 on OOM; *out is NULL when there are none. */
+static int pack_instance_list(const json_t *arr, artemisi_instance_t ***out, size_t *n)
+{
+    size_t total = json_is_array(arr) ? json_array_size(arr) : 0;
+    *out = NULL;
+    *n = 0;
+    if (total == 0)
+        return 0;
+    if (total > MAX_ITEMS)
+        return 0; /* as from_json treats an oversized instance list: nothing kept */
+    if (!(*out = malloc(total * sizeof(**out))))
+        return -1;
+    for (size_t i = 0; i < total; i++) {
+        artemisi_instance_t *p;
+        if (pack_json_instance(json_array_get(arr, i), &p) != 0)
+            return -1;
+        if (p)
+            (*out)[(*n)++] = p;
+    }
+    return 0;
+}
+
+/* Group tags: string values of the metadata object (Map<String,String>; other values
+ * skipped). 0 or -1 on OOM. */
+static int parse_tags(const json_t *jg, artemisi_group_t *g)
+{
+    json_t *md = artemisi_json_get(jg, "metadata");
+    if (!json_is_object(md) || json_object_size(md) == 0)
+        return 0;
+    if (!(g->tags = calloc(2 * json_object_size(md), sizeof(char *))))
+        return -1;
+    const char *k;
+    json_t *v;
+    json_object_foreach(md, k, v)
+    {
+        if (!json_is_string(v))
+            continue;
+        if (!(g->tags[2 * g->n_tags] = strdup(k)))
+            return -1;
+        if (!(g->tags[2 * g->n_tags + 1] = strdup(json_string_value(v)))) {
+            free(g->tags[2 * g->n_tags]);
+            g->tags[2 * g->n_tags] = NULL;
+            return -1;
+        }
+        g->n_tags++;
+    }
+    return 0;
+}
+
+static int parse_group(const json_t *jg, artemisi_group_t *g, int canary)
 {
     const char *key = NULL;
     memset(g, 0, sizeof(*g));
@@ -192,6 +242,12 @@ static int parse_group(const json_t *jg, artemisi_group_t *g)
             return -1;
         g->n_ids++;
     }
+    if (parse_tags(jg, g) != 0)
+        return -1;
+    /* §7.7 step 2 adds the server-resolved instances for the canary rule only. */
+    if (canary &&
+        pack_instance_list(artemisi_json_get(jg, "instances"), &g->canary, &g->n_canary) != 0)
+        return -1;
     return 1;
 }
 
@@ -207,12 +263,13 @@ static int parse_rule(const json_t *jr, artemisi_rule_t *rule)
     if (!json_is_array(groups) || json_array_size(groups) == 0)
         return 0;
     if (artemisi_json_get_str(jr, "strategy", &strategy) != 0 || artemisi_blank(strategy))
-        strategy = "weighted-round-robin";
+        strategy = ARTEMISI_DEFAULT_STRATEGY;
+    int canary = strcasecmp(id, ARTEMISI_CANARY_ROUTE_RULE) == 0;
     if (!(rule->route_id = strdup(id)) || !(rule->strategy = strdup(strategy)) ||
         !(rule->groups = calloc(json_array_size(groups), sizeof(artemisi_group_t))))
         return -1;
     for (size_t i = 0; i < json_array_size(groups); i++) {
-        int rc = parse_group(json_array_get(groups, i), &rule->groups[rule->n_groups]);
+        int rc = parse_group(json_array_get(groups, i), &rule->groups[rule->n_groups], canary);
         if (rc > 0)
             rule->n_groups++;
         else if (rc < 0) {
@@ -223,14 +280,21 @@ static int parse_rule(const json_t *jr, artemisi_rule_t *rule)
     return 1;
 }
 
-/* Parse routeRules (an array). NULL with *oom 0 when there is nothing to keep. */
-static artemisi_rules_t *rules_parse(const json_t *arr, int *oom)
+/* Parse routeRules (an array or NULL) and logicInstances (an array or NULL). NULL with *oom 0
+ * when there is nothing to keep (neither is an array). */
+static artemisi_rules_t *rules_parse(const json_t *arr, const json_t *logic, int *oom)
 {
     *oom = 0;
+    if (!json_is_array(arr) && !json_is_array(logic))
+        return NULL;
     artemisi_rules_t *r = calloc(1, sizeof(*r));
     if (!r)
         goto nomem;
     atomic_init(&r->refs, 1);
+    if (pack_instance_list(logic, &r->logic, &r->n_logic) != 0)
+        goto nomem;
+    if (!json_is_array(arr))
+        return r;
     r->raw_json = json_dumps(arr, JSON_COMPACT);
     if (!r->raw_json)
         goto nomem;
@@ -292,120 +356,13 @@ int artemisi_instance_group_path(const artemisi_instance_t *inst, artemisi_buf_t
     return 0;
 }
 
-static int is_up(const artemisi_instance_t *inst)
-{
-    const char *s = inst->f[ARTEMISI_F_STATUS];
-    return s && strcasecmp(s, "up") == 0;
-}
-
-static const artemisi_rule_t *chosen_rule(const artemisi_rules_t *r)
-{
-    if (!r || r->n_rules == 0)
-        return NULL;
-    for (size_t i = 0; i < r->n_rules; i++)
-        if (strcasecmp(r->rules[i].route_id, ARTEMISI_DEFAULT_ROUTE_RULE) == 0)
-            return &r->rules[i];
-    return &r->rules[0];
-}
-
-static int in_group(const artemisi_group_t *g, const artemisi_instance_t *inst, const char *path)
-{
-    const char *id = inst->f[ARTEMISI_F_INSTANCE_ID];
-    for (size_t k = 0; k < g->n_ids; k++)
-        if (id && strcmp(g->instance_ids[k], id) == 0)
-            return 1;
-    size_t kl = strlen(g->group_key);
-    return strncasecmp(path, g->group_key, kl) == 0 && path[kl] == '/';
-}
-
-static uint64_t gcd64(uint64_t a, uint64_t b)
-{
-    while (b) {
-        uint64_t t = a % b;
-        a = b;
-        b = t;
-    }
-    return a;
-}
-
-/* Build up[] and the chosen rule's groups. 0 or -1 on OOM. */
-static int plan(artemis_service_t *svc)
-{
-    if (svc->n == 0)
-        return 0;
-    if (!(svc->up = malloc(svc->n * sizeof(uint32_t))))
-        return -1;
-    for (size_t i = 0; i < svc->n; i++)
-        if (is_up(svc->inst[i]))
-            svc->up[svc->n_up++] = (uint32_t)i;
-    const artemisi_rule_t *rule = chosen_rule(svc->rules);
-    if (!rule || rule->n_groups == 0 || svc->n_up == 0)
-        return 0;
-
-    /* Group paths of the up instances, NUL-separated in one buffer. */
-    artemisi_buf_t paths = ARTEMISI_BUF_INIT;
-    size_t *off = malloc(svc->n_up * sizeof(size_t));
-    uint32_t *tmp = malloc(svc->n_up * sizeof(uint32_t));
-    if (!off || !tmp || !(svc->pg = calloc(rule->n_groups, sizeof(artemisi_pick_group_t))))
-        goto nomem;
-    for (size_t i = 0; i < svc->n_up; i++) {
-        off[i] = paths.len;
-        if (artemisi_instance_group_path(svc->inst[svc->up[i]], &paths) ||
-            artemisi_buf_appendc(&paths, '\0'))
-            goto nomem;
-    }
-    uint64_t cum = 0;
-    for (size_t g = 0; g < rule->n_groups; g++) {
-        const artemisi_group_t *grp = &rule->groups[g];
-        size_t m = 0;
-        if (grp->weight <= 0)
-            continue;
-        for (size_t i = 0; i < svc->n_up; i++)
-            if (in_group(grp, svc->inst[svc->up[i]], paths.data + off[i]))
-                tmp[m++] = svc->up[i];
-        if (m == 0)
-            continue; /* §7.7 step 3: groups without instances are dropped */
-        artemisi_pick_group_t *pg = &svc->pg[svc->n_pg];
-        if (!(pg->members = malloc(m * sizeof(uint32_t))))
-            goto nomem;
-        memcpy(pg->members, tmp, m * sizeof(uint32_t));
-        pg->n_members = m;
-        pg->weight = (uint64_t)grp->weight;
-        pg->cum = cum;
-        cum += pg->weight;
-        svc->n_pg++;
-    }
-    svc->total_weight = cum;
-    /* A stride near W / phi, coprime with W, spreads each group's slots over the cycle. */
-    if (cum > 0) {
-        uint64_t s = cum > UINT32_MAX ? 1 : cum * 618 / 1000;
-        if (s == 0)
-            s = 1;
-        while (gcd64(s, cum) != 1)
-            s++;
-        svc->stride = s;
-    }
-    free(off);
-    free(tmp);
-    artemisi_buf_free(&paths);
-    return 0;
-nomem:
-    free(off);
-    free(tmp);
-    artemisi_buf_free(&paths);
-    return -1;
-}
-
 /* ---- construction ------------------------------------------------------------------------ */
 
 static void service_free(artemis_service_t *svc)
 {
     inst_array_free(svc->inst, svc->n);
+    artemisi_routes_free(svc);
     rules_unref(svc->rules);
-    for (size_t i = 0; i < svc->n_pg; i++)
-        free(svc->pg[i].members);
-    free(svc->pg);
-    free(svc->up);
     free(svc->service_id);
     free(svc);
 }
@@ -429,7 +386,7 @@ static artemis_service_t *service_build(const char *service_id, artemisi_instanc
     svc->rules = rules;
     svc->confirmed_wall_ms = confirmed;
     svc->stale = stale ? 1 : 0;
-    if (!(svc->service_id = strdup(service_id)) || plan(svc) != 0) {
+    if (!(svc->service_id = strdup(service_id)) || artemisi_routes_build(svc) != 0) {
         service_free(svc);
         return NULL;
     }
@@ -445,19 +402,19 @@ artemis_service_t *artemisi_service_from_json(const json_t *service_obj, int64_t
         return NULL;
     json_t *arr = artemisi_json_get(service_obj, "instances");
     json_t *jrules = artemisi_json_get(service_obj, "routeRules");
+    json_t *jlogic = artemisi_json_get(service_obj, "logicInstances");
     if ((arr && !json_is_null(arr) && !json_is_array(arr)) ||
-        (jrules && !json_is_null(jrules) && !json_is_array(jrules)))
+        (jrules && !json_is_null(jrules) && !json_is_array(jrules)) ||
+        (jlogic && !json_is_null(jlogic) && !json_is_array(jlogic)))
         return NULL;
     size_t total = json_is_array(arr) ? json_array_size(arr) : 0;
     if (total > MAX_ITEMS)
         return NULL;
 
-    artemisi_rules_t *rules = NULL;
-    if (json_is_array(jrules)) {
-        int oom;
-        if (!(rules = rules_parse(jrules, &oom)) && oom)
-            return NULL;
-    }
+    int oom;
+    artemisi_rules_t *rules = rules_parse(jrules, jlogic, &oom);
+    if (!rules && oom)
+        return NULL;
     artemisi_instance_t **inst = NULL;
     size_t n = 0;
     if (total > 0 && !(inst = malloc(total * sizeof(*inst)))) {
@@ -508,7 +465,7 @@ artemis_service_t *artemisi_service_with_change(const artemis_service_t *old,
         return artemis_service_ref(same);
     size_t idx = SIZE_MAX;
     for (size_t i = 0; i < old->n; i++)
-        if (same_key(old->inst[i], ni)) {
+        if (artemisi_instance_same_key(old->inst[i], ni)) {
             idx = i;
             break;
         }
@@ -551,9 +508,15 @@ int artemisi_service_same_data(const artemis_service_t *a, const artemis_service
 {
     if (a->n != b->n || strcmp(a->service_id, b->service_id) != 0)
         return 0;
-    if (a->rules != b->rules &&
-        !streq_null(a->rules ? a->rules->raw_json : NULL, b->rules ? b->rules->raw_json : NULL))
-        return 0;
+    if (a->rules != b->rules) {
+        size_t na = a->rules ? a->rules->n_logic : 0, nb = b->rules ? b->rules->n_logic : 0;
+        if (na != nb ||
+            !streq_null(a->rules ? a->rules->raw_json : NULL, b->rules ? b->rules->raw_json : NULL))
+            return 0;
+        for (size_t i = 0; i < na; i++)
+            if (!same_instance(a->rules->logic[i], b->rules->logic[i]))
+                return 0;
+    }
     for (size_t i = 0; i < a->n; i++)
         if (a->inst[i] != b->inst[i] && !same_instance(a->inst[i], b->inst[i]))
             return 0;
@@ -574,8 +537,18 @@ int artemisi_service_encode(artemisi_buf_t *b, const artemis_service_t *svc)
             rc |= artemisi_buf_appendc(b, ',');
         rc |= artemisi_encode_instance(b, svc->inst[i]);
     }
-    rc |= artemisi_buf_appends(b, "],\"logicInstances\":null,\"metadata\":null,\"routeRules\":");
-    rc |= artemisi_buf_appends(b, svc->rules ? svc->rules->raw_json : "null");
+    /* No logical instances are written as null, as before they were kept. */
+    size_t n_logic = svc->rules ? svc->rules->n_logic : 0;
+    rc |= artemisi_buf_appends(b, n_logic ? "],\"logicInstances\":[" : "],\"logicInstances\":null");
+    for (size_t i = 0; i < n_logic && !rc; i++) {
+        if (i)
+            rc |= artemisi_buf_appendc(b, ',');
+        rc |= artemisi_encode_instance(b, svc->rules->logic[i]);
+    }
+    rc |= artemisi_buf_appends(b, n_logic ? "],\"metadata\":null,\"routeRules\":"
+                                          : ",\"metadata\":null,\"routeRules\":");
+    rc |=
+        artemisi_buf_appends(b, svc->rules && svc->rules->raw_json ? svc->rules->raw_json : "null");
     rc |= artemisi_buf_appends(b, ",\"serviceId\":");
     rc |= artemisi_json_str(b, svc->service_id);
     rc |= artemisi_buf_appendc(b, '}');
@@ -638,28 +611,26 @@ ARTEMIS_EXPORT const artemis_instance_t *artemis_service_pick(const artemis_serv
 {
     if (!svc || svc->n_up == 0)
         return NULL;
+    const artemis_instance_t *inst = artemis_route_rule_pick(artemis_service_pick_rule(svc));
+    if (inst)
+        return inst;
+    /* The rule has no up instance to offer: any up instance beats none. */
     artemis_service_t *mut = (artemis_service_t *)svc; /* only the atomic counter changes */
     uint64_t c = atomic_fetch_add_explicit(&mut->rr, 1, memory_order_relaxed);
-    const artemisi_instance_t *inst;
-    if (svc->total_weight == 0) {
-        inst = svc->inst[svc->up[c % svc->n_up]];
-    } else {
-        uint64_t w = svc->total_weight;
-        uint64_t round = c / w;
-        uint64_t slot = (c % w) * svc->stride % w;
-        size_t lo = 0, hi = svc->n_pg; /* last group with cum <= slot */
-        while (hi - lo > 1) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (svc->pg[mid].cum <= slot)
-                lo = mid;
-            else
-                hi = mid;
-        }
-        const artemisi_pick_group_t *g = &svc->pg[lo];
-        uint64_t k = round * g->weight + (slot - g->cum);
-        inst = svc->inst[g->members[k % g->n_members]];
-    }
-    return (const artemis_instance_t *)(const void *)inst;
+    return (const artemis_instance_t *)(const void *)svc->inst[svc->up[c % svc->n_up]];
+}
+
+ARTEMIS_EXPORT size_t artemis_service_logic_instance_count(const artemis_service_t *svc)
+{
+    return svc && svc->rules ? svc->rules->n_logic : 0;
+}
+
+ARTEMIS_EXPORT const artemis_instance_t *
+artemis_service_logic_instance(const artemis_service_t *svc, size_t i)
+{
+    if (i >= artemis_service_logic_instance_count(svc))
+        return NULL;
+    return (const artemis_instance_t *)(const void *)svc->rules->logic[i];
 }
 
 ARTEMIS_EXPORT char *artemis_service_to_json(const artemis_service_t *svc)

@@ -2,13 +2,15 @@
  * Unit tests for the SDK's service snapshots and instances (sdk/service.c, sdk/instance.c):
  * the instance builder and getters, snapshots built from lookup.json's Service objects
  * (fixtures F10 and F22 of protocol.md), copy-on-write changes that share instance bodies,
- * the pick (up-only, round-robin, weighted groups, route-rule choice) and to_json.
+ * the pick (up-only, round-robin, weighted groups, route-rule choice), the public view of the
+ * route rules and groups (fixture F23, fixWeight, canary and logical instances) and to_json.
  */
 #include "test.h"
 
 #include <jansson.h>
 
 #include "artemis/service.h"
+#include "codec.h"
 #include "sdk_int.h"
 
 /* The first service of F10's lookup.json response. */
@@ -440,6 +442,372 @@ static void test_pick_groups(void **state)
     artemis_service_unref(s);
 }
 
+/* ---- route rules and groups (public view) -------------------------------------------------- */
+
+/* F23: the routeRules the Java SDK derives from F22. */
+#define F23_INST5                                                                                  \
+    "{\"groupId\":\"blue\",\"healthCheckUrl\":\"http://10.0.0.5:8080/health\","                    \
+    "\"instanceId\":\"10.0.0.5:8080\",\"ip\":\"10.0.0.5\",\"machineName\":\"host-5\","             \
+    "\"metadata\":null,\"port\":8080,\"protocol\":\"http\",\"regionId\":\"sha\","                  \
+    "\"serviceId\":\"demo.service.v1\",\"status\":\"up\",\"url\":\"http://10.0.0.5:8080/demo\","   \
+    "\"zoneId\":\"sha-z1\"}"
+#define F23_INST9                                                                                  \
+    "{\"groupId\":\"green\",\"healthCheckUrl\":\"http://10.0.0.9:8080/health\","                   \
+    "\"instanceId\":\"10.0.0.9:8080\",\"ip\":\"10.0.0.9\",\"machineName\":\"host-9\","             \
+    "\"metadata\":null,\"port\":8080,\"protocol\":\"http\",\"regionId\":\"sha\","                  \
+    "\"serviceId\":\"demo.service.v1\",\"status\":\"up\",\"url\":\"http://10.0.0.9:8080/demo\","   \
+    "\"zoneId\":\"sha-z1\"}"
+static const char F23_RULES[] =
+    "[{\"groups\":[{\"groupKey\":\"demo.service.v1/sha/sha-z1/blue\",\"instanceIds\":null,"
+    "\"instances\":[" F23_INST5 "],\"metadata\":{\"owner\":\"team-a\"},\"weight\":80},"
+    "{\"groupKey\":\"demo.service.v1/sha/sha-z1/"
+    "green\",\"instanceIds\":null,\"instances\":[" F23_INST9
+    "],\"metadata\":null,\"weight\":20}],\"routeId\":\"bluegreen\","
+    "\"strategy\":\"weighted-round-robin\"},{\"groups\":[{\"groupKey\":\"default-group-key\","
+    "\"instanceIds\":null,\"instances\":[" F23_INST5 "," F23_INST9 "],\"metadata\":null,"
+    "\"weight\":5}],\"routeId\":\"default-route-rule\",\"strategy\":\"weighted-round-robin\"}]";
+
+/* The snapshot's rules through the public API, in F23's shape (instanceIds null, as Java's
+ * derived groups have them). */
+static json_t *rules_as_json(const artemis_service_t *s)
+{
+    json_t *rules = json_array();
+    for (size_t r = 0; r < artemis_service_route_rule_count(s); r++) {
+        const artemis_route_rule_t *rule = artemis_service_route_rule(s, r);
+        json_t *groups = json_array();
+        for (size_t g = 0; g < artemis_route_rule_group_count(rule); g++) {
+            const artemis_group_t *grp = artemis_route_rule_group(rule, g);
+            json_t *insts = json_array(), *md = json_null();
+            for (size_t i = 0; i < artemis_group_instance_count(grp); i++) {
+                artemisi_buf_t b = ARTEMISI_BUF_INIT;
+                assert_int_equal(artemisi_encode_instance(
+                                     &b, artemisi_instance_of(artemis_group_instance(grp, i))),
+                                 0);
+                json_array_append_new(insts, parse(b.data));
+                artemisi_buf_free(&b);
+            }
+            if (artemis_group_metadata_count(grp) > 0) {
+                md = json_object();
+                for (size_t t = 0; t < artemis_group_metadata_count(grp); t++)
+                    json_object_set_new(md, artemis_group_metadata_key(grp, t),
+                                        json_string(artemis_group_metadata_value(grp, t)));
+            }
+            json_array_append_new(groups, json_pack("{s:s, s:n, s:o, s:o, s:i}", "groupKey",
+                                                    artemis_group_key(grp), "instanceIds",
+                                                    "instances", insts, "metadata", md, "weight",
+                                                    artemis_group_weight(grp)));
+        }
+        json_array_append_new(rules, json_pack("{s:o, s:s, s:s}", "groups", groups, "routeId",
+                                               artemis_route_rule_id(rule), "strategy",
+                                               artemis_route_rule_strategy(rule)));
+    }
+    return rules;
+}
+
+static void test_route_rules_f23(void **state)
+{
+    (void)state;
+    artemis_service_t *s = svc_from(F22_SERVICE, 0, 0);
+    assert_non_null(s);
+    json_t *got = rules_as_json(s), *want = parse(F23_RULES);
+    if (!json_equal(got, want)) {
+        char *t = json_dumps(got, JSON_COMPACT);
+        fail_msg("rules differ from F23: %s", t);
+    }
+    json_decref(got);
+    json_decref(want);
+
+    assert_int_equal(artemis_service_route_rule_count(s), 2);
+    const artemis_route_rule_t *bg = artemis_service_route_rule(s, 0);
+    const artemis_route_rule_t *dflt = artemis_service_route_rule(s, 1);
+    assert_null(artemis_service_route_rule(s, 2));
+    assert_int_equal(artemis_route_rule_is_derived(bg), 0);
+    assert_int_equal(artemis_route_rule_is_derived(dflt), 1);
+    /* pick() uses the server's first rule, not the derived default */
+    assert_ptr_equal(artemis_service_pick_rule(s), bg);
+    assert_ptr_equal(artemis_service_find_route_rule(s, "BlueGreen"), bg);
+    assert_ptr_equal(artemis_service_find_route_rule(s, "DEFAULT-route-rule"), dflt);
+    assert_null(artemis_service_find_route_rule(s, "nope"));
+    assert_null(artemis_service_find_route_rule(s, NULL));
+
+    /* The groups' instances are the snapshot's own instances (borrowed, not copies). */
+    const artemis_group_t *blue = artemis_route_rule_group(bg, 0);
+    const artemis_group_t *green = artemis_route_rule_group(bg, 1);
+    assert_null(artemis_route_rule_group(bg, 2));
+    assert_ptr_equal(artemis_group_instance(blue, 0), artemis_service_instance(s, 0));
+    assert_ptr_equal(artemis_group_instance(green, 0), artemis_service_instance(s, 1));
+    assert_null(artemis_group_instance(blue, 1));
+    assert_string_equal(artemis_group_metadata(blue, "owner"), "team-a");
+    assert_null(artemis_group_metadata(blue, "Owner")); /* a Java Map: exact keys */
+    assert_null(artemis_group_metadata(green, "owner"));
+    assert_null(artemis_group_metadata(blue, NULL));
+    assert_int_equal(artemis_group_metadata_count(green), 0);
+    assert_null(artemis_group_metadata_key(blue, 1));
+    assert_null(artemis_group_metadata_value(blue, 1));
+
+    /* Over 1000 picks (ten cycles of W = 100) the weights hold exactly, by either entry. */
+    int blue_n = 0, green_n = 0;
+    for (int n = 0; n < 1000; n++) {
+        const artemis_instance_t *i = artemis_service_pick(s);
+        blue_n += i == artemis_group_instance(blue, 0);
+        green_n += i == artemis_group_instance(green, 0);
+    }
+    assert_int_equal(blue_n, 800);
+    assert_int_equal(green_n, 200);
+    blue_n = green_n = 0;
+    for (int n = 0; n < 100; n++) {
+        const artemis_instance_t *i = artemis_route_rule_pick(bg);
+        blue_n += i == artemis_group_instance(blue, 0);
+        green_n += i == artemis_group_instance(green, 0);
+    }
+    assert_int_equal(blue_n, 80);
+    assert_int_equal(green_n, 20);
+    /* The derived rule round-robins over every registered instance. */
+    assert_ptr_equal(artemis_route_rule_pick(dflt), artemis_service_instance(s, 0));
+    assert_ptr_equal(artemis_route_rule_pick(dflt), artemis_service_instance(s, 1));
+    assert_ptr_equal(artemis_route_rule_pick(dflt), artemis_service_instance(s, 0));
+    artemis_service_unref(s);
+}
+
+static void test_route_rules_null_args_and_defaults(void **state)
+{
+    (void)state;
+    assert_int_equal(artemis_service_route_rule_count(NULL), 0);
+    assert_null(artemis_service_route_rule(NULL, 0));
+    assert_null(artemis_service_pick_rule(NULL));
+    assert_null(artemis_service_find_route_rule(NULL, "x"));
+    assert_null(artemis_route_rule_id(NULL));
+    assert_null(artemis_route_rule_strategy(NULL));
+    assert_int_equal(artemis_route_rule_is_derived(NULL), 0);
+    assert_int_equal(artemis_route_rule_group_count(NULL), 0);
+    assert_null(artemis_route_rule_group(NULL, 0));
+    assert_null(artemis_route_rule_pick(NULL));
+    assert_null(artemis_group_key(NULL));
+    assert_int_equal(artemis_group_weight(NULL), 0);
+    assert_int_equal(artemis_group_instance_count(NULL), 0);
+    assert_null(artemis_group_instance(NULL, 0));
+    assert_null(artemis_group_metadata(NULL, "k"));
+    assert_int_equal(artemis_group_metadata_count(NULL), 0);
+    assert_null(artemis_group_metadata_key(NULL, 0));
+    assert_null(artemis_group_metadata_value(NULL, 0));
+    assert_int_equal(artemis_service_logic_instance_count(NULL), 0);
+    assert_null(artemis_service_logic_instance(NULL, 0));
+
+    /* No routeRules at all (F10): only the derived rule, with every instance. */
+    artemis_service_t *s = svc_from(F10_SERVICE, 0, 0);
+    assert_int_equal(artemis_service_route_rule_count(s), 1);
+    const artemis_route_rule_t *r = artemis_service_pick_rule(s);
+    assert_ptr_equal(r, artemis_service_route_rule(s, 0));
+    assert_string_equal(artemis_route_rule_id(r), "default-route-rule");
+    assert_string_equal(artemis_route_rule_strategy(r), "weighted-round-robin");
+    assert_int_equal(artemis_route_rule_is_derived(r), 1);
+    assert_int_equal(artemis_route_rule_group_count(r), 1);
+    const artemis_group_t *g = artemis_route_rule_group(r, 0);
+    assert_string_equal(artemis_group_key(g), "default-group-key");
+    assert_int_equal(artemis_group_weight(g), 5);
+    assert_int_equal(artemis_group_instance_count(g), 2);
+    assert_int_equal(artemis_group_metadata_count(g), 0);
+    assert_int_equal(artemis_service_logic_instance_count(s), 0);
+    artemis_service_unref(s);
+
+    /* No instances: the derived rule has no group (step 3) and nothing to pick. */
+    s = svc_from("{\"serviceId\":\"e\"}", 0, 0);
+    r = artemis_service_pick_rule(s);
+    assert_int_equal(artemis_service_route_rule_count(s), 1);
+    assert_int_equal(artemis_route_rule_group_count(r), 0);
+    assert_null(artemis_route_rule_pick(r));
+    assert_null(artemis_service_pick(s));
+    artemis_service_unref(s);
+
+    /* A server default-route-rule (any case) is chosen wherever it is and nothing is derived;
+     * a rule whose groups have no instance stays with zero groups (step 4); a rule without
+     * strategy gets weighted-round-robin; a blank routeId or empty groups drop the rule. */
+    char insts[2048];
+    snprintf(insts, sizeof(insts), "%s,%s", inst_json("a", "up", "g1"), inst_json("b", "up", "g2"));
+    s = make_service(insts, "[{\"routeId\":\"empty\",\"strategy\":\"close-by-visit\",\"groups\":["
+                            "{\"groupKey\":\"svc/sha/z1/nobody\",\"weight\":9}]},"
+                            "{\"routeId\":\" \",\"groups\":[{\"groupKey\":\"svc/sha/z1/g1\"}]},"
+                            "{\"routeId\":\"nogroups\",\"groups\":[]},"
+                            "{\"routeId\":\"DEFAULT-ROUTE-RULE\",\"groups\":["
+                            "{\"groupKey\":\"svc/sha/z1/g2\",\"weight\":1}]}]");
+    assert_int_equal(artemis_service_route_rule_count(s), 2);
+    r = artemis_service_route_rule(s, 0);
+    assert_string_equal(artemis_route_rule_id(r), "empty");
+    assert_string_equal(artemis_route_rule_strategy(r), "close-by-visit");
+    assert_int_equal(artemis_route_rule_group_count(r), 0);
+    assert_null(artemis_route_rule_pick(r)); /* no fallback for an explicit rule */
+    r = artemis_service_route_rule(s, 1);
+    assert_ptr_equal(artemis_service_pick_rule(s), r);
+    assert_string_equal(artemis_route_rule_id(r), "DEFAULT-ROUTE-RULE");
+    assert_string_equal(artemis_route_rule_strategy(r), "weighted-round-robin");
+    assert_int_equal(artemis_route_rule_is_derived(r), 0);
+    for (int n = 0; n < 5; n++)
+        assert_ptr_equal(artemis_service_pick(s), artemis_service_instance(s, 1));
+    artemis_service_unref(s);
+}
+
+static void test_route_rules_weights(void **state)
+{
+    (void)state;
+    char insts[4096];
+    snprintf(insts, sizeof(insts), "%s,%s,%s,%s,%s", inst_json("a", "up", "n"),
+             inst_json("b", "up", "m"), inst_json("c", "up", "big"), inst_json("d", "up", "zero"),
+             inst_json("e", "up", "f"));
+    artemis_service_t *s = make_service(insts, "[{\"routeId\":\"w\",\"groups\":["
+                                               "{\"groupKey\":\"svc/sha/z1/n\",\"weight\":null},"
+                                               "{\"groupKey\":\"svc/sha/z1/m\",\"weight\":-1},"
+                                               "{\"groupKey\":\"svc/sha/z1/big\",\"weight\":20000},"
+                                               "{\"groupKey\":\"svc/sha/z1/zero\",\"weight\":0},"
+                                               "{\"groupKey\":\"svc/sha/z1/f\"}]}]");
+    const artemis_route_rule_t *r = artemis_service_route_rule(s, 0);
+    assert_int_equal(artemis_route_rule_group_count(r), 5);
+    const int want[] = {5, 5, 10000, 0, 5};
+    for (size_t g = 0; g < 5; g++) {
+        const artemis_group_t *grp = artemis_route_rule_group(r, g);
+        assert_int_equal(artemis_group_weight(grp), want[g]);
+        assert_int_equal(artemis_group_instance_count(grp), 1);
+        assert_ptr_equal(artemis_group_instance(grp, 0), artemis_service_instance(s, g));
+    }
+    /* One cycle is W = 10015 picks: each group exactly its weight; weight 0 is never picked. */
+    int count[5] = {0};
+    for (int n = 0; n < 10015; n++)
+        count[index_of(s, artemis_service_pick(s))]++;
+    assert_int_equal(count[0], 5);
+    assert_int_equal(count[1], 5);
+    assert_int_equal(count[2], 10000);
+    assert_int_equal(count[3], 0);
+    assert_int_equal(count[4], 5);
+    artemis_service_unref(s);
+}
+
+static void test_route_rules_down_group(void **state)
+{
+    (void)state;
+    /* Group "dead" has only down instances: it is shown (its members exist) but never picked;
+     * the rule's other group takes every pick. */
+    char insts[4096];
+    snprintf(insts, sizeof(insts), "%s,%s,%s,%s", inst_json("a", "down", "dead"),
+             inst_json("b", "starting", "dead"), inst_json("c", "up", "live"),
+             inst_json("d", "up", "live"));
+    const char *rules = "[{\"routeId\":\"r\",\"groups\":["
+                        "{\"groupKey\":\"svc/sha/z1/dead\",\"weight\":90},"
+                        "{\"groupKey\":\"svc/sha/z1/live\",\"weight\":10}]}]";
+    artemis_service_t *s = make_service(insts, rules);
+    const artemis_route_rule_t *r = artemis_service_pick_rule(s);
+    assert_int_equal(artemis_route_rule_group_count(r), 2);
+    const artemis_group_t *dead = artemis_route_rule_group(r, 0);
+    assert_int_equal(artemis_group_instance_count(dead), 2);
+    assert_ptr_equal(artemis_group_instance(dead, 0), artemis_service_instance(s, 0));
+    assert_ptr_equal(artemis_group_instance(dead, 1), artemis_service_instance(s, 1));
+    int count[4] = {0};
+    for (int n = 0; n < 100; n++)
+        count[index_of(s, artemis_service_pick(s))]++;
+    assert_int_equal(count[0] + count[1], 0);
+    assert_int_equal(count[2], 50);
+    assert_int_equal(count[3], 50);
+    artemis_service_unref(s);
+
+    /* Every group down: the rule has nothing (NULL), pick() falls back to the up instances. */
+    snprintf(insts, sizeof(insts), "%s,%s", inst_json("a", "down", "dead"),
+             inst_json("x", "up", "other"));
+    s = make_service(insts, rules);
+    r = artemis_service_pick_rule(s);
+    assert_int_equal(artemis_route_rule_group_count(r), 1);
+    assert_null(artemis_route_rule_pick(r));
+    assert_ptr_equal(artemis_service_pick(s), artemis_service_instance(s, 1));
+    artemis_service_unref(s);
+}
+
+static void test_route_rules_canary_and_logic(void **state)
+{
+    (void)state;
+    /* Canary group: explicit id c1 (registered) plus the server-resolved instances c1 (the
+     * same InstanceKey in another case: not added twice) and c2 (not registered: added). The
+     * same `instances` on a non-canary rule are ignored. Group "mix" lists L1 (logical only)
+     * and a (registered and logical: the registered one wins). */
+    char insts[4096], canary_insts[1024], buf[12288];
+    snprintf(insts, sizeof(insts), "%s,%s,%s", inst_json("c1", "up", NULL),
+             inst_json("a", "up", NULL), inst_json("b", "up", NULL));
+    snprintf(canary_insts, sizeof(canary_insts), "%s,%s,{\"instanceId\":\" \"}",
+             "{\"instanceId\":\"C1\",\"serviceId\":\"SVC\",\"regionId\":\"sha\",\"status\":\"up\"}",
+             inst_json("c2", "up", "canary"));
+    snprintf(buf, sizeof(buf),
+             "{\"serviceId\":\"svc\",\"instances\":[%s],"
+             "\"logicInstances\":[{\"instanceId\":\"L1\",\"serviceId\":\"svc\",\"status\":\"up\"},"
+             "{\"instanceId\":\"a\",\"serviceId\":\"svc\",\"status\":\"up\",\"ip\":\"logic\"},"
+             "{\"instanceId\":\"\"}],"
+             "\"routeRules\":[{\"routeId\":\"other\",\"groups\":[{\"groupKey\":\"k/none\","
+             "\"instanceIds\":[\"b\"],\"instances\":[%s]}]},"
+             "{\"routeId\":\"Canary-Route-Rule\",\"groups\":[{\"groupKey\":\"svc/sha/canary/app\","
+             "\"weight\":5,\"instanceIds\":[\"c1\"],\"instances\":[%s],"
+             "\"metadata\":{\"app\":\"x\",\"n\":5}}]},"
+             "{\"routeId\":\"logic\",\"groups\":[{\"groupKey\":\"k/mix\","
+             "\"instanceIds\":[\"L1\",\"a\",\"missing\"]}]}]}",
+             insts, canary_insts, canary_insts);
+    artemis_service_t *s = svc_from(buf, 0, 0);
+    assert_non_null(s);
+    assert_int_equal(artemis_service_logic_instance_count(s), 2);
+    assert_string_equal(
+        artemis_instance_get(artemis_service_logic_instance(s, 0), ARTEMIS_FIELD_INSTANCE_ID),
+        "L1");
+    assert_null(artemis_service_logic_instance(s, 2));
+
+    const artemis_group_t *g = artemis_route_rule_group(artemis_service_route_rule(s, 0), 0);
+    assert_int_equal(artemis_group_instance_count(g), 1); /* b only */
+    assert_ptr_equal(artemis_group_instance(g, 0), artemis_service_instance(s, 2));
+
+    const artemis_route_rule_t *canary = artemis_service_find_route_rule(s, "canary-route-rule");
+    g = artemis_route_rule_group(canary, 0);
+    assert_int_equal(artemis_group_instance_count(g), 2);
+    assert_ptr_equal(artemis_group_instance(g, 0), artemis_service_instance(s, 0));
+    assert_string_equal(
+        artemis_instance_get(artemis_group_instance(g, 1), ARTEMIS_FIELD_INSTANCE_ID), "c2");
+    assert_string_equal(artemis_group_metadata(g, "app"), "x");
+    assert_null(artemis_group_metadata(g, "n")); /* not a string */
+    assert_int_equal(artemis_group_metadata_count(g), 1);
+    /* Picking in the canary rule reaches the server-resolved instance too. */
+    const artemis_instance_t *p1 = artemis_route_rule_pick(canary);
+    const artemis_instance_t *p2 = artemis_route_rule_pick(canary);
+    assert_ptr_equal(p1, artemis_group_instance(g, 0));
+    assert_ptr_equal(p2, artemis_group_instance(g, 1));
+
+    g = artemis_route_rule_group(artemis_service_find_route_rule(s, "logic"), 0);
+    assert_int_equal(artemis_group_instance_count(g), 2);
+    assert_ptr_equal(artemis_group_instance(g, 0), artemis_service_instance(s, 1)); /* a */
+    assert_ptr_equal(artemis_group_instance(g, 1), artemis_service_logic_instance(s, 0));
+
+    /* A change re-resolves the groups; the old snapshot keeps its view. Logical instances
+     * and rules are shared. */
+    artemis_service_t *s2 = change(s, "new", inst_json("L1", "up", NULL));
+    g = artemis_route_rule_group(artemis_service_find_route_rule(s2, "logic"), 0);
+    assert_int_equal(artemis_group_instance_count(g), 2);
+    assert_ptr_equal(artemis_group_instance(g, 0), artemis_service_instance(s2, 1));
+    assert_ptr_equal(artemis_group_instance(g, 1), artemis_service_instance(s2, 3)); /* L1 */
+    assert_ptr_equal(artemis_service_logic_instance(s2, 0), artemis_service_logic_instance(s, 0));
+    g = artemis_route_rule_group(artemis_service_find_route_rule(s, "logic"), 0);
+    assert_ptr_equal(artemis_group_instance(g, 1), artemis_service_logic_instance(s, 0));
+
+    /* The disk form keeps the logical instances; a reload shows the same data. */
+    artemisi_buf_t b = ARTEMISI_BUF_INIT;
+    assert_int_equal(artemisi_service_encode(&b, s), 0);
+    artemis_service_t *back = svc_from(b.data, 0, 1);
+    assert_non_null(back);
+    assert_true(artemisi_service_same_data(s, back));
+    assert_int_equal(artemis_service_logic_instance_count(back), 2);
+    /* Another logical instance is other data (a reload must publish it). */
+    char *l1 = strstr(b.data, "\"L1\"");
+    assert_non_null(l1);
+    l1[2] = '9';
+    artemis_service_t *other = svc_from(b.data, 0, 1);
+    assert_false(artemisi_service_same_data(s, other));
+    artemis_service_unref(other);
+    artemisi_buf_free(&b);
+
+    artemis_service_unref(back);
+    artemis_service_unref(s2);
+    artemis_service_unref(s);
+}
+
 static void test_group_path(void **state)
 {
     (void)state;
@@ -499,6 +867,11 @@ int main(void)
         cmocka_unit_test(test_pick_up_only_round_robin),
         cmocka_unit_test(test_pick_weighted_f22),
         cmocka_unit_test(test_pick_groups),
+        cmocka_unit_test(test_route_rules_f23),
+        cmocka_unit_test(test_route_rules_null_args_and_defaults),
+        cmocka_unit_test(test_route_rules_weights),
+        cmocka_unit_test(test_route_rules_down_group),
+        cmocka_unit_test(test_route_rules_canary_and_logic),
         cmocka_unit_test(test_group_path),
         cmocka_unit_test(test_to_json),
     };
