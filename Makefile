@@ -36,9 +36,9 @@ PKG_MAP := libevent:libevent-dev libevent_pthreads:libevent-dev jansson:libjanss
            sqlite3:libsqlite3-dev libpq:libpq-dev openssl:libssl-dev
 # tool -> Debian package
 TOOL_MAP := pkg-config:pkg-config $(PYTHON):python3 clang:clang clang-format:clang-format \
-            ip:iproute2 dig:bind9-dnsutils
+            ip:iproute2 dig:bind9-dnsutils psql:postgresql-client pg_isready:postgresql-client
 
-SERVER_PKGS := libevent jansson zlib libsystemd openssl libcurl
+SERVER_PKGS := libevent jansson zlib libsystemd openssl libcurl sqlite3 libpq
 SDK_PKGS    := libevent libevent_pthreads jansson zlib libcrypto libcurl
 TEST_PKGS   := cmocka
 
@@ -226,6 +226,7 @@ deps:
 	if ! echo 'int LLVMFuzzerTestOneInput(const char *d, long n){(void)d;(void)n;return 0;}' \
 	        | clang -x c -fsanitize=fuzzer - -o /dev/null \
 	        >/dev/null 2>&1; then missing="$$missing libclang-rt-14-dev"; fi; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	missing=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); \
 	if [ -n "$$(echo $$missing | tr -d ' ')" ]; then \
 	    echo "deps: installing$$missing"; \

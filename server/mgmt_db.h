@@ -47,6 +47,10 @@ void srv_mg_db_rollback(srv_mg_db_t *db);
  * gets the number of rows changed. 0, or -1 with err. */
 int srv_mg_db_exec(srv_mg_db_t *db, const char *sql, size_t n, const char *const *params,
                    int64_t *affected, char *err, size_t errlen);
+/* 1 when the last exec or query failed on a unique key (SQLite constraint, SQLSTATE 23505):
+ * another writer inserted the same key between an UPDATE that found nothing and its INSERT,
+ * so the caller may roll back and retry the upsert. */
+int srv_mg_db_conflict(const srv_mg_db_t *db);
 /* Run a query and append its rows (as text) to out, whose ncols must equal the query's
  * column count. 0, or -1 with err. */
 int srv_mg_db_query(srv_mg_db_t *db, const char *sql, size_t n, const char *const *params,
