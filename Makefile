@@ -104,6 +104,8 @@ SERVER := $(BUILD)/bin/artemis-server
 SIDECAR := $(if $(SIDECAR_SRC),$(BUILD)/bin/artemis-sidecar)
 EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 SDK_TEST_BIN := $(patsubst tests/sdk/%.c,$(BUILD)/tests/sdk/%,$(wildcard tests/sdk/*.c))
+# Driver tests that need a database server: run by check-integration, which starts one.
+PG_TEST_BIN := $(patsubst tests/pg/%.c,$(BUILD)/tests/pg/%,$(wildcard tests/pg/test_*.c))
 PCFILE := $(BUILD)/lib/artemis.pc
 
 .PHONY: all deps run test check check-unit check-exports check-integration test-asan test-tsan \
@@ -215,6 +217,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(TEST_OBJ) $(LIBA)
 	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(TEST_OBJ) $(LIBA) \
 	    $(SERVER_LIBS) $(TEST_LIBS) -lm
 
+$(BUILD)/tests/pg/%: tests/pg/%.c $(TEST_OBJ) $(LIBA)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST  $@")
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< $(TEST_OBJ) $(LIBA) \
+	    $(SERVER_LIBS) $(TEST_LIBS) -lm
+
 # ---- dependencies --------------------------------------------------------------------------
 
 deps:
@@ -247,9 +255,10 @@ check-unit: $(UNIT_BIN)
 	    if $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; done; \
 	echo "unit ($(BUILD)): $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
-check-integration: $(SERVER) $(SIDECAR) $(EXAMPLES) $(SDK_TEST_BIN)
+check-integration: $(SERVER) $(SIDECAR) $(EXAMPLES) $(SDK_TEST_BIN) $(PG_TEST_BIN)
 	ARTEMIS_SERVER=$(SERVER) ARTEMIS_SIDECAR=$(BUILD)/bin/artemis-sidecar \
-	    ARTEMIS_EXAMPLES=$(BUILD)/examples $(PYTHON) tests/integration/run.py \
+	    ARTEMIS_EXAMPLES=$(BUILD)/examples ARTEMIS_TEST_BIN_DIR=$(BUILD)/tests \
+	    $(PYTHON) tests/integration/run.py \
 	    $(INTEGRATION_FILTER)
 
 # The shared library exports only the public artemis_* API (opaque ABI, docs/sdk.md).

@@ -239,6 +239,12 @@ static void pg_close(srv_mg_db_t *db)
     free(p);
 }
 
+static void ignore_notice(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
 static const srv_mg_db_ops_t pg_ops = {
     .is_pg = 1,
     .id_col = "BIGSERIAL PRIMARY KEY",
@@ -291,6 +297,8 @@ srv_mg_db_t *srv_mg_db_pg_open(const char *uri, char *err, size_t errlen)
         free(p);
         return NULL;
     }
+    /* libpq prints NOTICEs (CREATE ... IF NOT EXISTS skipping) to stderr: not for our log. */
+    PQsetNoticeProcessor(p->conn, ignore_notice, NULL);
     if (PQstatus(p->conn) != CONNECTION_OK || listen_channel(p, err, errlen) < 0) {
         if (PQstatus(p->conn) != CONNECTION_OK)
             pg_errmsg(p, PQerrorMessage(p->conn), err, errlen);
