@@ -300,7 +300,7 @@ def test_database_outage(ctx):
         # /health says the store is down (and the node keeps serving)
         code, doc, mh = _mgmt_health(a.port)
         eq((mh.get("store"), mh.get("ok")), ("postgresql", False), "/health management during the outage (%s)" % short(mh))
-        Api(c).heartbeat(p, q)
+        eq(Api(c).heartbeat(p, q).get("responseStatus"), SUCCESS, "registry heartbeat during the outage")
     finally:
         pg.start()
     t0 = time.monotonic()
