@@ -14,6 +14,7 @@
  */
 #include "test.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include "mgmt_db_cases.h"
@@ -135,12 +136,51 @@ static void test_type_inference(void **state)
     srv_mg_db_close(db);
 }
 
+typedef struct {
+    int rc;
+    char err[256];
+} migrate_arg_t;
+
+static void *migrate_thread(void *arg)
+{
+    migrate_arg_t *m = arg;
+    srv_mg_db_t *db = srv_mg_db_open(uri, m->err, sizeof(m->err));
+    m->rc = db ? srv_mg_db_migrate(db, m->err, sizeof(m->err)) : -1;
+    srv_mg_db_close(db);
+    return NULL;
+}
+
+/* Nodes of a cluster start together: CREATE TABLE IF NOT EXISTS alone would race (a unique
+ * violation in pg_type), the migration lock serializes them. */
+static void test_concurrent_migrate(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 5; round++) {
+        srv_mg_db_close(fresh_db());
+        migrate_arg_t m[4];
+        pthread_t th[4];
+        for (int i = 0; i < 4; i++)
+            assert_int_equal(pthread_create(&th[i], NULL, migrate_thread, &m[i]), 0);
+        for (int i = 0; i < 4; i++) /* all of them before any check can leave this frame */
+            pthread_join(th[i], NULL);
+        for (int i = 0; i < 4; i++) {
+            if (m[i].rc != 0)
+                fail_msg("round %d: migration %d failed: %s", round, i, m[i].err);
+        }
+    }
+    srv_mg_db_t *db = reopen_db();
+    assert_int_equal(srv_mg_db_schema_version(db), 1);
+    assert_int_equal(count(db, "schema_version"), 1);
+    srv_mg_db_close(db);
+}
+
 static int run_cases(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open),
         cmocka_unit_test(test_notify),
         cmocka_unit_test(test_type_inference),
+        cmocka_unit_test(test_concurrent_migrate),
         MGMT_DB_CASES,
     };
     return cmocka_run_group_tests_name("mgmt_db_pg", tests, NULL, NULL);
