@@ -13,7 +13,6 @@ No artemis-server here (SERVER = False).
 
 import os
 import subprocess
-import threading
 
 from lib import pg
 
