@@ -387,7 +387,9 @@ static void send_refusal(srv_conn_t *c, const srv_http_request_t *r, int status,
  * and routing is exact, so no spelling of a path reaches a handler without passing here. */
 static int is_write_path(const char *path)
 {
-    return strncmp(path, "/api/registry/", 14) == 0 || strncmp(path, "/api/replication/", 17) == 0;
+    return strncmp(path, "/api/registry/", 14) == 0 ||
+           strncmp(path, "/api/replication/", 17) == 0 ||
+           strncmp(path, "/api/management/", 16) == 0;
 }
 
 /*
