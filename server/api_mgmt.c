@@ -146,14 +146,17 @@ int srv_mg_begin(srv_mg_call_t *c, srv_req_t *req, const char *nulls_before,
     snprintf(c->now, sizeof(c->now), "%lld", (long long)srv_now_wall());
     if (req->http->method == SRV_HTTP_POST) {
         char err[256];
+        const char *b = req->body, *e = req->body + req->body_len;
+        artemisi_trim_range(&b, &e);
+        if (e - b == 4 && memcmp(b, "null", 4) == 0) {
+            /* A JSON null body binds to a null request: Java's "request is null". */
+            srv_mg_fail(c, "bad-request", "request is null");
+            return -1;
+        }
         c->root = artemisi_json_parse(req->body, req->body_len, err, sizeof(err));
         if (!c->root) {
             srv_req_bad_request(req, err);
             c->answered = 1;
-            return -1;
-        }
-        if (json_is_null(c->root)) {
-            srv_mg_fail(c, "bad-request", "request is null");
             return -1;
         }
         if (!json_is_object(c->root)) {

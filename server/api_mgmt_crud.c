@@ -116,8 +116,13 @@ void srv_mg_upsert_list(srv_req_t *req, const srv_mg_batch_t *b)
             break;
         if (deleted >= 0)
             vals[deleted] = "0";
+        /* A field the request leaves out keeps its value: an update names what changes. */
+        uint64_t row_set = set;
+        for (size_t k = 0; k < srv_mg_table(tid)->ncols; k++)
+            if ((row_set & (1ull << k)) && !vals[k])
+                row_set &= ~(1ull << k);
         srv_mg_copy_by_name(tid, vals, b->log, lvals);
-        rc = srv_mg_sql_upsert(&c, tx, tid, vals, set) || srv_mg_sql_log(&c, tx, b->log, lvals);
+        rc = srv_mg_sql_upsert(&c, tx, tid, vals, row_set) || srv_mg_sql_log(&c, tx, b->log, lvals);
     }
     if (c.answered || rc) {
         srv_mg_tx_free(tx);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "mgmt.h"
 #include "codec.h"
 #include "log.h"
 #include "api.h"
@@ -352,7 +353,7 @@ void srv_api_health(srv_req_t *req)
         "{\"status\":\"%s\",\"live\":true,\"ready\":%s,\"version\":\"%s\","
         "\"nodeStatus\":\"%s\",\"uptimeMs\":%lld,\"instances\":%zu,\"services\":%zu,"
         "\"selfPreservation\":{\"active\":%s,\"activeSinceMs\":%lld,\"renewalsInWindow\":%ld,"
-        "\"expectedRenewals\":%ld,\"expiredLeasesKept\":%zu}}",
+        "\"expectedRenewals\":%ld,\"expiredLeasesKept\":%zu},",
         ready ? "UP" : "DOWN", ready ? "true" : "false", ARTEMIS_VERSION_STRING,
         srv_cluster_local_status(srv), (long long)(now - srv->start_mono),
         srv_registry_lease_count(srv->registry), srv_registry_service_count(srv->registry),
@@ -360,4 +361,17 @@ void srv_api_health(srv_req_t *req)
         (long long)srv_selfpres_active_since(&srv->selfpres),
         srv_selfpres_window_count(&srv->selfpres, now), srv_selfpres_expected(&srv->selfpres),
         info.expired_kept);
+    /* The management store: a lost database leaves the node serving its last state (ready),
+     * and says so here. */
+    srv_mgmt_info_t mi;
+    srv_mgmt_info(srv, &mi);
+    artemisi_buf_appendf(req->out,
+                         "\"management\":{\"store\":\"%s\",\"ok\":%s,\"schemaVersion\":%d,"
+                         "\"loadedAtMs\":%lld,\"downSinceMs\":%lld,\"queued\":%zu,"
+                         "\"writes\":%llu,\"writeFailures\":%llu,\"lastError\":",
+                         mi.store ? mi.store : "none", mi.ok ? "true" : "false", mi.schema_version,
+                         (long long)mi.loaded_ms, (long long)mi.down_since, mi.queued,
+                         (unsigned long long)mi.writes, (unsigned long long)mi.write_failures);
+    artemisi_json_str(req->out, mi.last_error[0] ? mi.last_error : NULL);
+    artemisi_buf_appends(req->out, "}}");
 }

@@ -9,6 +9,7 @@
 #include "cluster.h"
 #include "api.h"
 #include "http_conn.h"
+#include "mgmt.h"
 #include "server.h"
 #include "ws_session.h"
 
@@ -49,6 +50,32 @@ static void counter(artemisi_buf_t *o, const char *name, const char *help, uint6
 {
     artemisi_buf_appendf(o, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
                          (unsigned long long)v);
+}
+
+/* The management store (mgmt.h). */
+static void mgmt_metrics(srv_server_t *srv, artemisi_buf_t *o)
+{
+    srv_mgmt_info_t mi;
+    srv_mgmt_info(srv, &mi);
+    gauge(o, "artemis_management_store_up", "1 while the management database is reachable.", mi.ok);
+    gauge(o, "artemis_management_store_down_seconds",
+          "Seconds since the management database was lost (0 while up).",
+          mi.down_since ? (double)(srv_now_wall() - mi.down_since) / 1000.0 : 0.0);
+    counter(o, "artemis_management_writes_total", "Management writes answered.", mi.writes);
+    counter(o, "artemis_management_write_failures_total", "Management writes that failed.",
+            mi.write_failures);
+    counter(o, "artemis_management_reloads_total", "Management state loads from the store.",
+            mi.reloads);
+    counter(o, "artemis_management_reconnects_total", "Reconnections to the management database.",
+            mi.reconnects);
+    counter(o, "artemis_management_changes_announced_total",
+            "delete/new/reload changes announced because management state changed.",
+            mi.changes_announced);
+    gauge(o, "artemis_management_queued_jobs", "Jobs waiting for the store's thread.",
+          (double)mi.queued);
+    gauge(o, "artemis_management_last_load_seconds", "Time the last state load took.",
+          mi.last_load_secs);
+    gauge(o, "artemis_management_rows", "Rows in the management state in memory.", (double)mi.rows);
 }
 
 #define TOP_TALKERS 10 /* bounded label cardinality: a scrape never lists every address */
@@ -213,4 +240,5 @@ void srv_api_metrics(srv_req_t *req)
     gauge(o, "artemis_uptime_seconds", "Seconds since start.",
           (double)(now - srv->start_mono) / 1000.0);
     srv_cluster_metrics(srv, o);
+    mgmt_metrics(srv, o);
 }

@@ -231,7 +231,7 @@ static void test_register_lookup(void **state)
 
     /* The service wrapper, for a real service and for an empty shell. */
     artemisi_buf_t out = ARTEMISI_BUF_INIT;
-    assert_int_equal(srv_service_append(r, &out, s, "ignored"), 0);
+    assert_int_equal(srv_service_append(f->r, &out, s, "ignored"), 0);
     json_t *svc = parse_buf(&out);
     assert_string_equal(json_string_value(json_object_get(svc, "serviceId")), "Demo.Svc");
     assert_int_equal(json_array_size(json_object_get(svc, "instances")), 1);
@@ -240,7 +240,7 @@ static void test_register_lookup(void **state)
     assert_true(json_is_null(json_object_get(svc, "metadata")));
     json_decref(svc);
     artemisi_buf_reset(&out);
-    assert_int_equal(srv_service_append(r, &out, NULL, "nobody\"quoted"), 0);
+    assert_int_equal(srv_service_append(f->r, &out, NULL, "nobody\"quoted"), 0);
     svc = parse_buf(&out);
     assert_string_equal(json_string_value(json_object_get(svc, "serviceId")), "nobody\"quoted");
     assert_int_equal(json_array_size(json_object_get(svc, "instances")), 0);
