@@ -567,6 +567,19 @@ static void committed(srv_server_t *srv, void *ctx, int ok, const char *err,
 
 void srv_mg_commit(srv_mg_call_t *c, srv_mg_tx_t *tx, const char *fail_msg)
 {
+    size_t max = (size_t)c->req->srv->cfg.management_max_statements;
+    if (srv_mg_tx_count(tx) > max) {
+        /* Refused whole: a write is all or nothing, and one request may not hold the store
+         * (and every other operator's writes) for long. */
+        char msg[256];
+        snprintf(msg, sizeof(msg),
+                 "the request would run %zu statements, more than "
+                 "management.max-statements-per-write (%zu); split it",
+                 srv_mg_tx_count(tx), max);
+        srv_mg_tx_free(tx);
+        srv_mg_fail(c, "bad-request", msg);
+        return;
+    }
     c->answered = 1;
     pending_t *p = calloc(1, sizeof(*p));
     if (!p) {

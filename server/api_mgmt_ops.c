@@ -67,6 +67,20 @@ static const opkind_t zone_ops = {
 };
 
 /* Read a key object (trimmed strings) into parts; -1 answered. */
+static int read_key(srv_mg_call_t *c, const opkind_t *k, const json_t *obj, const char **parts);
+
+/* The readers need their key object: without one there is nothing to look up. */
+static int need_key(srv_mg_call_t *c, const char *name)
+{
+    json_t *v = artemisi_json_get(c->root, name);
+    if (v && !json_is_null(v))
+        return 0;
+    char msg[96];
+    snprintf(msg, sizeof(msg), "request.%s is null", name);
+    srv_mg_fail(c, "bad-request", msg);
+    return -1;
+}
+
 static int read_key(srv_mg_call_t *c, const opkind_t *k, const json_t *obj, const char **parts)
 {
     char err[256], what[64];
@@ -327,7 +341,7 @@ static void operations_of(srv_req_t *req, const opkind_t *k)
 {
     srv_mg_call_t c;
     const char *parts[3] = {0};
-    if (srv_mg_begin(&c, req, "\"operations\":null", "", 0) == 0 &&
+    if (srv_mg_begin(&c, req, "\"operations\":null", "", 0) == 0 && need_key(&c, k->key_obj) == 0 &&
         read_key(&c, k, c.root, parts) == 0) {
         artemisi_buf_appends(req->out, "{\"operations\":");
         append_group(req->out, srv_mgmt_snap(req->srv), k, parts);
@@ -425,7 +439,7 @@ static void key_down(srv_req_t *req, const opkind_t *k)
 {
     srv_mg_call_t c;
     const char *parts[3] = {0};
-    if (srv_mg_begin(&c, req, "\"down\":false", "", 0) == 0 &&
+    if (srv_mg_begin(&c, req, "\"down\":false", "", 0) == 0 && need_key(&c, k->key_obj) == 0 &&
         read_key(&c, k, c.root, parts) == 0) {
         const srv_mg_snap_t *s = srv_mgmt_snap(req->srv);
         const srv_mg_rows_t *r = &s->tab[k->table];
@@ -450,7 +464,7 @@ void srv_api_mg_is_zone_down(srv_req_t *req)
 void srv_api_mg_instance_down(srv_req_t *req)
 {
     srv_mg_call_t c;
-    if (srv_mg_begin(&c, req, "\"down\":false", "", 0) == 0) {
+    if (srv_mg_begin(&c, req, "\"down\":false", "", 0) == 0 && need_key(&c, "instance") == 0) {
         char err[256];
         json_t *inst = NULL;
         int rc = artemisi_json_bind(c.root, "instance", ARTEMISI_JT_OBJECT, "request.instance",

@@ -99,6 +99,10 @@ static const opt_t options[] = {
           "Directory of the SQLite management store."),
     OPT_S("management-db", "management-db", management_db, "", F_SECRET, NULL, "postgresql://...",
           "Shared PostgreSQL management store instead of SQLite."),
+    OPT_I("management.max-statements-per-write", NULL, management_max_statements, 4000, 10, 1000000,
+          0,
+          "Statements one management write may run (each changed row costs two or three: the "
+          "change and its audit row); a larger request is refused whole."),
     OPT_I("management.reload-interval-ms", NULL, management_reload_ms, 5000, 200, 600000, 0,
           "Full reload of the management state from its store (other nodes' writes arrive "
           "at once on PostgreSQL through NOTIFY; this is the safety net)."),

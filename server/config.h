@@ -43,9 +43,10 @@ typedef struct srv_config {
     char *node_url; /* "" = http://<listen>/, see srv_config_node_url() */
     char *peers;    /* artemis.service.cluster.nodes: "zone:url,url;zone:url" */
     char *data_dir;
-    char *management_db;          /* "" = SQLite under data_dir */
-    int64_t management_reload_ms; /* full reload of the management state (safety net) */
-    int log_level;                /* enum srv_log_level */
+    char *management_db;               /* "" = SQLite under data_dir */
+    int64_t management_reload_ms;      /* full reload of the management state (safety net) */
+    int64_t management_max_statements; /* per write: bounds the store time one request costs */
+    int log_level;                     /* enum srv_log_level */
 
     /* leases (protocol.md §3.2) */
     int64_t lease_ttl_ms;
