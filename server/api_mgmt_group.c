@@ -25,9 +25,9 @@
 
 /* insert-* and update-* are one code path in Java (§7.6): an upsert by the natural key. */
 UPSERT_PATH(srv_api_mg_insert_route_rules, "routeRules", srv_mg_rule_entity, SRV_MG_ROUTE_RULE_LOG,
-            "description,status,strategy", "serviceId,name", "insert route rules failed.")
+            "description,status,strategy", "serviceId,name", "insert route-rules failed.")
 UPSERT_PATH(srv_api_mg_update_route_rules, "routeRules", srv_mg_rule_entity, SRV_MG_ROUTE_RULE_LOG,
-            "description,status,strategy", "serviceId,name", "update route rules failed.")
+            "description,status,strategy", "serviceId,name", "update route-rules failed.")
 UPSERT_PATH(srv_api_mg_insert_groups, "groups", srv_mg_group_entity, SRV_MG_GROUP_LOG,
             "app_id,description,status", "serviceId,regionId,zoneId,name", "insert groups failed.")
 UPSERT_PATH(srv_api_mg_update_groups, "groups", srv_mg_group_entity, SRV_MG_GROUP_LOG,
@@ -45,7 +45,7 @@ UPSERT_PATH(srv_api_mg_insert_service_instances, "serviceInstances", srv_mg_serv
 void srv_api_mg_delete_route_rules(srv_req_t *req)
 {
     srv_mg_delete_ids(req, "routeRuleIds", SRV_MG_ROUTE_RULE, SRV_MG_ROUTE_RULE_LOG,
-                      "route_rule_id", 1, "delete route rules failed.");
+                      "route_rule_id", 1, "delete route-rules failed.");
 }
 
 void srv_api_mg_delete_groups(srv_req_t *req)
@@ -57,7 +57,7 @@ void srv_api_mg_delete_groups(srv_req_t *req)
 void srv_api_mg_delete_route_rule_groups(srv_req_t *req)
 {
     srv_mg_delete_ids(req, "routeRuleGroupIds", SRV_MG_ROUTE_RULE_GROUP,
-                      SRV_MG_ROUTE_RULE_GROUP_LOG, NULL, 0, "delete route rule groups failed.");
+                      SRV_MG_ROUTE_RULE_GROUP_LOG, NULL, 0, "delete route-rule-groups failed.");
 }
 
 void srv_api_mg_delete_group_instances(srv_req_t *req)

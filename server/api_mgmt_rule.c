@@ -110,7 +110,7 @@ static void finish(srv_mg_call_t *c, srv_mg_tx_t *tx, int rc, const char *fail_m
 
 void srv_api_mg_create_route_rule(srv_req_t *req)
 {
-    static const char fail[] = "create route rule failed.";
+    static const char fail[] = "create route-rule failed.";
     srv_mg_call_t c;
     json_t *rule = NULL, *groups = NULL;
     char err[256];
@@ -227,17 +227,17 @@ static void rule_groups(srv_req_t *req, int release, const char *fail)
 
 void srv_api_mg_insert_route_rule_groups(srv_req_t *req)
 {
-    rule_groups(req, 0, "insert route rule groups failed.");
+    rule_groups(req, 0, "insert route-rule-groups failed.");
 }
 
 void srv_api_mg_update_route_rule_groups(srv_req_t *req)
 {
-    rule_groups(req, 0, "update route rule groups failed.");
+    rule_groups(req, 0, "update route-rule-groups failed.");
 }
 
 void srv_api_mg_release_route_rule_groups(srv_req_t *req)
 {
-    rule_groups(req, 1, "release route rule groups failed.");
+    rule_groups(req, 1, "release route-rule-groups failed.");
 }
 
 /* ---- group tags --------------------------------------------------------------------------------

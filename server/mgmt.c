@@ -364,8 +364,10 @@ static int enqueue(srv_mgmt_t *m, job_t *j)
     m->queued++;
     pthread_mutex_unlock(&m->mu);
     char b = 1;
-    ssize_t w = write(m->wake_pipe[1], &b, 1);
-    (void)w;
+    if (m->wake_pipe[1] >= 0) {
+        ssize_t w = write(m->wake_pipe[1], &b, 1);
+        (void)w;
+    }
     return 0;
 }
 
@@ -466,7 +468,7 @@ void srv_mgmt_info(const srv_server_t *srv, srv_mgmt_info_t *out)
     memset(out, 0, sizeof(*out));
     if (!m)
         return;
-    out->store = srv_mg_db_is_pg(m->db) ? "postgresql" : "sqlite";
+    out->store = !m->db ? "none" : srv_mg_db_is_pg(m->db) ? "postgresql" : "sqlite";
     pthread_mutex_lock(&m->mu);
     out->ok = m->ok;
     snprintf(out->last_error, sizeof(out->last_error), "%s", m->last_error);
@@ -495,6 +497,20 @@ static int make_pipe(int p[2])
     return 0;
 }
 
+static srv_mgmt_t *mgmt_new(srv_server_t *srv)
+{
+    srv_mgmt_t *m = calloc(1, sizeof(*m));
+    if (!m)
+        srv_oom();
+    srv->mgmt = m;
+    m->srv = srv;
+    m->wake_pipe[0] = m->wake_pipe[1] = m->done_pipe[0] = m->done_pipe[1] = -1;
+    pthread_mutex_init(&m->mu, NULL);
+    srv_registry_seed(srv->registry, &m->seed0, &m->seed1);
+    m->seed0 ^= 0x6d676d74; /* not the registry's own keys */
+    return m;
+}
+
 /* SQLite: the file in data-dir, the directory created (one level) when missing. */
 static int sqlite_target(const srv_config_t *cfg, char *path, size_t len, char *err, size_t errlen)
 {
@@ -511,15 +527,7 @@ static int sqlite_target(const srv_config_t *cfg, char *path, size_t len, char *
 
 int srv_mgmt_start(srv_server_t *srv, char *err, size_t errlen)
 {
-    srv_mgmt_t *m = calloc(1, sizeof(*m));
-    if (!m)
-        srv_oom();
-    srv->mgmt = m;
-    m->srv = srv;
-    m->wake_pipe[0] = m->wake_pipe[1] = m->done_pipe[0] = m->done_pipe[1] = -1;
-    pthread_mutex_init(&m->mu, NULL);
-    srv_registry_seed(srv->registry, &m->seed0, &m->seed1);
-    m->seed0 ^= 0x6d676d74; /* not the registry's own keys */
+    srv_mgmt_t *m = mgmt_new(srv);
     const char *target = srv->cfg.management_db;
     const char *key = "management-db";
     char path[4096], dberr[256] = "";
@@ -559,6 +567,25 @@ int srv_mgmt_start(srv_server_t *srv, char *err, size_t errlen)
     m->thread_started = 1;
     srv_mg_diff_install(srv);
     return 0;
+}
+
+void srv_mgmt_start_detached(srv_server_t *srv, srv_mg_snap_t *snap)
+{
+    srv_mgmt_t *m = mgmt_new(srv);
+    m->snap = snap;
+    m->ok = 1;
+    srv_mg_diff_install(srv);
+}
+
+void srv_mgmt_swap_detached(srv_server_t *srv, srv_mg_snap_t *snap)
+{
+    apply_snap(srv->mgmt, snap);
+}
+
+void srv_mgmt_seed(const srv_server_t *srv, uint64_t *k0, uint64_t *k1)
+{
+    *k0 = srv->mgmt->seed0;
+    *k1 = srv->mgmt->seed1;
 }
 
 void srv_mgmt_stop(srv_server_t *srv)

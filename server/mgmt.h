@@ -33,6 +33,13 @@ int srv_mgmt_start(srv_server_t *srv, char *err, size_t errlen);
 /* Stop the worker (after finishing the job in hand) and free everything. NULL-safe. */
 void srv_mgmt_stop(srv_server_t *srv);
 
+/* For tests and fuzz targets: management without a store or a worker, on the given indexed
+ * snapshot (taken). Writes are queued and fail when srv_mgmt_stop runs; swap_detached applies
+ * a new snapshot (taken) as a store reload would. seed: the keys snapshots of this server use. */
+void srv_mgmt_start_detached(srv_server_t *srv, srv_mg_snap_t *snap);
+void srv_mgmt_swap_detached(srv_server_t *srv, srv_mg_snap_t *snap);
+void srv_mgmt_seed(const srv_server_t *srv, uint64_t *k0, uint64_t *k1);
+
 /* The current snapshot (never NULL after start). Valid until the loop next returns. */
 const srv_mg_snap_t *srv_mgmt_snap(const srv_server_t *srv);
 
