@@ -214,8 +214,10 @@ static void post_done(srv_mgmt_t *m, job_t *j)
     m->done_tail = j;
     pthread_mutex_unlock(&m->mu);
     char b = 1;
-    ssize_t w = write(m->done_pipe[1], &b, 1); /* full pipe: a wake-up is already pending */
-    (void)w;
+    if (m->done_pipe[1] >= 0) {
+        ssize_t w = write(m->done_pipe[1], &b, 1); /* full pipe: a wake-up is already pending */
+        (void)w;
+    }
 }
 
 /* Keep trying to reach a lost database, once a second. 1 when it is back. */
@@ -398,7 +400,7 @@ static void done_cb(evutil_socket_t fd, short what, void *arg)
     srv_mgmt_t *m = arg;
     (void)what;
     char buf[256];
-    while (read(fd, buf, sizeof(buf)) > 0)
+    while (fd >= 0 && read(fd, buf, sizeof(buf)) > 0)
         ;
     pthread_mutex_lock(&m->mu);
     job_t *list = m->done;
@@ -569,12 +571,33 @@ int srv_mgmt_start(srv_server_t *srv, char *err, size_t errlen)
     return 0;
 }
 
-void srv_mgmt_start_detached(srv_server_t *srv, srv_mg_snap_t *snap)
+void srv_mgmt_start_detached(srv_server_t *srv, srv_mg_snap_t *snap, srv_mg_db_t *db)
 {
     srv_mgmt_t *m = mgmt_new(srv);
     m->snap = snap;
+    m->db = db;
     m->ok = 1;
     srv_mg_diff_install(srv);
+}
+
+void srv_mgmt_drain_detached(srv_server_t *srv)
+{
+    srv_mgmt_t *m = srv->mgmt;
+    pthread_mutex_lock(&m->mu);
+    job_t *list = m->todo;
+    m->todo = m->todo_tail = NULL;
+    m->queued = 0;
+    pthread_mutex_unlock(&m->mu);
+    if (list)
+        run_jobs(m, list, 0);
+    done_cb(-1, 0, m);
+}
+
+srv_mg_db_t *srv_mgmt_take_db(srv_server_t *srv)
+{
+    srv_mg_db_t *db = srv->mgmt->db;
+    srv->mgmt->db = NULL;
+    return db;
 }
 
 void srv_mgmt_swap_detached(srv_server_t *srv, srv_mg_snap_t *snap)

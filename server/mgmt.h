@@ -33,10 +33,16 @@ int srv_mgmt_start(srv_server_t *srv, char *err, size_t errlen);
 /* Stop the worker (after finishing the job in hand) and free everything. NULL-safe. */
 void srv_mgmt_stop(srv_server_t *srv);
 
-/* For tests and fuzz targets: management without a store or a worker, on the given indexed
- * snapshot (taken). Writes are queued and fail when srv_mgmt_stop runs; swap_detached applies
- * a new snapshot (taken) as a store reload would. seed: the keys snapshots of this server use. */
-void srv_mgmt_start_detached(srv_server_t *srv, srv_mg_snap_t *snap);
+/* For tests and fuzz targets: management without a worker thread, on the given indexed
+ * snapshot (taken) and an open store (may be NULL: then writes only queue, and fail when
+ * srv_mgmt_stop runs). drain runs the queued jobs on the calling thread and delivers them, as
+ * the worker and the loop would; take_db hands the store back (srv_mgmt_stop closes it
+ * otherwise); swap applies a new snapshot (taken) as a reload would. seed: the keys snapshots
+ * of this server use. */
+struct srv_mg_db;
+void srv_mgmt_start_detached(srv_server_t *srv, srv_mg_snap_t *snap, struct srv_mg_db *db);
+void srv_mgmt_drain_detached(srv_server_t *srv);
+struct srv_mg_db *srv_mgmt_take_db(srv_server_t *srv);
 void srv_mgmt_swap_detached(srv_server_t *srv, srv_mg_snap_t *snap);
 void srv_mgmt_seed(const srv_server_t *srv, uint64_t *k0, uint64_t *k1);
 

@@ -183,7 +183,7 @@ static void test_swap_announces(void **state)
     reg(srv, "other", "c", "10.0.0.2");
     srv_mg_snap_t *empty = snap_new();
     assert_int_equal(srv_mg_snap_index(empty), 0);
-    srv_mgmt_start_detached(srv, empty);
+    srv_mgmt_start_detached(srv, empty, NULL);
     uint64_t k0, k1;
     srv_mgmt_seed(srv, &k0, &k1);
     char got[1024];
@@ -270,7 +270,7 @@ static void test_canary_resolved_per_answer(void **state)
     add(s, SRV_MG_GROUP_INSTANCE, "1", "1", "10.0.0.2");
     assert_int_equal(srv_mg_snap_index(s), 0);
     assert_int_equal(srv_mg_service(s, "svc")->canary, 1);
-    srv_mgmt_start_detached(srv, s);
+    srv_mgmt_start_detached(srv, s, NULL);
     artemisi_buf_t out = ARTEMISI_BUF_INIT;
     assert_int_equal(
         srv_service_append(srv->registry, &out, srv_registry_service(srv->registry, "svc"), "svc"),
