@@ -275,12 +275,16 @@ test-asan:
 	    $(MAKE) BUILD=build/asan SANITIZER=address,undefined check
 
 # ThreadSanitizer: the SDK's threaded mode (cache readers vs the SDK thread, the command
-# queue, registration states) through the unit tests and the SDK end-to-end tests.
+# queue, registration states) through the unit tests and the SDK end-to-end tests, and the
+# server's management store thread (jobs, reloads, reconnects) through the management suites
+# on SQLite and PostgreSQL.
 test-tsan:
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	    $(MAKE) BUILD=build/tsan SANITIZER=thread check-unit
 	TSAN_OPTIONS=halt_on_error=1 $(MAKE) BUILD=build/tsan SANITIZER=thread check-integration \
 	    INTEGRATION_FILTER=test_sdk
+	TSAN_OPTIONS=halt_on_error=1 $(MAKE) BUILD=build/tsan SANITIZER=thread check-integration \
+	    INTEGRATION_FILTER=test_management
 
 test: deps
 	$(MAKE) all
