@@ -16,7 +16,7 @@ import subprocess
 import tempfile
 import time
 
-from lib import http, mgmt, server
+from lib import cluster, http, mgmt, server
 from lib.util import SUCCESS, Api, check, eq, instance, short, wait_until
 
 SERVER = False
@@ -368,6 +368,40 @@ def test_unreachable_database_exits_2(ctx):
 
 
 test_unreachable_database_exits_2.timeout = 30
+
+
+def test_cluster_nodes_share_the_database(ctx):
+    """Two nodes of one cluster (peers of each other, replicating the registry) on one
+    database: an operation written on either node reaches the other's discovery within 1 s, and
+    the replicated instance is pulled out and in on both."""
+    _need("a")
+    cl = cluster.Cluster(2, extra_args=mgmt.SERVER_ARGS + ["--management-db=%s" % _S["pg"].uri])
+    ctx.defer(cl.cleanup)
+    try:
+        cl.start(timeout=20.0)
+    except AssertionError as e:
+        raise AssertionError("%s\n%s" % (e, cl.logs()))
+    svc = "cluster.pg.svc"
+    x = instance(svc, "cx", ip="10.81.0.1")
+    Api(http.Client(cl[0].port, mode="plain")).must_register(x)
+    c0, c1 = http.Client(cl[0].port, mode="plain"), http.Client(cl[1].port, mode="plain")
+    ctx.defer(c0.close)
+    ctx.defer(c1.close)
+    wait_until(lambda: mgmt.lookup_ids(c1, svc) == {"cx"}, 5.0, 0.05, "replication of cx to node 1")
+    m1 = mgmt.mg(mgmt.NodeCtx(ctx, cl[1]), L)
+    m0 = mgmt.mg(mgmt.NodeCtx(ctx, cl[0]), L)
+    m1.operate_instance(mgmt.instance_key(x), operator="cl", token="cl")
+    eq(mgmt.lookup_ids(c1, svc), set(), "node 1 right after its own pull-out")
+    t0 = time.monotonic()
+    wait_until(lambda: mgmt.lookup_ids(c0, svc) == set(), 1.0, 0.02, "node 0 to apply node 1's pull-out")
+    took = time.monotonic() - t0
+    m0.operate_instance(mgmt.instance_key(x), complete=True, operator="cl", token="cl")
+    eq(mgmt.lookup_ids(c0, svc), {"cx"}, "node 0 right after its own pull-in")
+    wait_until(lambda: mgmt.lookup_ids(c1, svc) == {"cx"}, 1.0, 0.02, "node 1 to apply node 0's pull-in")
+    check(took < 1.0, "pull-out reached the other node after %.3f s" % took)
+
+
+test_cluster_nodes_share_the_database.timeout = 60
 
 
 def test_all_57_paths_covered(ctx):
