@@ -136,6 +136,15 @@ int srv_mg_list(srv_mg_call_t *c, const json_t *obj, const char *name, json_t **
     return rc ? bind_failed(c, rc, err) : 0;
 }
 
+int srv_mg_object(srv_mg_call_t *c, const json_t *obj, const char *name, json_t **out)
+{
+    char err[256], what[128];
+    snprintf(what, sizeof(what), "request.%s", name);
+    int rc =
+        artemisi_json_bind((json_t *)obj, name, ARTEMISI_JT_OBJECT, what, out, err, sizeof(err));
+    return rc ? bind_failed(c, rc, err) : 0;
+}
+
 int srv_mg_begin(srv_mg_call_t *c, srv_req_t *req, const char *nulls_before,
                  const char *nulls_after, int write)
 {

@@ -57,6 +57,8 @@ int srv_mg_long(srv_mg_call_t *c, const json_t *obj, const char *name, int64_t *
 int srv_mg_bool(srv_mg_call_t *c, const json_t *obj, const char *name, int *out);
 /* A List property: the array (or NULL when absent/null); -1 answered 400. */
 int srv_mg_list(srv_mg_call_t *c, const json_t *obj, const char *name, json_t **out);
+/* An object property (a bean): the object (or NULL when absent/null); -1 answered 400. */
+int srv_mg_object(srv_mg_call_t *c, const json_t *obj, const char *name, json_t **out);
 /* Keep a string for the call's lifetime. NULL on OOM. */
 const char *srv_mg_keep(srv_mg_call_t *c, char *s);
 /* The operation context must have these non-blank (protocol.md §7: a write without them is

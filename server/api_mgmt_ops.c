@@ -83,19 +83,9 @@ static int need_key(srv_mg_call_t *c, const char *name)
 
 static int read_key(srv_mg_call_t *c, const opkind_t *k, const json_t *obj, const char **parts)
 {
-    char err[256], what[64];
     json_t *key = NULL;
-    snprintf(what, sizeof(what), "request.%s", k->key_obj);
-    int rc = artemisi_json_bind((json_t *)obj, k->key_obj, ARTEMISI_JT_OBJECT, what, &key, err,
-                                sizeof(err));
-    if (rc) {
-        if (rc == ARTEMISI_DECODE_NOMEM)
-            c->req->out->failed = 1;
-        else
-            srv_req_bad_request(c->req, err);
-        c->answered = 1;
+    if (srv_mg_object(c, obj, k->key_obj, &key) != 0)
         return -1;
-    }
     for (size_t i = 0; i < k->n; i++)
         if (srv_mg_str(c, key, k->json[i], &parts[i]) != 0)
             return -1;
@@ -467,11 +457,14 @@ void srv_api_mg_instance_down(srv_req_t *req)
     if (srv_mg_begin(&c, req, "\"down\":false", "", 0) == 0 && need_key(&c, "instance") == 0) {
         char err[256];
         json_t *inst = NULL;
-        int rc = artemisi_json_bind(c.root, "instance", ARTEMISI_JT_OBJECT, "request.instance",
-                                    &inst, err, sizeof(err));
         artemisi_instance_t d;
         memset(&d, 0, sizeof(d));
-        if (!rc && inst) {
+        int rc = srv_mg_object(&c, c.root, "instance", &inst);
+        if (rc) {
+            srv_mg_end(&c);
+            return;
+        }
+        if (inst) {
             size_t need = 0;
             rc = artemisi_decode_instance(inst, &d, NULL, &need, 1u << 20, err, sizeof(err));
         }

@@ -4,6 +4,7 @@
  * in the same transaction are referred to by their natural key (a subselect), so one
  * transaction creates a rule, its groups and their links.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,16 +114,12 @@ void srv_api_mg_create_route_rule(srv_req_t *req)
     static const char fail[] = "create route-rule failed.";
     srv_mg_call_t c;
     json_t *rule = NULL, *groups = NULL;
-    char err[256];
     if (srv_mg_begin(&c, req, "", "", 1) != 0 || srv_mg_need_group_context(&c, fail) ||
         srv_mg_list(&c, c.root, "groups", &groups) != 0) {
         srv_mg_end(&c);
         return;
     }
-    if (artemisi_json_bind(c.root, "routeRule", ARTEMISI_JT_OBJECT, "request.routeRule", &rule, err,
-                           sizeof(err))) {
-        srv_req_bad_request(req, err);
-        c.answered = 1;
+    if (srv_mg_object(&c, c.root, "routeRule", &rule) != 0) {
         srv_mg_end(&c);
         return;
     }
@@ -348,74 +345,6 @@ void srv_api_mg_delete_group_tags(srv_req_t *req)
     finish(&c, tx, rc, fail);
 }
 
-/* {"groupId":N,"tags":{...}} of the tag rows [first, first+n), filtered. */
-static void append_group_tags(artemisi_buf_t *out, const srv_mg_snap_t *s, int64_t gid,
-                              size_t first, size_t n, int64_t tag_id, const char *tag_key)
-{
-    const srv_mg_rows_t *t = ROWS(s, GROUP_TAG);
-    artemisi_buf_appendf(out, "{\"groupId\":%lld,\"tags\":{", (long long)gid);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t row = s->tag_by_group.v[first + i].row;
-        const char *key = srv_mg_val(t, row, SRV_MGC_GROUP_TAG_TAG);
-        if ((tag_id >= 0 && srv_mg_int(t, row, SRV_MGC_ID, -1) != tag_id) ||
-            (tag_key && (!key || strcasecmp(key, tag_key) != 0)))
-            continue;
-        if (k++)
-            artemisi_buf_appendc(out, ',');
-        artemisi_json_str(out, key ? key : "");
-        artemisi_buf_appendc(out, ':');
-        artemisi_json_str(out, srv_mg_val(t, row, SRV_MGC_GROUP_TAG_VALUE));
-    }
-    artemisi_buf_appends(out, "}}");
-}
-
-void srv_api_mg_get_group_tags(srv_req_t *req)
-{
-    srv_mg_call_t c;
-    int64_t gid, tag_id;
-    int has_gid, has_tag_id;
-    const char *tag_key = NULL;
-    if (srv_mg_begin(&c, req, "\"groupTags\":null", "", 0) == 0 &&
-        srv_mg_long(&c, c.root, "groupId", &gid, &has_gid) == 0 &&
-        srv_mg_long(&c, c.root, "tagId", &tag_id, &has_tag_id) == 0 &&
-        srv_mg_str(&c, c.root, "tagKey", &tag_key) == 0) {
-        const srv_mg_snap_t *s = srv_mgmt_snap(req->srv);
-        size_t first, n = has_gid ? srv_mg_fk_range(&s->tag_by_group, gid, &first) : 0;
-        artemisi_buf_appends(req->out, "{\"groupTags\":");
-        if (n)
-            append_group_tags(req->out, s, gid, first, n, has_tag_id ? tag_id : -1,
-                              artemisi_blank(tag_key) ? NULL : tag_key);
-        else
-            artemisi_buf_appends(req->out, "null");
-        artemisi_buf_appendc(req->out, ',');
-        srv_mg_status_ok(req->out);
-        artemisi_buf_appendc(req->out, '}');
-    }
-    srv_mg_end(&c);
-}
-
-void srv_api_mg_get_all_group_tags(srv_req_t *req)
-{
-    srv_mg_call_t c;
-    if (srv_mg_begin(&c, req, "\"allGroupTags\":null", "", 0) == 0) {
-        const srv_mg_snap_t *s = srv_mgmt_snap(req->srv);
-        artemisi_buf_appends(req->out, "{\"allGroupTags\":[");
-        for (size_t i = 0; i < s->tag_by_group.n;) {
-            int64_t gid = s->tag_by_group.v[i].key;
-            size_t first, n = srv_mg_fk_range(&s->tag_by_group, gid, &first);
-            if (i)
-                artemisi_buf_appendc(req->out, ',');
-            append_group_tags(req->out, s, gid, first, n, -1, NULL);
-            i = first + n;
-        }
-        artemisi_buf_appends(req->out, "],");
-        srv_mg_status_ok(req->out);
-        artemisi_buf_appendc(req->out, '}');
-    }
-    srv_mg_end(&c);
-}
-
 /* ---- group operations -------------------------------------------------------------------------
  */
 
@@ -550,10 +479,42 @@ void srv_api_mg_operate_group_operation(srv_req_t *req)
     finish(&c, tx, rc, fail);
 }
 
+/* ---- per-group readers: tags and operations ------------------------------------------------ */
+
+/* A filter of one group's tag rows (get-group-tags' tagId and tagKey). */
+typedef struct tagfilter {
+    int64_t tag_id; /* -1: any */
+    const char *tag_key;
+} tagfilter_t;
+
+/* {"groupId":N,"tags":{...}} of the tag rows [first, first+n), filtered (f may be NULL). */
+static void append_group_tags(artemisi_buf_t *out, const srv_mg_snap_t *s, int64_t gid,
+                              size_t first, size_t n, const void *filter)
+{
+    const tagfilter_t *f = filter;
+    const srv_mg_rows_t *t = ROWS(s, GROUP_TAG);
+    artemisi_buf_appendf(out, "{\"groupId\":%lld,\"tags\":{", (long long)gid);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t row = s->tag_by_group.v[first + i].row;
+        const char *key = srv_mg_val(t, row, SRV_MGC_GROUP_TAG_TAG);
+        if (f && ((f->tag_id >= 0 && srv_mg_int(t, row, SRV_MGC_ID, -1) != f->tag_id) ||
+                  (f->tag_key && (!key || strcasecmp(key, f->tag_key) != 0))))
+            continue;
+        if (k++)
+            artemisi_buf_appendc(out, ',');
+        artemisi_json_str(out, key ? key : "");
+        artemisi_buf_appendc(out, ':');
+        artemisi_json_str(out, srv_mg_val(t, row, SRV_MGC_GROUP_TAG_VALUE));
+    }
+    artemisi_buf_appends(out, "}}");
+}
+
 /* {"groupId":N,"operations":[...]} of one group. */
 static void append_group_ops(artemisi_buf_t *out, const srv_mg_snap_t *s, int64_t gid, size_t first,
-                             size_t n)
+                             size_t n, const void *filter)
 {
+    (void)filter;
     artemisi_buf_appendf(out, "{\"groupId\":%lld,\"operations\":[", (long long)gid);
     for (size_t i = 0; i < n; i++) {
         if (i)
@@ -564,39 +525,55 @@ static void append_group_ops(artemisi_buf_t *out, const srv_mg_snap_t *s, int64_
     artemisi_buf_appends(out, "]}");
 }
 
-void srv_api_mg_get_group_operations(srv_req_t *req)
+/* GroupTags and GroupOperations share one shape, keyed by group id. */
+typedef struct pergroup {
+    const char *one, *all; /* the answer fields of get-X and get-all-X */
+    size_t fks;            /* offsetof the rows-by-group index in srv_mg_snap_t */
+    void (*append)(artemisi_buf_t *out, const srv_mg_snap_t *s, int64_t gid, size_t first, size_t n,
+                   const void *filter);
+} pergroup_t;
+
+static const pergroup_t tags_of = {"groupTags", "allGroupTags",
+                                   offsetof(srv_mg_snap_t, tag_by_group), append_group_tags};
+static const pergroup_t ops_of = {"groupOperations", "allGroupOperations",
+                                  offsetof(srv_mg_snap_t, op_by_group), append_group_ops};
+
+static const srv_mg_fks_t *fks_of(const srv_mg_snap_t *s, const pergroup_t *pg)
 {
-    srv_mg_call_t c;
-    int64_t gid;
-    int present;
-    if (srv_mg_begin(&c, req, "\"groupOperations\":null", "", 0) == 0 &&
-        srv_mg_long(&c, c.root, "groupId", &gid, &present) == 0) {
-        const srv_mg_snap_t *s = srv_mgmt_snap(req->srv);
-        size_t first, n = present ? srv_mg_fk_range(&s->op_by_group, gid, &first) : 0;
-        artemisi_buf_appends(req->out, "{\"groupOperations\":");
-        if (n)
-            append_group_ops(req->out, s, gid, first, n);
-        else
-            artemisi_buf_appends(req->out, "null");
-        artemisi_buf_appendc(req->out, ',');
-        srv_mg_status_ok(req->out);
-        artemisi_buf_appendc(req->out, '}');
-    }
-    srv_mg_end(&c);
+    return (const srv_mg_fks_t *)(const void *)((const char *)s + pg->fks);
 }
 
-void srv_api_mg_get_all_group_operations(srv_req_t *req)
+/* {"<one>":X|null,...} of one group; the caller has begun the call and read the group id. */
+static void get_one(srv_mg_call_t *c, const pergroup_t *pg, int64_t gid, int present,
+                    const void *filter)
+{
+    const srv_mg_snap_t *s = srv_mgmt_snap(c->req->srv);
+    size_t first, n = present ? srv_mg_fk_range(fks_of(s, pg), gid, &first) : 0;
+    artemisi_buf_appendf(c->req->out, "{\"%s\":", pg->one);
+    if (n)
+        pg->append(c->req->out, s, gid, first, n, filter);
+    else
+        artemisi_buf_appends(c->req->out, "null");
+    artemisi_buf_appendc(c->req->out, ',');
+    srv_mg_status_ok(c->req->out);
+    artemisi_buf_appendc(c->req->out, '}');
+}
+
+static void get_all(srv_req_t *req, const pergroup_t *pg)
 {
     srv_mg_call_t c;
-    if (srv_mg_begin(&c, req, "\"allGroupOperations\":null", "", 0) == 0) {
+    char nulls[64];
+    snprintf(nulls, sizeof(nulls), "\"%s\":null", pg->all);
+    if (srv_mg_begin(&c, req, nulls, "", 0) == 0) {
         const srv_mg_snap_t *s = srv_mgmt_snap(req->srv);
-        artemisi_buf_appends(req->out, "{\"allGroupOperations\":[");
-        for (size_t i = 0; i < s->op_by_group.n;) {
-            int64_t gid = s->op_by_group.v[i].key;
-            size_t first, n = srv_mg_fk_range(&s->op_by_group, gid, &first);
+        const srv_mg_fks_t *f = fks_of(s, pg);
+        artemisi_buf_appendf(req->out, "{\"%s\":[", pg->all);
+        for (size_t i = 0; i < f->n;) {
+            int64_t gid = f->v[i].key;
+            size_t first, n = srv_mg_fk_range(f, gid, &first);
             if (i)
                 artemisi_buf_appendc(req->out, ',');
-            append_group_ops(req->out, s, gid, first, n);
+            pg->append(req->out, s, gid, first, n, NULL);
             i = first + n;
         }
         artemisi_buf_appends(req->out, "],");
@@ -604,6 +581,43 @@ void srv_api_mg_get_all_group_operations(srv_req_t *req)
         artemisi_buf_appendc(req->out, '}');
     }
     srv_mg_end(&c);
+}
+
+void srv_api_mg_get_group_tags(srv_req_t *req)
+{
+    srv_mg_call_t c;
+    int64_t gid, tag_id;
+    int has_gid, has_tag_id;
+    const char *tag_key = NULL;
+    if (srv_mg_begin(&c, req, "\"groupTags\":null", "", 0) == 0 &&
+        srv_mg_long(&c, c.root, "groupId", &gid, &has_gid) == 0 &&
+        srv_mg_long(&c, c.root, "tagId", &tag_id, &has_tag_id) == 0 &&
+        srv_mg_str(&c, c.root, "tagKey", &tag_key) == 0) {
+        tagfilter_t f = {has_tag_id ? tag_id : -1, artemisi_blank(tag_key) ? NULL : tag_key};
+        get_one(&c, &tags_of, gid, has_gid, &f);
+    }
+    srv_mg_end(&c);
+}
+
+void srv_api_mg_get_all_group_tags(srv_req_t *req)
+{
+    get_all(req, &tags_of);
+}
+
+void srv_api_mg_get_group_operations(srv_req_t *req)
+{
+    srv_mg_call_t c;
+    int64_t gid;
+    int present;
+    if (srv_mg_begin(&c, req, "\"groupOperations\":null", "", 0) == 0 &&
+        srv_mg_long(&c, c.root, "groupId", &gid, &present) == 0)
+        get_one(&c, &ops_of, gid, present, NULL);
+    srv_mg_end(&c);
+}
+
+void srv_api_mg_get_all_group_operations(srv_req_t *req)
+{
+    get_all(req, &ops_of);
 }
 
 /* ---- canary ------------------------------------------------------------------------------------
