@@ -338,6 +338,8 @@ int srv_mg_encode(artemisi_buf_t *out, const srv_mg_snap_t *s, const srv_mg_enti
         }
     }
     rc |= artemisi_buf_appendc(out, '}');
+    if (rc)
+        out->failed = 1; /* a group key lost in its scratch buffer is lost from the answer */
     return rc ? -1 : 0;
 }
 

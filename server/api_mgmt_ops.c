@@ -472,8 +472,13 @@ void srv_api_mg_instance_down(srv_req_t *req)
             req->out->failed = 1;
         else if (rc)
             srv_req_bad_request(req, err);
-        else
-            answer_down(req, inst && srv_mg_down(srv_mgmt_snap(req->srv), &d));
+        else {
+            int down = inst ? srv_mg_down(srv_mgmt_snap(req->srv), &d) : 0;
+            if (down < 0)
+                req->out->failed = 1;
+            else
+                answer_down(req, down);
+        }
     }
     srv_mg_end(&c);
 }

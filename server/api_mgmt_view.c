@@ -23,7 +23,12 @@ static int append_lease(srv_server_t *srv, artemisi_buf_t *out, const srv_lease_
     const artemisi_instance_t *inst = l->inst;
     artemisi_instance_t d = *inst;
     d.packed = 0;
-    ARTEMISI_INST(&d, STATUS) = srv_mg_down(srv_mgmt_snap(srv), inst) ? "down" : "up";
+    int down = srv_mg_down(srv_mgmt_snap(srv), inst);
+    if (down < 0) {
+        out->failed = 1;
+        return -1;
+    }
+    ARTEMISI_INST(&d, STATUS) = down ? "down" : "up";
     char ctime[24], rtime[24], ttl[24];
     snprintf(ctime, sizeof(ctime), "%lld", (long long)l->creation_wall);
     snprintf(rtime, sizeof(rtime), "%lld", (long long)l->renewal_wall);
@@ -123,7 +128,9 @@ void srv_api_mg_service(srv_req_t *req)
     }
     srv_server_t *srv = req->srv;
     const srv_mg_snap_t *snap = srv_mgmt_snap(srv);
-    const srv_mg_service_t *ms = srv_mg_service(snap, sid);
+    const srv_mg_service_t *ms;
+    if (srv_mg_service_find(snap, sid, &ms) != 0)
+        req->out->failed = 1;
     artemisi_buf_t *out = req->out;
     artemisi_buf_appends(out, "{\"groups\":[");
     for (size_t i = 0; ms && i < ms->groups.n; i++) {
@@ -134,7 +141,8 @@ void srv_api_mg_service(srv_req_t *req)
             continue;
         int64_t gid = srv_mg_int(g, row, SRV_MGC_ID, -1);
         artemisi_buf_t key = ARTEMISI_BUF_INIT;
-        srv_mg_group_key(snap, row, &key);
+        if (srv_mg_group_key(snap, row, &key) != 0)
+            out->failed = 1;
         if (out->len && out->data[out->len - 1] == '}')
             artemisi_buf_appendc(out, ',');
         artemisi_buf_appends(out, "{\"groupKey\":");

@@ -17,7 +17,7 @@
 static int hidden(void *ctx, const artemisi_instance_t *inst)
 {
     const srv_server_t *srv = ctx;
-    return srv->mgmt && srv_mg_down(srv_mgmt_snap(srv), inst);
+    return srv->mgmt ? srv_mg_down(srv_mgmt_snap(srv), inst) : 0;
 }
 
 static int append_extra(void *ctx, artemisi_buf_t *out, const srv_service_t *s,
@@ -25,7 +25,11 @@ static int append_extra(void *ctx, artemisi_buf_t *out, const srv_service_t *s,
 {
     const srv_server_t *srv = ctx;
     const srv_mg_snap_t *snap = srv_mgmt_snap(srv);
-    const srv_mg_service_t *svc = srv_mg_service(snap, s ? s->id : service_id);
+    const srv_mg_service_t *svc;
+    if (srv_mg_service_find(snap, s ? s->id : service_id, &svc) != 0) {
+        out->failed = 1;
+        return -1;
+    }
     if (!svc)
         return artemisi_buf_appends(out, NO_MANAGEMENT);
     if (!svc->canary)
@@ -235,8 +239,8 @@ uint64_t srv_mg_diff_apply(srv_server_t *srv, const srv_mg_snap_t *old, const sr
         for (uint32_t i = 0; d && i < srv_service_size(s); i++) {
             artemisi_instance_t *inst = srv_service_lease(s, i)->inst;
             int was = srv_mg_down(old, inst), is = srv_mg_down(cur, inst);
-            if (was == is)
-                continue;
+            if (was == is || was < 0 || is < 0)
+                continue; /* undecided (out of memory): the periodic reload retries */
             srv_registry_announce(srv->registry, is ? SRV_CHANGE_DELETE : SRV_CHANGE_NEW, inst,
                                   srv_now_wall());
             announced++;

@@ -250,6 +250,7 @@ static int index_down_sets(srv_mg_snap_t *s)
     return rc ? -1 : 0;
 }
 
+/* 1 in the set, 0 not, -1 out of memory (the key could not be built). */
 static int in_set(const artemisi_dict_t *d, size_t n, const char *const *parts)
 {
     if (d->count == 0)
@@ -258,9 +259,7 @@ static int in_set(const artemisi_dict_t *d, size_t n, const char *const *parts)
     int rc = srv_mg_key(&k, n, parts);
     int hit = rc == 0 && artemisi_dict_get(d, k.data) != NULL;
     artemisi_buf_free(&k);
-    /* Out of memory: say "down" -- hiding an instance for one answer is the safe mistake,
-     * sending traffic to a machine an operator pulled out is not. */
-    return rc ? 1 : hit;
+    return rc ? -1 : hit;
 }
 
 int srv_mg_down(const srv_mg_snap_t *s, const artemisi_instance_t *inst)
@@ -268,14 +267,12 @@ int srv_mg_down(const srv_mg_snap_t *s, const artemisi_instance_t *inst)
     const char *region = ARTEMISI_INST(inst, REGION_ID);
     const char *sid = ARTEMISI_INST(inst, SERVICE_ID);
     const char *p3[] = {region, sid, ARTEMISI_INST(inst, INSTANCE_ID)};
-    if (in_set(&s->down_instance, 3, p3))
-        return 1;
     const char *p2[] = {region, ARTEMISI_INST(inst, IP)};
-    if (in_set(&s->down_server, 2, p2))
-        return 1;
     const char *pz[] = {region, sid, ARTEMISI_INST(inst, ZONE_ID)};
-    if (in_set(&s->down_zone, 3, pz))
-        return 1;
+    int r;
+    if ((r = in_set(&s->down_instance, 3, p3)) != 0 || (r = in_set(&s->down_server, 2, p2)) != 0 ||
+        (r = in_set(&s->down_zone, 3, pz)) != 0)
+        return r;
     if (s->down_group.count == 0)
         return 0;
     /* §7.2 rule 4: a group key that is a whole-segment prefix of the group path. */
@@ -287,7 +284,7 @@ int srv_mg_down(const srv_mg_snap_t *s, const artemisi_instance_t *inst)
     artemisi_buf_t path = ARTEMISI_BUF_INIT;
     if (join_lower(&path, 5, pg) != 0) {
         artemisi_buf_free(&path);
-        return 1;
+        return -1;
     }
     int down = 0;
     for (size_t i = 1; i <= path.len && !down; i++) {
@@ -302,15 +299,24 @@ int srv_mg_down(const srv_mg_snap_t *s, const artemisi_instance_t *inst)
     return down;
 }
 
+int srv_mg_service_find(const srv_mg_snap_t *s, const char *service_id,
+                        const srv_mg_service_t **out)
+{
+    *out = NULL;
+    if (!service_id || s->services.count == 0)
+        return 0;
+    artemisi_buf_t k = ARTEMISI_BUF_INIT;
+    int rc = artemisi_buf_append_lower(&k, service_id) == 0 && k.data ? 0 : -1;
+    if (rc == 0)
+        *out = artemisi_dict_get(&s->services, k.data);
+    artemisi_buf_free(&k);
+    return rc;
+}
+
 const srv_mg_service_t *srv_mg_service(const srv_mg_snap_t *s, const char *service_id)
 {
-    if (!service_id || s->services.count == 0)
-        return NULL;
-    artemisi_buf_t k = ARTEMISI_BUF_INIT;
-    const srv_mg_service_t *svc = NULL;
-    if (artemisi_buf_append_lower(&k, service_id) == 0 && k.data)
-        svc = artemisi_dict_get(&s->services, k.data);
-    artemisi_buf_free(&k);
+    const srv_mg_service_t *svc;
+    srv_mg_service_find(s, service_id, &svc);
     return svc;
 }
 

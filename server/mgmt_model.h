@@ -89,9 +89,13 @@ void srv_mg_snap_free(srv_mg_snap_t *s);
 /* Build the indexes and the per-service JSON from the rows. 0, or -1 on OOM. */
 int srv_mg_snap_index(srv_mg_snap_t *s);
 
-/* The §7.2 predicate for one instance (any field may be NULL). */
+/* The §7.2 predicate for one instance (any field may be NULL): 1 down, 0 not, -1 out of
+ * memory (undecided: an answer that depends on it must not go out as complete). */
 int srv_mg_down(const srv_mg_snap_t *s, const artemisi_instance_t *inst);
-/* The per-service derived data, or NULL when management says nothing about the service. */
+/* The per-service derived data (*out NULL when management says nothing about the service).
+ * 0, or -1 when out of memory. srv_mg_service: the same, NULL on either. */
+int srv_mg_service_find(const srv_mg_snap_t *s, const char *service_id,
+                        const srv_mg_service_t **out);
 const srv_mg_service_t *srv_mg_service(const srv_mg_snap_t *s, const char *service_id);
 /* Row index of a group / route rule by id, or -1. */
 long srv_mg_group_row(const srv_mg_snap_t *s, int64_t group_id);

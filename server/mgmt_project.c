@@ -255,13 +255,16 @@ static int append_rule(const srv_mg_snap_t *s, size_t row, const srv_mg_register
 int srv_mg_project(const srv_mg_snap_t *s, const char *key, const srv_mg_registered_t *reg,
                    artemisi_buf_t *out, int *canary)
 {
-    const srv_mg_service_t *svc = srv_mg_service(s, key);
-    int rc = artemisi_buf_appends(out, "\"logicInstances\":[");
+    const srv_mg_service_t *svc;
+    int rc = srv_mg_service_find(s, key, &svc);
+    rc |= artemisi_buf_appends(out, "\"logicInstances\":[");
     size_t k = 0;
     for (size_t i = 0; svc && i < svc->logic.n; i++) {
         artemisi_instance_t d;
         srv_mg_logic_draft(s, svc->logic.v[i], &d);
-        if (srv_mg_down(s, &d)) /* §4.1 step 2 applies to logical instances too */
+        int down = srv_mg_down(s, &d); /* §4.1 step 2 applies to logical instances too */
+        rc |= down < 0 ? -1 : 0;
+        if (down)
             continue;
         if (k++)
             rc |= artemisi_buf_appendc(out, ',');
@@ -273,6 +276,8 @@ int srv_mg_project(const srv_mg_snap_t *s, const char *key, const srv_mg_registe
     for (size_t i = 0; svc && i < svc->rules.n && !rc; i++)
         rc |= append_rule(s, svc->rules.v[i], reg, out, &nrules, canary);
     rc |= artemisi_buf_appendc(out, ']');
+    if (rc)
+        out->failed = 1; /* bytes lost in a scratch buffer are lost from the answer too */
     return rc || artemisi_buf_failed(out) ? -1 : 0;
 }
 

@@ -222,8 +222,8 @@ static void emit(srv_registry_t *r, srv_change_type_t type, artemisi_instance_t 
 {
     /* protocol.md §4.3: a `new` for an instance management holds down is not announced; its
      * pull-in announces it. */
-    if (type == SRV_CHANGE_NEW && r->hooks.hidden && r->hooks.hidden(r->hooks.ctx, inst))
-        return;
+    if (type == SRV_CHANGE_NEW && r->hooks.hidden && r->hooks.hidden(r->hooks.ctx, inst) > 0)
+        return; /* undecided (out of memory): announce -- a client re-checks, it never misses */
     uint64_t seq = srv_changelog_append(&r->log, type, inst, now_wall);
     if (r->on_change)
         r->on_change(r->on_change_ctx, srv_changelog_get(&r->log, seq));
@@ -477,7 +477,10 @@ const artemisi_buf_t *srv_service_json(srv_service_t *s)
     int rc = artemisi_buf_appendc(&s->json, '[');
     const srv_registry_hooks_t *h = &s->reg->hooks;
     for (uint32_t i = 0, k = 0; i < s->n; i++) {
-        if (h->hidden && h->hidden(h->ctx, s->leases[i]->inst))
+        int hide = h->hidden ? h->hidden(h->ctx, s->leases[i]->inst) : 0;
+        if (hide < 0)
+            return NULL; /* undecided: no list rather than a wrong one */
+        if (hide)
             continue;
         if (k++)
             rc |= artemisi_buf_appendc(&s->json, ',');

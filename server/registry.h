@@ -65,7 +65,8 @@ typedef void (*srv_change_cb)(void *ctx, const srv_change_t *change);
 
 /* What management adds to discovery (mgmt.c), so the registry stays free of it:
  *   hidden        1 when discovery must not list the instance (pulled out, protocol.md §7.2);
- *                 a `new` for it is not announced either (§4.3)
+ *                 a `new` for it is not announced either (§4.3); -1 undecided (out of
+ *                 memory): the service's list is not built (its callers answer 503)
  *   append_extra  append `"logicInstances":...,"metadata":null,"routeRules":...` of a Service
  *                 (s NULL for a service with no instance); 0, or -1 on OOM
  * Without hooks: every instance listed, logicInstances [] and routeRules []. */

@@ -239,6 +239,8 @@ static void v1_append(artemisi_buf_t *b, srv_server_t *srv, const char *sid)
 {
     srv_service_t *s = srv_registry_service(srv->registry, sid);
     const artemisi_buf_t *j = s ? srv_service_json(s) : NULL;
+    if (s && !j)
+        b->failed = 1; /* out of memory: the session is dropped, not told the list is empty */
     artemisi_buf_appends(b, "{\"type\":\"service_change\",\"serviceId\":");
     artemisi_json_str(b, sid);
     artemisi_buf_appends(b, ",\"instances\":");

@@ -15,10 +15,59 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "mgmt.h"
 #include "server.h"
 #include "server_fixture.h"
 
 /* ---- a server without sockets ------------------------------------------------------------ */
+
+static void row(srv_mg_snap_t *s, srv_mg_table_id_t t, const char *id, const char *const *own)
+{
+    const char *v[32] = {id, "0", "0"};
+    for (size_t i = SRV_MGC_FIRST; i < srv_mg_table(t)->ncols; i++)
+        v[i] = own[i - SRV_MGC_FIRST];
+    assert_int_equal(srv_mg_rows_add(&s->tab[t], v), 0);
+}
+
+/* Management state every answer below is shaped by: a route rule with two tagged groups and
+ * a member on oom.a, a canary rule on oom.b (resolved per answer), a logical instance, and
+ * one pulled-out instance of oom.c. */
+static srv_mg_snap_t *mgmt_state(void)
+{
+    srv_mg_snap_t *s = malloc(sizeof(*s));
+    assert_non_null(s);
+    srv_mg_snap_init(s, 3, 4);
+    const char *g1[] = {"oom.a", "sha", "sha-z1", "blue", "app", "d", "active", "0"};
+    const char *g2[] = {"oom.a", "sha", "sha-z1", "green", "app", "d", "active", "0"};
+    const char *g3[] = {"oom.b", "sha", "canary", "app", "app", "d", "active", "0"};
+    row(s, SRV_MG_GROUP, "1", g1);
+    row(s, SRV_MG_GROUP, "2", g2);
+    row(s, SRV_MG_GROUP, "3", g3);
+    const char *r1[] = {"oom.a", "bluegreen", "", "active", "weighted-round-robin", "0"};
+    const char *r2[] = {"oom.b", "canary-route-rule", "", "active", NULL, "0"};
+    row(s, SRV_MG_ROUTE_RULE, "1", r1);
+    row(s, SRV_MG_ROUTE_RULE, "2", r2);
+    const char *l1[] = {"1", "1", "80", "80"}, *l2[] = {"1", "2", "20", "20"};
+    const char *l3[] = {"2", "3", NULL, "5"};
+    row(s, SRV_MG_ROUTE_RULE_GROUP, "1", l1);
+    row(s, SRV_MG_ROUTE_RULE_GROUP, "2", l2);
+    row(s, SRV_MG_ROUTE_RULE_GROUP, "3", l3);
+    const char *t1[] = {"1", "owner", "team-a"}, *t2[] = {"1", "tier", "gold"};
+    row(s, SRV_MG_GROUP_TAG, "1", t1);
+    row(s, SRV_MG_GROUP_TAG, "2", t2);
+    const char *m1[] = {"2", "i-3"}, *m2[] = {"3", "i-1"};
+    row(s, SRV_MG_GROUP_INSTANCE, "1", m1);
+    row(s, SRV_MG_GROUP_INSTANCE, "2", m2);
+    const char *li[] = {"oom.a", "vip",    "10.9.0.1", "m",  "{\"k\":\"v\"}", "80", "http",
+                        "sha",   "sha-z1", NULL,       NULL, "http://vip/",   "d"};
+    row(s, SRV_MG_SERVICE_INSTANCE, "1", li);
+    const char *op[] = {"i-2", "oom.c", "sha", "pullout", "alice", "t"};
+    row(s, SRV_MG_INSTANCE, "1", op);
+    const char *gop[] = {"2", "pullout", "alice", "t"};
+    row(s, SRV_MG_GROUP_OP, "1", gop);
+    assert_int_equal(srv_mg_snap_index(s), 0);
+    return s;
+}
 
 static srv_server_t *server_new(void)
 {
@@ -27,11 +76,13 @@ static srv_server_t *server_new(void)
     free(srv->cfg.zone_id);
     srv->cfg.region_id = strdup("sha");
     srv->cfg.zone_id = strdup("sha-z1");
+    srv_mgmt_start_detached(srv, mgmt_state(), NULL);
     return srv;
 }
 
 static void server_free(srv_server_t *srv)
 {
+    srv_mgmt_stop(srv);
     fixture_server_free(srv);
 }
 
@@ -248,6 +299,26 @@ static void test_leases(void **state)
     sweep(&c);
 }
 
+/* The management readers: views, groups, tags, operations and the down question. */
+#define MG(fn, name, body, same)                                                                   \
+    static void fn(void **state)                                                                   \
+    {                                                                                              \
+        (void)state;                                                                               \
+        call_t c = {name, srv_api_mg_##fn, SRV_HTTP_POST, NULL, body, 0, 1, same};                 \
+        sweep(&c);                                                                                 \
+    }
+MG(service, "management/service.json", "{\"serviceId\":\"oom.a\"}", 1)
+MG(services, "management/services.json", "{}", 0) /* its version is the time */
+MG(get_all_groups, "group/get-all-groups.json", "{}", 1)
+MG(get_all_route_rule_groups, "group/get-all-route-rule-groups.json", "{}", 1)
+MG(get_all_group_tags, "group/get-all-group-tags.json", "{}", 1)
+MG(get_service_instances, "group/get-service-instances.json", "{\"serviceId\":\"oom.a\"}", 1)
+MG(all_instance_operations, "all-instance-operations.json", "{\"regionId\":\"sha\"}", 1)
+MG(instance_down, "instance-down.json",
+   "{\"instance\":{\"regionId\":\"sha\",\"serviceId\":\"oom.a\",\"instanceId\":\"i-9\","
+   "\"zoneId\":\"sha-z1\",\"groupId\":\"green\",\"url\":\"http://x/\"}}",
+   1)
+
 static void test_health(void **state)
 {
     (void)state;
@@ -275,6 +346,14 @@ int main(void)
         cmocka_unit_test(test_leases),
         cmocka_unit_test(test_health),
         cmocka_unit_test(test_metrics),
+        cmocka_unit_test(service),
+        cmocka_unit_test(services),
+        cmocka_unit_test(get_all_groups),
+        cmocka_unit_test(get_all_route_rule_groups),
+        cmocka_unit_test(get_all_group_tags),
+        cmocka_unit_test(get_service_instances),
+        cmocka_unit_test(all_instance_operations),
+        cmocka_unit_test(instance_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
