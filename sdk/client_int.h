@@ -56,6 +56,10 @@ typedef struct watched {
     int fetched;     /* a lookup has answered at least once */
     int lookup_busy; /* a lookup for it alone is in flight */
     int subscribed;  /* subscription frame sent on the current discovery socket */
+    /* Pushes received for it, and that count when the latest lookup of it was sent: a lookup
+     * answer sent before a push may be older than the view the push left (disc_client.c). */
+    uint64_t push_gen, sent_gen;
+    int skipped; /* lookup answers set aside in a row because a push overtook them */
     struct watched *next;
 } watched_t;
 

@@ -104,6 +104,7 @@ static void wait_timeout_cb(evutil_socket_t fd, short what, void *arg)
 typedef struct lookup_req {
     struct artemis_client *c;
     char **ids;
+    uint64_t *gens; /* push_gen of each watched service when this lookup was sent */
     size_t n;
     int attempt;
     char base[512]; /* the server this attempt went to */
@@ -111,6 +112,7 @@ typedef struct lookup_req {
 } lookup_req_t;
 
 static void lookup_send(lookup_req_t *r);
+static void lookup(struct artemis_client *c, const char *id);
 
 static void lookup_req_free(lookup_req_t *r)
 {
@@ -124,7 +126,28 @@ static void lookup_req_free(lookup_req_t *r)
     for (size_t i = 0; i < r->n; i++)
         free(r->ids[i]);
     free(r->ids);
+    free(r->gens);
     free(r);
+}
+
+/* Answers set aside in a row before one is kept anyway: under a steady stream of pushes every
+ * lookup would otherwise be overtaken, and reconciling would never happen. */
+#define MAX_SKIPPED 3
+
+/* Whether the answer for sid should be set aside: a push for the service arrived while this
+ * lookup was in flight, so the answer may be older than the view the push left (the answer and
+ * the push travel on different connections, in no guaranteed order: a `delete` handled first
+ * would be undone by an answer taken before it). The pushes already updated the view; the
+ * caller fetches again unless a lookup sent after the last push is already in flight. Only
+ * for a service with a view (the first answer is always kept). */
+static int overtaken(const lookup_req_t *r, watched_t *w, const char *sid)
+{
+    if (!w || !w->fetched || w->skipped >= MAX_SKIPPED)
+        return 0;
+    for (size_t i = 0; i < r->n; i++)
+        if (strcasecmp(r->ids[i], sid) == 0)
+            return r->gens[i] != w->push_gen;
+    return 0;
 }
 
 static void lookup_done(void *ud, int err, long status, const char *body, size_t len)
@@ -161,6 +184,11 @@ static void lookup_done(void *ud, int err, long status, const char *body, size_t
         return;
     }
     int64_t now = artemisi_wall_ms();
+    /* The services whose answer was set aside (a lookup sent later answers their waiters), and
+     * those of them that need another lookup. */
+    char **aside = calloc(2 * (r->n ? r->n : 1), sizeof(char *));
+    char **again = aside ? aside + (r->n ? r->n : 1) : NULL;
+    size_t n_aside = 0, n_again = 0;
     for (size_t i = 0; i < json_array_size(services); i++) {
         json_t *s = json_array_get(services, i);
         const char *sid = NULL;
@@ -171,20 +199,38 @@ static void lookup_done(void *ud, int err, long status, const char *body, size_t
         if (!json_is_array(artemisi_json_get(s, "instances")))
             continue;
         watched_t *w = find_watched(c, sid);
-        if (w)
+        if (aside && n_aside < r->n && overtaken(r, w, sid)) {
+            w->skipped++;
+            aside[n_aside++] = w->id;
+            ARTEMISI_LOG(&c->log, ARTEMIS_LOG_DEBUG, "discovery",
+                         "lookup answer for %s overtaken by a push: fetching again", sid);
+            if (w->sent_gen != w->push_gen && n_again < r->n)
+                again[n_again++] = w->id;
+            continue;
+        }
+        if (w) {
             w->fetched = 1;
+            w->skipped = 0;
+        }
         int changed = artemisi_cache_apply_full(c->cache, s, now);
         if (changed == 1)
             notify_watchers(c, sid);
     }
     for (size_t i = 0; i < r->n; i++) {
         watched_t *w = find_watched(c, r->ids[i]);
+        size_t k = 0;
+        while (k < n_aside && strcasecmp(aside[k], r->ids[i]) != 0)
+            k++;
         if (w)
             w->lookup_busy = 0;
-        finish_waits(c, r->ids[i], ARTEMIS_OK);
+        if (k == n_aside)
+            finish_waits(c, r->ids[i], ARTEMIS_OK);
     }
     json_decref(root);
     lookup_req_free(r);
+    for (size_t i = 0; i < n_again; i++)
+        lookup(c, again[i]);
+    free(aside);
 }
 
 static void lookup_send(lookup_req_t *r)
@@ -232,7 +278,10 @@ static void lookup(struct artemis_client *c, const char *id)
     for (watched_t *w = c->watched; w; w = w->next)
         n++;
     r->ids = calloc(n ? n : 1, sizeof(char *));
-    if (!r->ids) {
+    r->gens = calloc(n ? n : 1, sizeof(uint64_t));
+    if (!r->ids || !r->gens) {
+        free(r->ids);
+        free(r->gens);
         free(r);
         return;
     }
@@ -241,6 +290,7 @@ static void lookup(struct artemis_client *c, const char *id)
             continue;
         if (!(r->ids[r->n] = strdup(w->id)))
             break;
+        r->gens[r->n] = w->sent_gen = w->push_gen;
         r->n++;
         if (id)
             w->lookup_busy = 1;
@@ -298,6 +348,9 @@ static void disc_text(void *ud, const char *data, size_t len)
         json_decref(root);
         return;
     }
+    watched_t *w = find_watched(c, sid);
+    if (w)
+        w->push_gen++; /* a lookup in flight may now answer with an older view */
     int rc = artemisi_cache_apply_change(c->cache, sid, type, inst, artemisi_wall_ms());
     if (rc == 1)
         notify_watchers(c, sid);
