@@ -235,6 +235,7 @@ deps:
 	        | clang -x c -fsanitize=fuzzer - -o /dev/null \
 	        >/dev/null 2>&1; then missing="$$missing libclang-rt-14-dev"; fi; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	$(PYTHON) -c 'import yaml' >/dev/null 2>&1 || missing="$$missing python3-yaml"; \
 	missing=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); \
 	if [ -n "$$(echo $$missing | tr -d ' ')" ]; then \
 	    echo "deps: installing$$missing"; \
