@@ -36,7 +36,8 @@ PKG_MAP := libevent:libevent-dev libevent_pthreads:libevent-dev jansson:libjanss
            sqlite3:libsqlite3-dev libpq:libpq-dev openssl:libssl-dev
 # tool -> Debian package
 TOOL_MAP := pkg-config:pkg-config $(PYTHON):python3 clang:clang clang-format:clang-format \
-            ip:iproute2 dig:bind9-dnsutils psql:postgresql-client pg_isready:postgresql-client
+            ip:iproute2 dig:bind9-dnsutils psql:postgresql-client pg_isready:postgresql-client \
+            chromium:chromium
 
 SERVER_PKGS := libevent jansson zlib libsystemd openssl libcurl sqlite3 libpq
 SDK_PKGS    := libevent libevent_pthreads jansson zlib libcrypto libcurl
@@ -83,12 +84,20 @@ SERVER_SRC := $(wildcard server/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 EXAMPLE_SRC := $(wildcard examples/*.c)
 SIDECAR_SRC := $(wildcard sidecar/*.c)
+# artemisctl: the operator CLI (server side of the tree, but a client: libcurl + jansson and
+# the pure modules only, never the server's objects).
+CTL_SRC    := $(wildcard server/ctl/*.c)
 
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 SDK_OBJ    := $(SDK_SRC:%.c=$(BUILD)/obj/%.o)
-SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o)
+# The web console's files become one generated C source (server/console/embed.sh).
+CONSOLE_FILES := $(filter-out %.sh,$(wildcard server/console/*))
+CONSOLE_GEN := $(BUILD)/gen/console_files.c
+CONSOLE_OBJ := $(BUILD)/obj/gen/console_files.o
+SERVER_OBJ := $(SERVER_SRC:%.c=$(BUILD)/obj/%.o) $(CONSOLE_OBJ)
 SERVER_LIBOBJ := $(filter-out $(BUILD)/obj/server/main.o,$(SERVER_OBJ))
 SIDECAR_OBJ := $(SIDECAR_SRC:%.c=$(BUILD)/obj/%.o)
+CTL_OBJ    := $(CTL_SRC:%.c=$(BUILD)/obj/%.o)
 SIDECAR_LIBOBJ := $(filter-out $(BUILD)/obj/sidecar/main.o,$(SIDECAR_OBJ))
 # Unit tests and fuzz targets link every module except the two main()s.
 TEST_OBJ := $(SERVER_LIBOBJ) $(SIDECAR_LIBOBJ)
@@ -102,6 +111,8 @@ SOREAL := libartemis.so.$(VERSION)
 LIBSO  := $(BUILD)/lib/$(SOREAL)
 SERVER := $(BUILD)/bin/artemis-server
 SIDECAR := $(if $(SIDECAR_SRC),$(BUILD)/bin/artemis-sidecar)
+CTL := $(BUILD)/bin/artemisctl
+CTL_LIBS = $(shell pkg-config --libs jansson libcurl libcrypto 2>/dev/null)
 EXAMPLES := $(EXAMPLE_SRC:examples/%.c=$(BUILD)/examples/%)
 SDK_TEST_BIN := $(patsubst tests/sdk/%.c,$(BUILD)/tests/sdk/%,$(wildcard tests/sdk/*.c))
 # Driver tests that need a database server: run by check-integration, which starts one.
@@ -113,7 +124,7 @@ PCFILE := $(BUILD)/lib/artemis.pc
         bench soak \
         install uninstall format format-check clean
 
-all: $(SERVER) $(SIDECAR) $(LIBA) $(LIBSO) $(PCFILE) $(EXAMPLES) $(SDK_TEST_BIN) $(UNIT_BIN)
+all: $(SERVER) $(SIDECAR) $(CTL) $(LIBA) $(LIBSO) $(PCFILE) $(EXAMPLES) $(SDK_TEST_BIN) $(UNIT_BIN)
 
 # V=1 shows the full command lines.
 ifeq ($(V),1)
@@ -149,10 +160,25 @@ $(BUILD)/obj/server/%.o: server/%.c
 	@$(if $(Q),echo "  CC    $<")
 	$(Q)$(CC) $(CFLAGS_BASE) $(INC_SERVER) -c $< -o $@
 
+$(BUILD)/obj/server/ctl/%.o: server/ctl/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC    $<")
+	$(Q)$(CC) $(CFLAGS_BASE) $(INC_COMMON) -c $< -o $@
+
 $(BUILD)/obj/sidecar/%.o: sidecar/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC    $<")
 	$(Q)$(CC) $(CFLAGS_BASE) $(INC_SIDECAR) -c $< -o $@
+
+$(CONSOLE_GEN): server/console/embed.sh $(CONSOLE_FILES)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GEN   $@")
+	$(Q)sh server/console/embed.sh $(sort $(CONSOLE_FILES)) > $@.tmp && mv $@.tmp $@
+
+$(CONSOLE_OBJ): $(CONSOLE_GEN)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC    $<")
+	$(Q)$(CC) $(CFLAGS_BASE) $(INC_SERVER) -c $< -o $@
 
 $(LIBSO): $(SDK_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
@@ -195,6 +221,11 @@ $(BUILD)/bin/artemis-sidecar: $(SIDECAR_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD    $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(SIDECAR_OBJ) $(LIBA) $(SERVER_LIBS) -lm
+
+$(CTL): $(CTL_OBJ) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $(CTL_OBJ) $(LIBCOMMON) $(CTL_LIBS)
 
 $(SERVER): $(SERVER_OBJ) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
@@ -301,7 +332,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
               $(INC_TESTS) $(PKG_CFLAGS)
 FUZZ_LIBSRC := $(COMMON_SRC) $(SDK_SRC) $(filter-out server/main.c,$(SERVER_SRC)) \
-               $(filter-out sidecar/main.c,$(SIDECAR_SRC))
+               $(filter-out sidecar/main.c,$(SIDECAR_SRC)) $(CONSOLE_GEN)
 
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_LIBSRC)
 	@mkdir -p $(dir $@)
@@ -383,4 +414,5 @@ format-check:
 clean:
 	rm -rf build
 
--include $(COMMON_OBJ:.o=.d) $(SDK_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(SIDECAR_OBJ:.o=.d)
+-include $(COMMON_OBJ:.o=.d) $(SDK_OBJ:.o=.d) $(SERVER_OBJ:.o=.d) $(SIDECAR_OBJ:.o=.d) \
+         $(CTL_OBJ:.o=.d)

@@ -19,11 +19,13 @@
 typedef struct srv_req {
     srv_server_t *srv;
     const srv_http_request_t *http;
+    const char *path; /* the routed path: normalised, context prefix removed */
     const char *body; /* inflated request body, NUL-terminated */
     size_t body_len;
     artemisi_buf_t *out; /* response body */
     int status;          /* HTTP status, default 200 */
     const char *content_type;
+    const char *headers;        /* extra response header lines ("Name: v\r\n"...), or NULL */
     srv_client_t *client;       /* the connection's fairness accounting */
     struct srv_reply *deferred; /* set by srv_req_defer */
 } srv_req_t;
@@ -119,6 +121,7 @@ void srv_api_mg_log_zone_operation_logs(srv_req_t *req);
 void srv_api_mg_log_group_instance_logs(srv_req_t *req);
 void srv_api_mg_log_service_instance_logs(srv_req_t *req);
 void srv_api_health(srv_req_t *req);
+void srv_api_console(srv_req_t *req); /* console.c: the embedded web console */
 void srv_api_metrics(srv_req_t *req);
 
 /* Answer a 400 with a JSON error body. */

@@ -92,6 +92,7 @@ static const route_t routes[] = {
 };
 
 #define V1_SUBSCRIBE_PREFIX "/api/v1/discovery/subscribe/"
+#define CONSOLE_PREFIX      "/console/"
 
 static const char *reason_phrase(int status)
 {
@@ -102,6 +103,10 @@ static const char *reason_phrase(int status)
         return "Switching Protocols";
     case 200:
         return "OK";
+    case 301:
+        return "Moved Permanently";
+    case 304:
+        return "Not Modified";
     case 400:
         return "Bad Request";
     case 403:
@@ -281,11 +286,16 @@ static void send_response_full(srv_conn_t *c, const srv_http_request_t *r, int s
     }
     int keep = r && r->keep_alive && !c->closing && !srv->draining && status != 400 &&
                status != 408 && status != 413 && status != 431 && status != 505 && status != 501;
-    evbuffer_add_printf(out,
-                        "HTTP/1.1 %d %s\r\n"
-                        "Content-Type: %s\r\n"
-                        "Content-Length: %zu\r\n",
-                        status, reason_phrase(status), content_type, body_len);
+    /* A 304 has no body, and a Content-Length on it would have to be the 200's (RFC 9110
+     * 8.6): leave both out (the console's conditional GETs). */
+    if (status == 304)
+        evbuffer_add_printf(out, "HTTP/1.1 304 Not Modified\r\n");
+    else
+        evbuffer_add_printf(out,
+                            "HTTP/1.1 %d %s\r\n"
+                            "Content-Type: %s\r\n"
+                            "Content-Length: %zu\r\n",
+                            status, reason_phrase(status), content_type, body_len);
     if (cors)
         add_cors_headers(srv, r, out);
     evbuffer_add_printf(out, "%s%s%s\r\n",
@@ -413,11 +423,51 @@ static int host_allowed(const srv_server_t *srv, const srv_http_request_t *r)
     return host && srv_host_match(list, host, len);
 }
 
+/* Is Host the host of this node's own URL (node-url, an operator's setting)? */
+static int is_node_url_host(const srv_server_t *srv, const char *host, size_t hlen)
+{
+    const char *a = strstr(srv->node_url, "://");
+    if (!a)
+        return 0;
+    a += 3;
+    size_t n = strcspn(a, "/");
+    char authority[300];
+    if (n == 0 || n >= sizeof(authority))
+        return 0;
+    memcpy(authority, a, n);
+    authority[n] = '\0';
+    return srv_host_match(authority, host, hlen);
+}
+
+/*
+ * A request from the server's own pages (the web console, docs/operations.md "Web console"):
+ * browsers send Origin on every POST and WebSocket upgrade, same-origin ones included, so the
+ * console's calls carry Origin = http://<Host>. They are not cross-origin and pass -- but only
+ * when the Host cannot be a name an outside page had re-pointed at us (DNS rebinding makes
+ * that page "same origin" too): a Host vetted by http.allowed-hosts, an address or localhost,
+ * or the host of node-url.
+ */
+static int same_origin(const srv_server_t *srv, const srv_http_request_t *r, const char *origin,
+                       size_t olen)
+{
+    size_t hlen = 0;
+    const char *host = r->authority;
+    if (host)
+        hlen = strlen(host);
+    else
+        host = srv_http_header_get(r, "Host", &hlen);
+    if (!host || !srv_origin_is_host(origin, olen, host, hlen))
+        return 0;
+    return srv_origin_list_active(srv->cfg.http_allowed_hosts) || srv_host_is_literal(host, hlen) ||
+           is_node_url_host(srv, host, hlen);
+}
+
 /*
  * Refuse with 403 a request from a browser Origin that may not make it: any origin outside
  * http.allowed-origins ("null" included), and for `writes` (state changes, or a preflight or
  * WebSocket session for one) any origin not listed exactly, as "*" only opens reads. A request
- * without Origin (Java client, SDK, curl, peers) always passes. Returns 1 when refused.
+ * without Origin (Java client, SDK, curl, peers) and one from the server's own pages
+ * (same_origin) always pass. Returns 1 when refused.
  * Browsers send simple POSTs (forms, text/plain) without a preflight, so this check, not the
  * preflight nor the JSON Content-Type check, is what keeps a page from unregistering instances.
  */
@@ -426,7 +476,8 @@ static int refuse_origin(srv_conn_t *c, const srv_http_request_t *r, int writes,
     size_t olen = 0;
     const char *origin = srv_http_header_get(r, "Origin", &olen);
     srv_origin_verdict_t v = srv_origin_match(c->srv->cfg.http_allowed_origins, origin, olen);
-    if (v == SRV_ORIGIN_NONE || v == SRV_ORIGIN_LISTED || (v == SRV_ORIGIN_ANY && !writes))
+    if (v == SRV_ORIGIN_NONE || v == SRV_ORIGIN_LISTED || (v == SRV_ORIGIN_ANY && !writes) ||
+        same_origin(c->srv, r, origin, olen))
         return 0;
     srv_log(SRV_LOG_DEBUG, "http: %s from Origin '%.*s' refused (not in http.allowed-origins)",
             what, (int)(olen > 100 ? 100 : olen), origin);
@@ -646,7 +697,7 @@ static void run_handler(srv_conn_t *c, const srv_http_request_t *r, const route_
         send_response(c, r, 503, "application/json;charset=UTF-8", oom, sizeof(oom) - 1, NULL);
     } else {
         send_response_buf(c, r, req->status, req->content_type, out->data ? out->data : "",
-                          out->len, NULL, out);
+                          out->len, req->headers, out);
     }
 }
 
@@ -657,6 +708,10 @@ static int route(srv_conn_t *c, const srv_http_request_t *r, const char *normali
     srv_server_t *srv = c->srv;
     const char *path = strip_prefix(srv, normalized);
     const route_t *rt = find_route(path);
+    /* The console is a tree of files (console.c serves only its embedded ones). */
+    if (!rt && strncmp(path, CONSOLE_PREFIX, sizeof(CONSOLE_PREFIX) - 2) == 0 &&
+        (path[sizeof(CONSOLE_PREFIX) - 2] == '\0' || path[sizeof(CONSOLE_PREFIX) - 2] == '/'))
+        rt = &routes[SRV_R_CONSOLE];
     int v1 = !rt && strncmp(path, V1_SUBSCRIBE_PREFIX, sizeof(V1_SUBSCRIBE_PREFIX) - 1) == 0;
     if (v1 || (rt && (rt->methods & SRV_M_WS)))
         return route_upgrade(c, r, rt, path);
@@ -691,6 +746,7 @@ static int route(srv_conn_t *c, const srv_http_request_t *r, const char *normali
     artemisi_buf_t out = ARTEMISI_BUF_INIT;
     srv_req_t req = {.srv = srv,
                      .http = r,
+                     .path = path,
                      .body = r->body,
                      .body_len = r->body_len,
                      .out = &out,

@@ -328,3 +328,35 @@ size_t srv_origin_allow_headers(const char *value, size_t len, char *out, size_t
     }
     return used;
 }
+
+int srv_origin_is_host(const char *origin, size_t olen, const char *host, size_t hlen)
+{
+    parsed_t o, h;
+    if (!origin || !host || parse_origin(origin, olen, &o) != NULL ||
+        parse_hostport(host, hlen, &h) != NULL)
+        return 0;
+    /* A page is only ever served over http or https; other schemes (chrome-extension://,
+     * file://) are not this server's pages even when their "host" happens to match. */
+    int def = span_eq(o.scheme, "http") ? 80 : span_eq(o.scheme, "https") ? 443 : 0;
+    if (!def)
+        return 0;
+    /* parse_origin dropped the default port; the Host header may still carry it. */
+    if (h.port == def)
+        h.port = 0;
+    return span_eq_span(o.host, h.host) && o.port == h.port;
+}
+
+int srv_host_is_literal(const char *host, size_t len)
+{
+    parsed_t h;
+    if (!host || parse_hostport(host, len, &h) != NULL)
+        return 0;
+    if (h.host.p[0] == '[' || span_eq(h.host, "localhost"))
+        return 1;
+    /* Dotted IPv4: digits and dots only (a DNS label may be all digits, but a name made only
+     * of digit labels is not one a registrar hands out; resolvers treat it as an address). */
+    for (size_t i = 0; i < h.host.n; i++)
+        if (!is_digit(h.host.p[i]) && h.host.p[i] != '.')
+            return 0;
+    return 1;
+}

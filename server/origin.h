@@ -54,6 +54,20 @@ srv_origin_verdict_t srv_origin_match(const char *list, const char *origin, size
 int srv_host_match(const char *list, const char *host, size_t len);
 
 /*
+ * Same origin: is `origin` (olen; NULL = none) the http or https origin of a page served under
+ * the Host header value `host` (hlen)? Host names compare case-insensitively, and the scheme's
+ * default port equals none on either side. Returns 1 / 0. Which Host values may be trusted is
+ * the caller's decision (a rebound DNS name is "same origin" too, see srv_host_is_literal).
+ */
+int srv_origin_is_host(const char *origin, size_t olen, const char *host, size_t hlen);
+
+/*
+ * Is a Host value an address or localhost, a name no outside page can re-point at this server
+ * (DNS rebinding needs a name the attacker controls)? Returns 1 / 0.
+ */
+int srv_host_is_literal(const char *host, size_t len);
+
+/*
  * The part of an Access-Control-Request-Headers value a preflight may allow: the simple
  * headers Accept, Accept-Language, Content-Language, Content-Type, Content-Encoding and
  * Accept-Encoding that were asked for, lower case, joined by ", " into out (always

@@ -6,7 +6,8 @@
  *
  * X(ID, path, methods, json_body, handler, ws_kind, metric_name)
  *   path       exact path after the context prefix; NULL = matched by other rules (the v1
- *              subscribe prefix; OTHER counts 404, 405, OPTIONS and refused requests)
+ *              subscribe prefix; /console and /console/...; OTHER counts 404, 405, OPTIONS
+ *              and refused requests)
  *   methods    SRV_M_GET | SRV_M_POST | SRV_M_WS
  *   json_body  a POST needs Content-Type: application/json and a non-empty body
  *   handler    srv_handler_fn (api.h); NULL for WebSocket routes
@@ -118,6 +119,7 @@
     X(MG_LOG_SERVICE_INSTANCE_LOGS, "/api/management/log/service-instance-logs.json", SRV_M_POST, 1, srv_api_mg_log_service_instance_logs, 0, "mg_log_service_instance_logs")                                                          \
     X(HEALTH, "/health", SRV_M_GET, 0, srv_api_health, 0, "health")                                \
     X(METRICS, "/metrics", SRV_M_GET, 0, srv_api_metrics, 0, "metrics")                            \
+    X(CONSOLE, NULL, SRV_M_GET, 0, srv_api_console, 0, "console")                                 \
     X(WS_HEARTBEAT, "/ws/registry/heartbeat", SRV_M_WS, 0, NULL, SRV_WS_HEARTBEAT,                 \
       "ws_heartbeat")                                                                              \
     X(WS_DISCOVERY, "/ws/discovery/instance-change", SRV_M_WS, 0, NULL, SRV_WS_DISCOVERY,          \

@@ -212,9 +212,12 @@ def test_requests_without_origin_unaffected(ctx):
 
 def test_default_ws_origin_refused(ctx):
     for path in WS_PATHS:
-        for origin in (EVIL, "null", "http://127.0.0.1:%d" % ctx.port):
+        for origin in (EVIL, "null", "http://127.0.0.1:%d" % (ctx.port + 1), "http://localhost:%d" % ctx.port):
             st, head = _ws_status(ctx.port, path, origin)
             check(st == 403, "WS %s with Origin %s: HTTP %d (want 403): %r" % (path, origin, st, head[:200]))
+        # The server's own page (the web console): Origin equal to the Host it was served under.
+        st, head = _ws_status(ctx.port, path, "http://127.0.0.1:%d" % ctx.port)
+        check(st == 101, "WS %s from the same origin: HTTP %d: %r" % (path, st, head[:200]))
         st, head = _ws_status(ctx.port, path)
         check(st == 101, "WS %s without Origin: HTTP %d: %r" % (path, st, head[:200]))
     # A real session without Origin works end to end.

@@ -200,6 +200,41 @@ static void test_host_match(void **state)
     assert_false(srv_host_match(list, "localhos", 8));
 }
 
+static void test_origin_is_host(void **state)
+{
+    (void)state;
+#define SAME(o, h) srv_origin_is_host((o), strlen(o), (h), strlen(h))
+    assert_true(SAME("http://127.0.0.1:8080", "127.0.0.1:8080"));
+    assert_true(SAME("http://LocalHost:8080", "localhost:8080"));
+    assert_true(SAME("http://a.example", "a.example"));
+    assert_true(SAME("http://a.example", "a.example:80"));
+    assert_true(SAME("http://a.example:80", "a.example"));
+    assert_true(SAME("https://a.example", "a.example:443"));
+    assert_true(SAME("http://[::1]:9", "[::1]:9"));
+    assert_false(SAME("http://127.0.0.1:8081", "127.0.0.1:8080"));
+    assert_false(SAME("http://127.0.0.1", "127.0.0.1:8080"));
+    assert_false(SAME("https://a.example", "a.example:80"));
+    assert_false(SAME("http://evil.example:8080", "127.0.0.1:8080"));
+    assert_false(SAME("null", "127.0.0.1:8080"));
+    assert_false(SAME("ftp://127.0.0.1:8080", "127.0.0.1:8080"));
+    assert_false(SAME("http://127.0.0.1:8080/x", "127.0.0.1:8080"));
+    assert_false(srv_origin_is_host(NULL, 0, "a", 1));
+    assert_false(srv_origin_is_host("http://a", 8, NULL, 0));
+#undef SAME
+#define LIT(h) srv_host_is_literal((h), strlen(h))
+    assert_true(LIT("127.0.0.1:8080"));
+    assert_true(LIT("10.0.0.5"));
+    assert_true(LIT("[::1]:8080"));
+    assert_true(LIT("localhost:8080"));
+    assert_true(LIT("LOCALHOST"));
+    assert_false(LIT("evil.example:8080"));
+    assert_false(LIT("127.0.0.1.evil.example"));
+    assert_false(LIT("localhost.evil.example"));
+    assert_false(LIT("a b"));
+    assert_false(srv_host_is_literal(NULL, 0));
+#undef LIT
+}
+
 static void test_allow_headers(void **state)
 {
     (void)state;
@@ -236,7 +271,7 @@ int main(void)
         cmocka_unit_test(test_origin_list_valid), cmocka_unit_test(test_origin_list_invalid),
         cmocka_unit_test(test_origin_match),      cmocka_unit_test(test_origin_list_active),
         cmocka_unit_test(test_host_list),         cmocka_unit_test(test_host_match),
-        cmocka_unit_test(test_allow_headers),
+        cmocka_unit_test(test_allow_headers),     cmocka_unit_test(test_origin_is_host),
     };
     return cmocka_run_group_tests_name("origin", tests, NULL, NULL);
 }
