@@ -2,7 +2,8 @@
 """Benchmark driver for artemis-server (`make bench`, `make bench-quick`).
 
 Builds bench/loadgen.c and bench/ceiling.c into build/bench/, starts what each scenario needs on
-127.0.0.1 (artemis-server, the ceiling server, etcd if installed), runs every scenario of issue 6
+127.0.0.1 (artemis-server, the ceiling server, etcd if installed, a throwaway PostgreSQL cluster
+for the management row), runs every scenario of issue 6
 three times (once in --quick mode), and writes build/bench/report.json and build/bench/report.md.
 With --profile (default in full mode) it also runs the server under valgrind --tool=callgrind
 for the scenarios whose bars are CPU-bound and saves the profiles in build/bench/.
@@ -14,6 +15,8 @@ Everything is bounded: each child has a timeout, every process started here is s
 import argparse
 import base64
 import datetime
+import http.client as hc
+import importlib.util
 import json
 import os
 import platform
@@ -26,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -214,6 +218,7 @@ def loadgen(port, mode, *args, pid=None, timeout=None):
         raise RuntimeError(f"loadgen {mode} failed: {p.stderr.strip()}")
     res = json.loads(p.stdout.strip().splitlines()[-1])
     el = time.monotonic() - t0
+    res["elapsed_s"] = round(el, 3)
     res["loadgen_cpu"] = round((children_cpu() - l0) / el, 3)
     if pid:
         res["server_cpu"] = round((cpu_seconds(pid) - c0) / el, 3)
@@ -244,6 +249,170 @@ def agg(values):
         return None
     return {"median": statistics.median(values), "min": min(values), "max": max(values),
             "runs": values}
+
+
+# ---- management API (protocol §7): clients for the mgmt scenario ---------------------------
+
+MG_PATH = "/api/management/"
+MG_CTX = {"operatorId": "bench", "token": "bench-token", "operation": "bench", "reason": "bench"}
+
+
+class MgmtClient:
+    """Management calls over one keep-alive connection (http.client). No retries: a failed call
+    raises with the exact request and answer."""
+
+    def __init__(self, port, timeout=30):
+        self.port, self.timeout, self.c = port, timeout, None
+
+    def close(self):
+        if self.c is not None:
+            self.c.close()
+            self.c = None
+
+    def post(self, path, body):
+        data = json.dumps(body, separators=(",", ":")).encode()
+        if self.c is None:
+            self.c = hc.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        try:
+            self.c.request("POST", MG_PATH + path, data, {"Content-Type": "application/json"})
+            r = self.c.getresponse()
+            raw = r.read()
+        except (OSError, hc.HTTPException) as e:
+            self.close()
+            raise RuntimeError(f"POST {MG_PATH}{path} {data[:300].decode()} -> {e!r}") from None
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            doc = None
+        if r.status != 200 or not isinstance(doc, dict) or \
+                (doc.get("responseStatus") or {}).get("status") != "success":
+            raise RuntimeError(f"POST {MG_PATH}{path} {data[:300].decode()} -> HTTP {r.status} "
+                               f"{raw[:300].decode(errors='replace')}")
+        return doc
+
+
+def bench_ip(i):
+    """loadgen's instance i: instanceId 10.a.b.c:8080 (bench/loadgen.c instance_json)."""
+    return f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
+
+
+class MgmtWriter(threading.Thread):
+    """Paced management writes at `rate`/s (open loop: op k is due at t0 + k/rate; its latency
+    counts from that due time) on one keep-alive connection, until stop() or `max_s`.
+    Cycle of 10 ops: pull-out A, pull-in A, pull-out B, pull-in B, tags, pull-out C, pull-in C,
+    pull-out D, pull-in D, tags — operate-instance.json on registered instances (spread over
+    every service) and insert-group-tags.json on one group per service."""
+
+    PAIR = {0: (0, False), 1: (0, True), 2: (1, False), 3: (1, True), 5: (2, False),
+            6: (2, True), 7: (3, False), 8: (3, True)}
+
+    def __init__(self, port, rate, n, services, group_ids, max_s, prefix="bench.service."):
+        super().__init__(daemon=True)
+        self.port, self.rate, self.n, self.services = port, rate, n, services
+        self.group_ids, self.max_s, self.prefix = group_ids, max_s, prefix
+        self.halt = threading.Event()
+        self.lat, self.svc, self.errors, self.ops, self.elapsed, self.cpu = [], [], [], 0, 0.0, 0.0
+        self.kinds = {"pull-out": 0, "pull-in": 0, "tags": 0}
+        self.kinds_done = {}
+
+    def op(self, k):
+        pos = k % 10
+        if pos in self.PAIR:
+            pair, complete = self.PAIR[pos]
+            i = ((k // 10) * 4 + pair) * 7919 % self.n  # 7919 is prime: every instance in turn
+            self.kinds["pull-in" if complete else "pull-out"] += 1
+            return "operate-instance.json", {
+                "instanceKey": {"instanceId": bench_ip(i) + ":8080", "regionId": "sha",
+                                "serviceId": f"{self.prefix}{i % self.services}"},
+                "operation": "pullout", "operationComplete": complete,
+                "operatorId": "bench", "token": "bench-token"}
+        self.kinds["tags"] += 1
+        gid = self.group_ids[(k // 5) % len(self.group_ids)]
+        return "group/insert-group-tags.json", dict(
+            MG_CTX, groupTagsList=[{"groupId": gid, "tags": {"rev": str(k)}}])
+
+    def stop(self):
+        self.halt.set()
+        self.join(timeout=self.max_s + 30)
+
+    def run(self):
+        cli = MgmtClient(self.port, timeout=10)
+        c0 = time.thread_time()
+        t0 = time.monotonic()
+        k = 0
+        try:
+            while not self.halt.is_set():
+                now = time.monotonic()
+                if now - t0 > self.max_s:
+                    break
+                due = t0 + k / self.rate
+                if due > now:
+                    self.halt.wait(due - now)
+                    continue
+                path, body = self.op(k)
+                t1 = time.monotonic()
+                try:
+                    cli.post(path, body)
+                except RuntimeError as e:
+                    self.errors.append(str(e)[:400])
+                    if len(self.errors) >= 5:
+                        break
+                t2 = time.monotonic()
+                self.lat.append((t2 - due) * 1e6)
+                self.svc.append((t2 - t1) * 1e6)
+                k += 1
+        finally:
+            self.ops = k
+            self.elapsed = time.monotonic() - t0
+            self.cpu = time.thread_time() - c0
+            self.kinds_done = dict(self.kinds)
+            cli.close()
+            # leave nothing pulled out: the last op may have been a pull-out
+            if k % 10 in (1, 3, 6, 8):
+                try:
+                    p, b = self.op(k)
+                    MgmtClient(self.port, timeout=10).post(p, b)
+                except RuntimeError:
+                    pass
+
+    def result(self):
+        def pct(v, q):
+            if not v:
+                return None
+            v = sorted(v)
+            return round(v[min(len(v) - 1, int(len(v) * q / 100))], 1)
+        return {"ops": self.ops, "seconds": round(self.elapsed, 2),
+                "rate": round(self.ops / self.elapsed, 1) if self.elapsed else 0,
+                "target_rate": self.rate, "p50_us": pct(self.lat, 50), "p99_us": pct(self.lat, 99),
+                "max_us": round(max(self.lat), 1) if self.lat else None,
+                "service_p50_us": pct(self.svc, 50), "service_p99_us": pct(self.svc, 99),
+                "errors": len(self.errors), "first_error": self.errors[0] if self.errors else None,
+                "kinds": self.kinds_done, "cpu_s": round(self.cpu, 3)}
+
+
+def load_pg_helper():
+    """tests/integration/lib/pg.py (a throwaway PostgreSQL cluster), loaded by path."""
+    path = os.path.join(ROOT, "tests", "integration", "lib", "pg.py")
+    spec = importlib.util.spec_from_file_location("artemis_bench_pg", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def tree_cpu(pid):
+    """CPU seconds of pid and its direct children (a postmaster and its backends)."""
+    total = 0.0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(d) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return total
 
 
 # ---- scenarios -----------------------------------------------------------------------------
@@ -458,6 +627,225 @@ class Bench:
             finally:
                 srv.stop()
         self.res["expiry"] = {"ours": out}
+
+    # -- management (protocol §7): heartbeat latency beside management writes, and lookups of
+    # services carrying route rules
+    def mgmt(self):
+        try:
+            self.mgmt_heartbeat()
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            self.res["mgmt_heartbeat"] = {"why": str(e)[:400]}
+            log(f"  mgmt heartbeat: {e}")
+        self.mgmt_rules()
+
+    def mgmt_heartbeat(self):
+        n, n_svc, rate = (2000, 20, 5000) if self.q else (10000, 100, 20000)
+        dur = self.dur if self.q else self.opt.mgmt_duration
+        wrate = 100
+        servers, pgc, pg_why = {}, None, None
+        try:
+            servers["sqlite"] = artemis(self.opt.server)
+            try:
+                if self.q:
+                    raise RuntimeError("skipped in quick mode")
+                pgc = load_pg_helper().Cluster(name="bench-pg", fsync=True)
+                pgc.start(timeout=60)
+                servers["postgresql"] = artemis(self.opt.server,
+                                                extra=[f"--management-db={pgc.uri}"])
+            except Exception as e:  # no PostgreSQL here: the row says why
+                pg_why = (str(e) if self.q else f"PostgreSQL not started: {e}")[:300]
+                log(f"  mgmt: {pg_why}")
+            # SQLite again, with 10 route rules per service present (7,000+ management rows
+            # at 100 services): every write reloads and swaps the whole snapshot
+            servers["sqlite_rules"] = artemis(self.opt.server)
+            groups, rows = {}, {}
+            for name, srv in servers.items():
+                r = loadgen(srv.port, "register", "--count", n // 100, "--batch", 100,
+                            "--conns", 4, "--instances", n, "--services", n_svc)
+                if r["errors"]:
+                    raise RuntimeError(f"mgmt preload failed: {r}")
+                if name == "sqlite_rules":
+                    self.create_rules(srv.port, n_svc, 10, time.monotonic() + (60 if self.q
+                                                                               else 300))
+                cli = MgmtClient(srv.port)
+                cli.post("group/insert-groups.json", dict(MG_CTX, groups=[
+                    {"appId": "bench-app", "description": "bench", "name": "bench-tags",
+                     "regionId": "sha", "serviceId": f"bench.service.{k}", "status": "active",
+                     "zoneId": "sha-z1"} for k in range(n_svc)]))
+                groups[name] = [g["groupId"] for g in
+                                cli.post("group/get-all-groups.json", {})["groups"]
+                                if g["name"] == "bench-tags"]
+                cli.close()
+                if len(groups[name]) != n_svc:
+                    raise RuntimeError(f"mgmt: {len(groups[name])} groups, {n_svc} expected")
+                time.sleep(0.3)
+                rows[name] = int(metrics(srv.port).get("artemis_management_rows", -1))
+            hb = ["--conns", 32, "--rate", rate, "--instances", n, "--services", n_svc,
+                  "--duration", dur, "--warmup", self.warm]
+            res = {name: {"none": [], "writes": [], "writer": []} for name in servers}
+            for _ in range(self.runs):
+                for name, srv in servers.items():
+                    a = loadgen(srv.port, "heartbeat", *hb, pid=srv.pid, timeout=dur + 60)
+                    m0 = metrics(srv.port)
+                    w = MgmtWriter(srv.port, wrate, n, n_svc, groups[name],
+                                   max_s=dur + self.warm + 30)
+                    pg0 = tree_cpu(pgc.proc.pid) if name == "postgresql" else 0.0
+                    w.start()
+                    try:
+                        b = loadgen(srv.port, "heartbeat", *hb, pid=srv.pid, timeout=dur + 60)
+                    finally:
+                        w.stop()
+                    wr = w.result()
+                    m1 = metrics(srv.port)
+                    # the writer thread and PostgreSQL are part of the measured work, not
+                    # "other load"
+                    extra = wr["cpu_s"] + (tree_cpu(pgc.proc.pid) - pg0 if pgc and
+                                           name == "postgresql" else 0.0)
+                    b["writer_and_db_cpu"] = round(extra / b["elapsed_s"], 3)
+                    b["other_cpu"] = round(max(0.0, b["other_cpu"] - b["writer_and_db_cpu"]), 3)
+                    OTHER[-1] = b["other_cpu"]
+                    for key in ("writes_total", "write_failures_total", "changes_announced_total",
+                                "reloads_total"):
+                        mk = f"artemis_management_{key}"
+                        wr["server_" + key] = int(m1.get(mk, 0) - m0.get(mk, 0))
+                    res[name]["none"].append(a)
+                    res[name]["writes"].append(b)
+                    res[name]["writer"].append(wr)
+                    log(f"  mgmt heartbeat {name} @{rate}/s: p99 {a['p99_us']:.0f} us without "
+                        f"writes, {b['p99_us']:.0f} us with {wr['rate']:.0f} writes/s "
+                        f"(p99.9 {a['p999_us']:.0f} / {b['p999_us']:.0f} us, hb err "
+                        f"{a['errors']}/{b['errors']}; write p50 {wr['p50_us']} us p99 "
+                        f"{wr['p99_us']} us, err {wr['errors']}, announced "
+                        f"{wr['server_changes_announced_total']}; other {b['other_cpu']})")
+                    if wr["errors"]:
+                        log(f"  mgmt writer error: {wr['first_error']}")
+            self.res["mgmt_heartbeat"] = {"stores": res, "instances": n, "services": n_svc,
+                                          "rate": rate, "write_rate": wrate, "duration_s": dur,
+                                          "pg_why": pg_why, "management_rows": rows}
+        finally:
+            for srv in servers.values():
+                srv.stop()
+            if pgc is not None:
+                pgc.cleanup()
+
+    def create_rules(self, port, n_svc, per_svc, deadline):
+        """per_svc route rules on each of n_svc services: create-route-rule.json (2 groups,
+        weights 70/30) on 4 connections, then release-route-rule-groups.json and
+        insert-group-tags.json (2 tags per group) in batches. Returns the timings."""
+        t0 = time.monotonic()
+        errs = []
+
+        def creator(k0):
+            cli = MgmtClient(port)
+            try:
+                for k in range(k0, n_svc, 4):
+                    svc = f"bench.service.{k}"
+                    for r in range(per_svc):
+                        if errs or time.monotonic() > deadline:
+                            return
+                        cli.post("group/create-route-rule.json", dict(MG_CTX, routeRule={
+                            "description": "bench", "name": f"rule-{r}", "serviceId": svc,
+                            "status": "active", "strategy": "weighted-round-robin"}, groups=[
+                            {"appId": "bench-app", "description": "bench",
+                             "name": f"rule-{r}-{c}", "regionId": "sha", "serviceId": svc,
+                             "status": "active", "weight": w, "zoneId": "sha-z1"}
+                            for c, w in (("blue", 70), ("green", 30))]))
+            except RuntimeError as e:
+                errs.append(str(e))
+            finally:
+                cli.close()
+
+        th = [threading.Thread(target=creator, args=(k,), daemon=True) for k in range(4)]
+        for t in th:
+            t.start()
+        for t in th:
+            t.join(timeout=max(1.0, deadline - time.monotonic()) + 30)
+        if errs:
+            raise RuntimeError(f"create-route-rule failed: {errs[0]}")
+        if time.monotonic() > deadline:
+            raise RuntimeError("route-rule setup did not finish in time")
+        t_create = time.monotonic() - t0
+        cli = MgmtClient(port, timeout=60)
+        try:
+            links = [{"groupId": x["groupId"], "routeRuleId": x["routeRuleId"]} for x in
+                     cli.post("group/get-all-route-rule-groups.json", {})["routeRuleGroups"]]
+            if len(links) != 2 * n_svc * per_svc:
+                raise RuntimeError(f"{len(links)} route-rule groups, {2 * n_svc * per_svc} "
+                                   "expected")
+            for i in range(0, len(links), 400):
+                cli.post("group/release-route-rule-groups.json",
+                         dict(MG_CTX, routeRuleGroups=links[i:i + 400]))
+            groups = cli.post("group/get-all-groups.json", {})["groups"]
+            tags = [{"groupId": g["groupId"], "tags": {
+                "owner": "team-" + g["serviceId"].rsplit(".", 1)[-1],
+                "stage": g["name"].rsplit("-", 1)[-1]}} for g in groups]
+            for i in range(0, len(tags), 250):
+                cli.post("group/insert-group-tags.json", dict(MG_CTX, groupTagsList=tags[i:i + 250]))
+        finally:
+            cli.close()
+        return {"rules": n_svc * per_svc, "groups": len(groups), "create_s": round(t_create, 1),
+                "total_s": round(time.monotonic() - t0, 1)}
+
+    def mgmt_rules(self):
+        n_svc, per, n_rules = (20, 20, 10) if self.q else (100, 100, 10)
+        n = n_svc * per
+        lk = ["--conns", 32, "--lookup-service", 0, *self.timed()]
+        body = {"discoveryConfigs": [{"discoveryData": None, "regionId": None,
+                                      "serviceId": "bench.service.0", "zoneId": None}],
+                "regionId": "sha", "zoneId": "sha-z1"}
+        plain = ruled = None
+        try:
+            plain, ruled = artemis(self.opt.server), artemis(self.opt.server)
+            for srv in (plain, ruled):
+                r = loadgen(srv.port, "register", "--count", n // 100, "--batch", 100,
+                            "--conns", 4, "--instances", n, "--services", n_svc)
+                if r["errors"]:
+                    raise RuntimeError(f"mgmt preload failed: {r}")
+            setup = self.create_rules(ruled.port, n_svc, n_rules,
+                                      time.monotonic() + (60 if self.q else 300))
+            time.sleep(0.2)
+            sizes, shapes = {}, {}
+            for name, srv in (("plain", plain), ("rules", ruled)):
+                raw = http(srv.port, "/api/discovery/lookup.json", body)
+                doc = json.loads(raw)
+                svc = doc["services"][0]
+                sizes[name] = len(raw)
+                rules = svc.get("routeRules") or []
+                shapes[name] = {"instances": len(svc.get("instances") or []),
+                                "route_rules": len(rules),
+                                "groups": sum(len(x.get("groups") or []) for x in rules)}
+            rr = json.loads(http(ruled.port, "/api/discovery/lookup.json", body))[
+                "services"][0]["routeRules"]
+            ok = len(rr) == n_rules and all(
+                sorted(g.get("weight") for g in x["groups"]) == [30, 70] and
+                (g.get("metadata") or {}).get("owner") == "team-0"
+                for x in rr for g in x["groups"])
+            if not ok or shapes["plain"]["route_rules"] or shapes["rules"]["instances"] != per:
+                raise RuntimeError(f"lookup with rules is not what was written: {shapes}, "
+                                   f"{json.dumps(rr)[:400]}")
+            log(f"  mgmt rules: {setup['rules']} rules / {setup['groups']} groups set up in "
+                f"{setup['total_s']} s (create {setup['create_s']} s); answer "
+                f"{sizes['plain']} B without, {sizes['rules']} B with")
+            a_runs, b_runs = [], []
+            for _ in range(self.runs):
+                a = loadgen(plain.port, "lookup", *lk, pid=plain.pid)
+                b = loadgen(ruled.port, "lookup", *lk, pid=ruled.pid)
+                a_runs.append(a)
+                b_runs.append(b)
+                log(f"  lookup without rules {a['rps']:.0f}/s p99 {a['p99_us']:.0f} us "
+                    f"(err {a['errors']}); with {n_rules} rules {b['rps']:.0f}/s p99 "
+                    f"{b['p99_us']:.0f} us (err {b['errors']}); other {a['other_cpu']}/"
+                    f"{b['other_cpu']}")
+            self.res["mgmt_rules"] = {"plain": a_runs, "rules": b_runs, "sizes": sizes,
+                                      "shapes": shapes, "setup": setup, "services": n_svc,
+                                      "instances_per_service": per, "rules_per_service": n_rules}
+        except RuntimeError as e:
+            self.res["mgmt_rules"] = {"why": str(e)[:400]}
+            log(f"  mgmt rules: {e}")
+        finally:
+            for srv in (plain, ruled):
+                if srv:
+                    srv.stop()
 
     # -- etcd
     # -- SDK: in-process cached lookup (bench/sdk_cached.c on the public API)
@@ -868,6 +1256,67 @@ def build_report(b, info):
     else:
         row("replication", name, "", None, bar,
             "skipped" if "quick" in s["why"] else "not measured", notes=s["why"])
+    # management: heartbeat latency beside management writes
+    s = R.get("mgmt_heartbeat") or {"why": "not run"}
+    name = "heartbeat p99 beside 100 management writes/s"
+    bar = "p99 with writes ≤ p99 without + 3 ms, ≥ 90 writes/s, no errors (every store)"
+    if "stores" in s:
+        name = (f"heartbeat p99 beside {s['write_rate']} management writes/s ({s['instances']:,} "
+                f"instances, {s['rate']:,} hb/s open loop)")
+        ref, ok = {}, True
+        for store, v in s["stores"].items():
+            none, wr = med(v["none"], "p99_us"), med(v["writes"], "p99_us")
+            rate = med(v["writer"], "rate")
+            errs = sum(x["errors"] for x in v["writer"]) + \
+                sum(x["errors"] + x["conn_errors"] for x in v["none"] + v["writes"])
+            ok &= (wr["median"] <= none["median"] + 3000 and rate["median"] >= 90 and
+                   errs == 0)
+            ref[store] = {
+                "p99_us_without": none, "p99_us_with": wr,
+                "ratio": round(wr["median"] / none["median"], 2),
+                "p50_us_without": med(v["none"], "p50_us"), "p50_us_with": med(v["writes"], "p50_us"),
+                "p999_us_without": med(v["none"], "p999_us"),
+                "p999_us_with": med(v["writes"], "p999_us"),
+                "max_us_with": med(v["writes"], "max_us"),
+                "write_rate": rate, "write_p50_us": med(v["writer"], "p50_us"),
+                "write_p99_us": med(v["writer"], "p99_us"),
+                "write_service_p50_us": med(v["writer"], "service_p50_us"),
+                "errors": errs, "management_rows": s["management_rows"].get(store),
+                "reloads_per_write": round(sum(x["server_reloads_total"] for x in v["writer"]) /
+                                           max(1, sum(x["server_writes_total"]
+                                                      for x in v["writer"])), 2),
+                "changes_announced": [x["server_changes_announced_total"] for x in v["writer"]],
+                "writer_and_db_cpu": med(v["writes"], "writer_and_db_cpu")}
+        row("mgmt_heartbeat", name, "p99 us", ref["sqlite"]["p99_us_with"], bar,
+            "met" if ok else "missed", ref,
+            "open-loop heartbeats (1 instance/request, 32 conns) without, then with a paced writer "
+            "(one keep-alive connection; cycle of 10: 4 × operate-instance pull-out + pull-in, "
+            "2 × insert-group-tags); write latency counts from each write's due time; "
+            "PostgreSQL: " + (s["pg_why"] or "throwaway cluster, fsync on") +
+            "; sqlite_rules: the same with 10 route rules per service present")
+    else:
+        row("mgmt_heartbeat", name, "", None, bar, "not measured", notes=s["why"])
+    # management: lookups of a service carrying route rules
+    s = R.get("mgmt_rules") or {"why": "not run"}
+    name = "lookup of a 100-instance service with 10 route rules, 32 conns"
+    bar = "≥ 0.8 × the same lookup without rules"
+    if "rules" in s:
+        name = (f"lookup of a {s['instances_per_service']}-instance service with "
+                f"{s['rules_per_service']} route rules (2 groups, tags), 32 conns")
+        o, base = med(s["rules"], "rps"), med(s["plain"], "rps")
+        ratio = round(o["median"] / base["median"], 2)
+        row("mgmt_rules", name, "req/s", o, bar, "met" if ratio >= 0.8 else "missed",
+            {"without_rules": base, "ratio": ratio, "p99_us": med(s["rules"], "p99_us"),
+             "p99_us_without": med(s["plain"], "p99_us"),
+             "bytes": s["sizes"]["rules"], "bytes_without": s["sizes"]["plain"],
+             "setup": s["setup"], "services": s["services"],
+             "errors": sum(x["errors"] for x in s["rules"] + s["plain"])},
+            f"two servers with the same {s['services']} × {s['instances_per_service']} "
+            f"instances, one with {s['setup']['rules']:,} rules (create-route-rule.json, "
+            f"release-route-rule-groups.json, insert-group-tags.json; set up in "
+            f"{s['setup']['total_s']} s), measured alternately; closed-loop p99")
+    else:
+        row("mgmt_rules", name, "", None, bar, "not measured", notes=s["why"])
     return {"machine": info, "config": {"quick": b.q, "runs": b.runs, "duration_s": b.dur,
                                          "warmup_s": b.warm},
             "etcd": {k: v for k, v in E.items() if k not in ("put", "keepalive", "range")} |
@@ -938,6 +1387,25 @@ def reference_text(r):
                      f"{fmt(ref['write_to_visible_ms_p50'])} ms, p99 "
                      f"{fmt(ref['write_to_visible_ms_p99'])} ms; bootstrap of "
                      f"{b['instances']:,} instances: restart → ready {b['restart_to_ready_s']} s")
+    if r["id"] == "mgmt_heartbeat" and ref:
+        label = {"sqlite": "SQLite", "postgresql": "PostgreSQL",
+                 "sqlite_rules": "SQLite with 10 rules/service"}
+        for store, v in ref.items():
+            parts.append(f"{label.get(store, store)}: p99 {fmt(v['p99_us_without']['median'])} → "
+                         f"{fmt(v['p99_us_with']['median'])} µs (×{v['ratio']}), p50 "
+                         f"{fmt(v['p50_us_without']['median'])} → "
+                         f"{fmt(v['p50_us_with']['median'])} µs, p99.9 "
+                         f"{fmt(v['p999_us_without']['median'])} → "
+                         f"{fmt(v['p999_us_with']['median'])} µs; writes "
+                         f"{fmt(v['write_rate']['median'])}/s, p50 "
+                         f"{fmt(v['write_p50_us']['median'])} µs, p99 "
+                         f"{fmt(v['write_p99_us']['median'])} µs from due time (service "
+                         f"p50 {fmt(v['write_service_p50_us']['median'])} µs), {v['errors']} errors, "
+                         f"{v['management_rows']:,} rows, {v['reloads_per_write']} reloads/write")
+    if r["id"] == "mgmt_rules" and ref:
+        parts.append(f"without rules {fmt(ref['without_rules'])}/s (×{ref['ratio']}); p99 "
+                     f"{fmt(ref['p99_us']['median'])} vs {fmt(ref['p99_us_without']['median'])} µs;"
+                     f" answer {ref['bytes']:,} vs {ref['bytes_without']:,} bytes")
     return "; ".join(parts)
 
 
@@ -1013,6 +1481,8 @@ def main():
     ap.add_argument("--duration", type=float, default=4.0, help="measured seconds per run")
     ap.add_argument("--capacity", type=int, default=1000000, help="instances in the capacity row")
     ap.add_argument("--etcd-keys", type=int, default=50000)
+    ap.add_argument("--mgmt-duration", type=float, default=10.0,
+                    help="measured seconds per heartbeat run of the mgmt scenario")
     ap.add_argument("--profile", choices=("auto", "yes", "no"), default="auto",
                     help="callgrind/perf profiles (auto: full runs only)")
     ap.add_argument("--only", default="", help="comma list of parts to run (debugging)")
@@ -1031,7 +1501,8 @@ def main():
     t0 = time.monotonic()
     parts = [("etcd", b.etcd_ref), ("http", b.http_rows), ("ws", b.ws_heartbeat),
              ("capacity", b.capacity), ("push", b.push), ("expiry", b.expiry),
-             ("sdk", b.sdk), ("dns", b.dns), ("replication", b.replication)]
+             ("sdk", b.sdk), ("mgmt", b.mgmt), ("dns", b.dns),
+             ("replication", b.replication)]
     if opt.profile == "yes" or (opt.profile == "auto" and not opt.quick):
         parts.append(("profile", b.profile))
     only = set(filter(None, opt.only.split(",")))
