@@ -16,6 +16,8 @@ LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+MANDIR     ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR    ?=
 
 BUILD     ?= build
@@ -106,8 +108,10 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIBA   := $(BUILD)/lib/libartemis.a
 # The shared modules as an internal static library: the server links this, not the SDK.
 LIBCOMMON := $(BUILD)/lib/libartemis-common.a
-SONAME := libartemis.so.$(shell awk '/define ARTEMIS_ABI_VERSION/{print $$3}' include/artemis/version.h)
-SOREAL := libartemis.so.$(VERSION)
+ABI    := $(shell awk '/define ARTEMIS_ABI_VERSION/{print $$3}' include/artemis/version.h)
+SONAME := libartemis.so.$(ABI)
+# The real name follows the SONAME (ldconfig's convention): libartemis.so.1 -> .so.1.<minor>.<patch>.
+SOREAL := libartemis.so.$(ABI).$(VMIN).$(VPAT)
 LIBSO  := $(BUILD)/lib/$(SOREAL)
 SERVER := $(BUILD)/bin/artemis-server
 SIDECAR := $(if $(SIDECAR_SRC),$(BUILD)/bin/artemis-sidecar)
@@ -287,8 +291,8 @@ check-unit: $(UNIT_BIN)
 	    if $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; done; \
 	echo "unit ($(BUILD)): $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
-check-integration: $(SERVER) $(SIDECAR) $(EXAMPLES) $(SDK_TEST_BIN) $(PG_TEST_BIN)
-	ARTEMIS_SERVER=$(SERVER) ARTEMIS_SIDECAR=$(BUILD)/bin/artemis-sidecar \
+check-integration: $(SERVER) $(SIDECAR) $(CTL) $(EXAMPLES) $(SDK_TEST_BIN) $(PG_TEST_BIN)
+	ARTEMIS_SERVER=$(SERVER) ARTEMIS_SIDECAR=$(BUILD)/bin/artemis-sidecar ARTEMISCTL=$(CTL) \
 	    ARTEMIS_EXAMPLES=$(BUILD)/examples ARTEMIS_TEST_BIN_DIR=$(BUILD)/tests \
 	    $(PYTHON) tests/integration/run.py \
 	    $(INTEGRATION_FILTER)
@@ -387,6 +391,11 @@ install: all
 	install -m 644 $(LIBA) $(DESTDIR)$(LIBDIR)/
 	install -m 644 $(PCFILE) $(DESTDIR)$(PKGCONFIGDIR)/
 	install -m 755 $(SERVER) $(DESTDIR)$(BINDIR)/artemis-server
+	install -m 755 $(CTL) $(DESTDIR)$(BINDIR)/artemisctl
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 644 docs/man/artemisctl.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 docs/man/artemis-server.8 docs/man/artemis-sidecar.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 server/ctl/artemisctl.bash $(DESTDIR)$(BASHCOMPDIR)/artemisctl
 	$(if $(SIDECAR),install -m 755 $(SIDECAR) $(DESTDIR)$(BINDIR)/artemis-sidecar)
 	$(if $(SIDECAR),install -m 644 sidecar/artemis-sidecar.service $(DESTDIR)$(SYSTEMDUNITDIR)/)
 	install -m 644 server/artemis-server.service $(DESTDIR)$(SYSTEMDUNITDIR)/
@@ -397,6 +406,9 @@ uninstall:
 	      $(DESTDIR)$(PKGCONFIGDIR)/artemis.pc
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/artemis
 	rm -f $(DESTDIR)$(BINDIR)/artemis-sidecar $(DESTDIR)$(SYSTEMDUNITDIR)/artemis-sidecar.service
+	rm -f $(DESTDIR)$(BINDIR)/artemisctl $(DESTDIR)$(MANDIR)/man1/artemisctl.1 \
+	      $(DESTDIR)$(MANDIR)/man8/artemis-server.8 $(DESTDIR)$(MANDIR)/man8/artemis-sidecar.8 \
+	      $(DESTDIR)$(BASHCOMPDIR)/artemisctl
 	rm -f $(DESTDIR)$(BINDIR)/artemis-server \
 	      $(DESTDIR)$(SYSTEMDUNITDIR)/artemis-server.service \
 	      $(DESTDIR)$(SYSTEMDUNITDIR)/artemis-server.socket
