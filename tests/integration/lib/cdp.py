@@ -174,7 +174,8 @@ class Browser:
                 last_ok = False
             else:
                 last_ok = True
-            if last_ok and last:
+            # JS truthiness: a DOM node comes back as {} (truthy in JS, falsy in Python).
+            if last_ok and last not in (None, False, 0, ""):
                 return last
             time.sleep(interval)
         raise CdpError("timed out after %.0f s waiting for %s (last value %r; page console: %r)"
