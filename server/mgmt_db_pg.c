@@ -185,7 +185,10 @@ static int drain(pg_t *p)
     int got = 0;
     PGnotify *n;
     while ((n = PQnotifies(p->conn))) {
-        got = 1;
+        /* Our own NOTIFY comes back too: the write that sent it has reloaded already, so only
+         * other sessions' notifications count (one reload per write, not two). */
+        if (n->be_pid != PQbackendPID(p->conn))
+            got = 1;
         PQfreemem(n);
     }
     return got;

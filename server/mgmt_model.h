@@ -81,7 +81,8 @@ typedef struct srv_mg_snap {
     char **keys;                   /* the strings the dicts point at */
     size_t nkeys, capkeys;
     int indexed;
-    int64_t loaded_ms; /* wall clock of the load, for /health */
+    int64_t loaded_ms;        /* wall clock of the load, for /health */
+    struct srv_mg_snap *next; /* chains replaced snapshots until they are freed (mgmt.c) */
 } srv_mg_snap_t;
 
 void srv_mg_snap_init(srv_mg_snap_t *s, uint64_t seed0, uint64_t seed1);
