@@ -1,8 +1,9 @@
 /*
- * Artemis web console: one page, hash routing, plain DOM. ES2017 (async/await) at most and no
- * modules, so 2020-era browsers run it. Every server string goes into the page through
- * textContent, never innerHTML. Data comes from the server's own API (same origin, relative
- * URLs so a context prefix works) and live changes from the WebSocket push; nothing polls.
+ * Artemis web console: one page, hash routing, plain DOM. ES2015 with fetch and Promises, no
+ * modules, async/await or optional chaining, so 2020-era browsers run it. Every server string
+ * goes into the page through textContent, never innerHTML. Data comes from the server's own
+ * API (same origin, relative URLs so a context prefix works) and live changes from the
+ * WebSocket push; nothing polls.
  */
 (function () {
   "use strict";
