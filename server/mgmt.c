@@ -548,10 +548,29 @@ static srv_mgmt_t *mgmt_new(srv_server_t *srv)
     return m;
 }
 
-/* SQLite: the file in data-dir, the directory created (one level) when missing. */
+/* mkdir -p: every missing directory of path. 0, or -1 with errno. */
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0750) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* SQLite: the file in data-dir, the directory (and its missing parents) created. */
 static int sqlite_target(const srv_config_t *cfg, char *path, size_t len, char *err, size_t errlen)
 {
-    if (mkdir(cfg->data_dir, 0750) != 0 && errno != EEXIST) {
+    if (make_dirs(cfg->data_dir) != 0) {
         snprintf(err, errlen, "data-dir: cannot create '%s': %s", cfg->data_dir, strerror(errno));
         return -1;
     }
