@@ -13,6 +13,7 @@
 #include "list.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,7 @@ struct artemisi_http {
     uint64_t next_id;
     int dispatching; /* > 0 while user callbacks may run */
     int dying;       /* free requested during dispatch */
+    char *bearer;    /* "Authorization: Bearer TOKEN" sent on every request, NULL = none */
 };
 
 static pthread_once_t g_curl_once = PTHREAD_ONCE_INIT;
@@ -104,6 +106,7 @@ static void really_free(artemisi_http_t *h)
     }
     if (h->timer)
         event_free(h->timer);
+    artemisi_http_set_bearer(h, NULL);
     free(h);
 }
 
@@ -321,6 +324,26 @@ void artemisi_http_free(artemisi_http_t *h)
     really_free(h);
 }
 
+int artemisi_http_set_bearer(artemisi_http_t *h, const char *token)
+{
+    char *line = NULL;
+    if (token && *token) {
+        /* A CR or LF would let the token inject headers; curl does not check. */
+        if (strpbrk(token, "\r\n"))
+            return -1;
+        size_t n = strlen(token) + sizeof("Authorization: Bearer ");
+        line = malloc(n);
+        if (!line)
+            return -1;
+        snprintf(line, n, "Authorization: Bearer %s", token);
+    }
+    if (h->bearer) /* wipe: the old token should not linger in freed memory */
+        explicit_bzero(h->bearer, strlen(h->bearer));
+    free(h->bearer);
+    h->bearer = line;
+    return 0;
+}
+
 uint64_t artemisi_http_post_json(artemisi_http_t *h, const char *url, const char *body, size_t len,
                                  long timeout_ms, long connect_timeout_ms, int gzip,
                                  artemisi_http_cb cb, void *ud)
@@ -355,6 +378,8 @@ uint64_t artemisi_http_post_json(artemisi_http_t *h, const char *url, const char
     hd = hd ? curl_slist_append(r->headers, "Expect:") : NULL;
     if (hd && gzip)
         hd = curl_slist_append(r->headers, "Content-Encoding: gzip");
+    if (hd && h->bearer)
+        hd = curl_slist_append(r->headers, h->bearer);
     if (!hd)
         goto fail;
 

@@ -38,6 +38,10 @@ void artemisi_http_free(artemisi_http_t *h);
 uint64_t artemisi_http_post_json(artemisi_http_t *h, const char *url, const char *body, size_t len,
                                  long timeout_ms, long connect_timeout_ms, int gzip,
                                  artemisi_http_cb cb, void *ud);
+/* Send "Authorization: Bearer TOKEN" on every later request of h (docs/security.md); NULL or
+ * "" sends none. Returns 0, or -1 (nothing changed) when the token holds CR/LF or memory runs
+ * out. The token is copied and wiped when replaced or freed. */
+int artemisi_http_set_bearer(artemisi_http_t *h, const char *token);
 void artemisi_http_cancel(artemisi_http_t *h, uint64_t id); /* no callback afterwards */
 size_t artemisi_http_pending(const artemisi_http_t *h);
 
