@@ -47,8 +47,10 @@ typedef struct agent_config {
     char *dns_listen;
     char *dns_domain; /* lower case, no leading or trailing dot */
     uint32_t dns_ttl;
+    int dns_allow_remote; /* dns.listen may be a non-loopback address */
     char *http_listen;
-    char *cache_dir; /* NULL: no disk snapshot of the discovery cache */
+    int http_allow_remote; /* http.listen may be a non-loopback address */
+    char *cache_dir;       /* NULL: no disk snapshot of the discovery cache */
 } agent_config_t;
 
 /* Defaults of every key (one table in config.c). 0 on success, -1 on OOM. */
@@ -69,12 +71,15 @@ int agent_config_load_env(agent_config_t *cfg, char *err, size_t errlen);
  * ok, 1 when --help/--version was printed to out, -1 with err. */
 int agent_config_from_args(agent_config_t *cfg, int argc, char **argv, FILE *out, char *err,
                            size_t errlen);
-/* Check the required keys and cache_dir, and fill the derived defaults (instance id, ip,
- * url). */
+/* Check the required keys, cache_dir and the listen addresses (non-loopback only with
+ * dns.allow_remote / http.allow_remote), and fill the derived defaults (instance id, ip, url). */
 int agent_config_finish(agent_config_t *cfg, char *err, size_t errlen);
 void agent_config_usage(FILE *out);
 /* "host:port" / "[v6]:port" -> sockaddr. 0 / -1. */
 int agent_parse_hostport(const char *s, void *ss, int *sslen);
+/* 1 if the sockaddr is a loopback address (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104), else 0:
+ * 0.0.0.0 and :: are not loopback. */
+int agent_addr_is_loopback(const void *sa);
 
 /* ---- logging ------------------------------------------------------------------------------- */
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,9 +29,10 @@
 #include "strutil.h"
 
 enum opt_type {
-    T_STR, /* char *, NULL = unset */
-    T_INT, /* int, uint32_t or int64_t field (by size); min..max */
-    T_MAP, /* key is a prefix ("app.metadata."): one entry per KEY; cfg->metadata */
+    T_STR,  /* char *, NULL = unset */
+    T_INT,  /* int, uint32_t or int64_t field (by size); min..max */
+    T_BOOL, /* int field: true/false, yes/no, on/off, 1/0 */
+    T_MAP,  /* key is a prefix ("app.metadata."): one entry per KEY; cfg->metadata */
 };
 
 #define F_NONEMPTY   1u /* "" is refused */
@@ -75,6 +77,10 @@ static const char *check_cache_dir(char *v);
     {                                                                                              \
         k, al, ENV env, NULL, T_STR, OFF(f), SIZE(f), def, shown, 0, 0, fl, chk, mv, h             \
     }
+#define OPT_B(k, env, f, def, h)                                                                   \
+    {                                                                                              \
+        k, NULL, ENV env, NULL, T_BOOL, OFF(f), SIZE(f), def, NULL, 0, 1, 0, NULL, "BOOL", h       \
+    }
 #define OPT_I(k, env, f, def, lo, hi, fl, mv, h)                                                   \
     {                                                                                              \
         k, NULL, ENV env, NULL, T_INT, OFF(f), SIZE(f), def, NULL, lo, hi, fl, NULL, mv, h         \
@@ -108,12 +114,16 @@ static const opt_t options[] = {
      "instance metadata entry, any number (environment: one variable, k1=v1,k2=v2)"},
     OPT_S("dns.listen", "dns-listen", "DNS_LISTEN", dns_listen, "127.0.0.1:8600", NULL, 0,
           check_listen, "IP:PORT", "DNS endpoint, UDP and TCP ([IPv6]:PORT for IPv6)"),
+    OPT_B("dns.allow_remote", "DNS_ALLOW_REMOTE", dns_allow_remote, "false",
+          "allow a non-loopback dns.listen (UDP answers to other hosts are then capped)"),
     OPT_S("dns.domain", NULL, "DNS_DOMAIN", dns_domain, "artemis", NULL, 0, check_domain, "DOMAIN",
           "DNS domain answered; other names are REFUSED"),
     OPT_I("dns.ttl", "DNS_TTL", dns_ttl, "5", 0, 86400, 0, "SECONDS",
           "TTL of answers and SOA minimum (negative-caching TTL)"),
     OPT_S("http.listen", "http-listen", "HTTP_LISTEN", http_listen, "127.0.0.1:8601", NULL, 0,
           check_listen, "IP:PORT", "HTTP endpoint"),
+    OPT_B("http.allow_remote", "HTTP_ALLOW_REMOTE", http_allow_remote, "false",
+          "allow a non-loopback http.listen (it serves the same data as DNS)"),
     /* ARTEMIS_CACHE_DIR is what the sidecar read before this key existed, and what the
      * systemd unit and the container image set: it stays, as the lowest source, so they keep
      * their snapshots while the config can still override it. */
@@ -359,6 +369,20 @@ static int set_opt(agent_config_t *cfg, const opt_t *o, const char *key, const c
     }
     if (o->type == T_MAP)
         return set_metadata(cfg, key, key + strlen(o->key), value, err, errlen);
+    if (o->type == T_BOOL) {
+        static const struct {
+            const char *word;
+            int value;
+        } words[] = {{"true", 1},  {"yes", 1}, {"on", 1},  {"1", 1},
+                     {"false", 0}, {"no", 0},  {"off", 0}, {"0", 0}};
+        for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+            if (!strcasecmp(value, words[i].word)) {
+                store_int(cfg, o, words[i].value);
+                return 0;
+            }
+        set_err(err, errlen, "%s: must be true or false, got '%s'", o->key, value);
+        return -1;
+    }
     if (o->type == T_INT) {
         long long n;
         if (parse_int(value, o->min, o->max, &n)) {
@@ -464,6 +488,22 @@ int agent_parse_hostport(const char *s, void *ssv, int *sslen)
         return 0;
     }
     return -1;
+}
+
+int agent_addr_is_loopback(const void *sa)
+{
+    const struct sockaddr_storage *ss = sa;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *v4 = sa;
+        return (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (ss->ss_family != AF_INET6)
+        return 0;
+    const struct sockaddr_in6 *v6 = sa;
+    if (IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr))
+        return 1;
+    /* A dual-stack [::] socket sees 127.0.0.1 as ::ffff:127.0.0.1. */
+    return IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr) && v6->sin6_addr.s6_addr[12] == 127;
 }
 
 static char *trim(char *s)
@@ -794,6 +834,22 @@ static int first_ipv4(char *out, size_t cap)
     return found;
 }
 
+/* Both endpoints answer anyone who reaches them, with no token and every address in the
+ * registry (and DNS over UDP can be reflected): serving other hosts is a decision the
+ * operator states, not what a typo in an address or a copied 0.0.0.0 does. */
+static int check_local(const char *listen, int allowed, const char *ep, char *err, size_t errlen)
+{
+    struct sockaddr_storage ss;
+    int sl;
+    if (allowed || agent_parse_hostport(listen, &ss, &sl) != 0 || agent_addr_is_loopback(&ss))
+        return 0;
+    set_err(err, errlen,
+            "%s.listen: '%s' is not a loopback address; set %s.allow_remote = true to serve "
+            "other hosts",
+            ep, listen, ep);
+    return -1;
+}
+
 int agent_config_finish(agent_config_t *cfg, char *err, size_t errlen)
 {
     char buf[512];
@@ -814,6 +870,9 @@ int agent_config_finish(agent_config_t *cfg, char *err, size_t errlen)
         set_err(err, errlen, "cache_dir: '%s' exists and is not a directory", cfg->cache_dir);
         return -1;
     }
+    if (check_local(cfg->dns_listen, cfg->dns_allow_remote, "dns", err, errlen) ||
+        check_local(cfg->http_listen, cfg->http_allow_remote, "http", err, errlen))
+        return -1;
     if (!cfg->ip) {
         if (first_ipv4(buf, sizeof(buf)) != 0)
             strcpy(buf, "127.0.0.1");
