@@ -25,7 +25,7 @@ _artemisctl() {
         words=("${COMP_WORDS[@]}")
         cword=$COMP_CWORD
     fi
-    local globals="--server --region --zone --token --json --help --version"
+    local globals="--server --ca --region --zone --token --json --help --version"
     local commands="services service register unregister watch pull-out pull-in groups
         route-rules weights release canary logs cluster health"
 
@@ -37,6 +37,10 @@ _artemisctl() {
             ;;
         --service)
             COMPREPLY=($(compgen -W "$(_artemisctl_services)" -- "$cur"))
+            return
+            ;;
+        --ca)
+            COMPREPLY=($(compgen -f -- "$cur"))
             return
             ;;
     esac

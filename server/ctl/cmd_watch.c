@@ -140,6 +140,8 @@ static int session(ctl_t *c, const char *svc, int *printed)
     curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (c->ca_file) /* wss:// is verified like the HTTP calls */
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
     int result = 1;
     char key[25], req[2048], hdr[8192];
     size_t hlen = 0;

@@ -22,6 +22,7 @@ typedef struct ctl {
     const char *region; /* NULL until given or asked of the server (ctl_locate) */
     const char *zone;
     const char *token;
+    const char *ca_file; /* CA bundle for https:// servers; NULL = the system's */
     int json;
     void *curl;
     char region_buf[256];

@@ -133,6 +133,8 @@ static int request(ctl_t *c, const char *path, const char *post, long ok_status,
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
         curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
         curl_easy_setopt(h, CURLOPT_USERAGENT, "artemisctl");
+        if (c->ca_file) /* curl_easy_reset above cleared it; verification itself stays on */
+            curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
         if (post) {
             hdr = curl_slist_append(NULL, "Content-Type: application/json");
             if (!hdr) {

@@ -13,12 +13,15 @@
 #include "ctl.h"
 
 static const char USAGE[] =
-    "usage: artemisctl [--server URL[,URL]] [--region ID] [--zone ID] [--token T] [--json]\n"
+    "usage: artemisctl [--server URL[,URL]] [--ca FILE] [--region ID] [--zone ID] [--token T]\n"
+    "                  [--json]\n"
     "                  COMMAND [ARGS] [--help]\n"
     "\n"
     "global options:\n"
     "  --server URL[,URL]  servers, tried in turn when one cannot be reached\n"
     "                      (default $ARTEMIS_SERVER, then http://127.0.0.1:8080)\n"
+    "  --ca FILE           CA bundle https:// servers are verified against\n"
+    "                      (default $ARTEMIS_CA_FILE, then the system's)\n"
     "  --region ID         region (default: the server's own, from /api/status/node.json)\n"
     "  --zone ID           zone (default: the server's own)\n"
     "  --token T           token stored with management writes (default artemisctl)\n"
@@ -70,12 +73,13 @@ static const command_t COMMANDS[] = {
     {"health", cmd_health},
 };
 
-enum { OPT_SERVER = 256, OPT_REGION, OPT_ZONE, OPT_TOKEN, OPT_JSON, OPT_HELP, OPT_VERSION };
+enum { OPT_SERVER = 256, OPT_CA, OPT_REGION, OPT_ZONE, OPT_TOKEN, OPT_JSON, OPT_HELP, OPT_VERSION };
 
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"server", required_argument, NULL, OPT_SERVER},
+        {"ca", required_argument, NULL, OPT_CA},
         {"region", required_argument, NULL, OPT_REGION},
         {"zone", required_argument, NULL, OPT_ZONE},
         {"token", required_argument, NULL, OPT_TOKEN},
@@ -89,12 +93,17 @@ int main(int argc, char **argv)
     const char *servers = getenv("ARTEMIS_SERVER");
     if (!servers || !*servers)
         servers = "http://127.0.0.1:8080";
+    const char *ca = getenv("ARTEMIS_CA_FILE");
+    c.ca_file = ca && *ca ? ca : NULL;
     opterr = 0;
     int o;
     while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
         switch (o) {
         case OPT_SERVER:
             servers = optarg;
+            break;
+        case OPT_CA:
+            c.ca_file = *optarg ? optarg : NULL;
             break;
         case OPT_REGION:
             c.region = optarg;
