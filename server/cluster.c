@@ -177,6 +177,14 @@ const char *srv_cluster_local_status(const srv_server_t *srv)
     return srv->ready ? "up" : "starting";
 }
 
+int srv_cluster_set_token(srv_server_t *srv)
+{
+    /* Peers behind a tokens file refuse replication, bootstrap and node.json without it. */
+    if (!srv->cluster || !srv->cluster->http)
+        return 0;
+    return artemisi_http_set_bearer(srv->cluster->http, srv->cfg.cluster_token);
+}
+
 int srv_cluster_can_registry(const srv_server_t *srv)
 {
     return srv->ready && !srv->draining;
@@ -842,6 +850,10 @@ int srv_cluster_init(srv_server_t *srv)
     cl->http = artemisi_http_new(srv->base);
     if (!cl->http) {
         srv_log(SRV_LOG_ERROR, "cluster: cannot create the HTTP client");
+        return -1;
+    }
+    if (srv_cluster_set_token(srv) != 0) {
+        srv_log(SRV_LOG_ERROR, "cluster: out of memory setting cluster.token");
         return -1;
     }
     cl->ev_poll = evtimer_new(srv->base, poll_cb, cl);

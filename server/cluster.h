@@ -23,6 +23,9 @@ typedef struct srv_cluster srv_cluster_t;
 int srv_cluster_init(srv_server_t *srv);
 /* Cancel requests and free everything (before the event base goes). */
 void srv_cluster_free(srv_server_t *srv);
+/* (Re)apply cluster.token: every later peer request (replication, bootstrap, polling) sends it
+ * as Authorization: Bearer. Returns 0, or -1 (old token kept) when memory runs out. */
+int srv_cluster_set_token(srv_server_t *srv);
 
 /* "up", "starting" or "down" (draining). */
 const char *srv_cluster_local_status(const srv_server_t *srv);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "auth.h"
 #include "fileread.h"
 #include "log.h"
 #include "origin.h"
@@ -29,6 +30,7 @@ enum opt_type { T_STRING, T_INT, T_BOOL, T_LEVEL };
 
 #define F_RELOAD 1u /* applied by srv_config_reload */
 #define F_SECRET 2u /* password parts are masked by srv_config_item */
+#define F_TOKEN  4u /* the whole value is a secret: "***" in config.json and in errors */
 
 /* A validator returns NULL when the value is fine, else the tail of the error sentence
  * ("is not HOST:PORT"). */
@@ -53,6 +55,7 @@ static const char *check_url(const char *v);
 static const char *check_peers(const char *v);
 static const char *check_nonempty(const char *v);
 static const char *check_rate_map(const char *v);
+static const char *check_token(const char *v);
 
 #define OFF(f) offsetof(srv_config_t, f)
 
@@ -193,6 +196,16 @@ static const opt_t options[] = {
     OPT_S("http.allowed-hosts", NULL, http_allowed_hosts, "", F_RELOAD, srv_host_check_list,
           "HOST[:PORT],...",
           "Host header values accepted (DNS rebinding guard); others get 421; empty = any."),
+    OPT_S("auth.tokens-file", NULL, auth_tokens_file, "", F_RELOAD, NULL, "FILE",
+          "Access tokens, one 'TOKEN SCOPE[,SCOPE...]' per line; empty = every path open as in "
+          "Java Artemis (docs/security.md)."),
+    OPT_S("auth.open-scopes", NULL, auth_open_scopes, "register,discover", F_RELOAD,
+          srv_auth_check_open_scopes, "SCOPE,...",
+          "Scopes anyone may use without a token when auth.tokens-file is set (never "
+          "replicate or admin)."),
+    OPT_S("cluster.token", NULL, cluster_token, "", F_RELOAD | F_TOKEN, check_token, "TOKEN",
+          "Token sent to peers (it needs the replicate scope there); prefer the config file "
+          "to the command line, which other users can read."),
 
     OPT_I("registry.max-instances-per-request", NULL, registry_max_instances_per_request, 10000, 1,
           1000000, 0, "Most instances in one registry request."),
@@ -347,7 +360,7 @@ static int set_opt(srv_config_t *c, const opt_t *o, const char *value, const cha
                    size_t errlen)
 {
     char shown[80];
-    show(shown, sizeof(shown), value);
+    show(shown, sizeof(shown), (o->flags & F_TOKEN) ? "***" : value);
     switch (o->type) {
     case T_INT: {
         int64_t v;
@@ -536,6 +549,15 @@ static const char *check_peers(const char *v)
     if (srv_peers_parse(v, &peers, &n, err, sizeof(err)) != 0)
         return err;
     srv_peers_free(peers, n);
+    return NULL;
+}
+
+/* Never echoes the value: set_opt masks it, and this names only what is wrong. */
+static const char *check_token(const char *v)
+{
+    for (const char *p = v; *p; p++)
+        if (*p == ' ' || *p == '\t')
+            return "contains a space (a token is one word)";
     return NULL;
 }
 
@@ -986,7 +1008,9 @@ int srv_config_item(const srv_config_t *c, size_t i, const char **key, char *val
     *key = o->name;
     if (vallen == 0)
         return 1;
-    if (o->flags & F_SECRET) {
+    if (o->flags & F_TOKEN) {
+        snprintf(val, vallen, "%s", **cstr_field(c, o) ? "***" : "");
+    } else if (o->flags & F_SECRET) {
         const char *s = *cstr_field(c, o);
         size_t n = strlen(s);
         char *tmp = xrealloc(NULL, n + 8);

@@ -96,6 +96,11 @@ typedef struct srv_config {
     char *http_allowed_origins; /* "" = no cross-origin access, "*" = reads from any page */
     char *http_allowed_hosts;   /* "" = any Host header */
 
+    /* access tokens (docs/security.md) */
+    char *auth_tokens_file; /* "" = no tokens: every path open, as in Java Artemis */
+    char *auth_open_scopes; /* scopes anyone may use without a token */
+    char *cluster_token;    /* sent to peers as Authorization: Bearer; never shown */
+
     /* request validation */
     int64_t registry_max_instances_per_request;
     int64_t registry_max_string_bytes;

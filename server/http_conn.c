@@ -34,6 +34,7 @@
 #include "ws_session.h"
 #include "codec.h"
 #include "gzip.h"
+#include "auth.h"
 #include "origin.h"
 #include "url.h"
 #include "ws_frame.h"
@@ -81,12 +82,13 @@ typedef struct route {
     int json_body;    /* POST needs Content-Type: application/json and a body */
     srv_handler_fn fn;
     srv_ws_kind_t ws;
+    unsigned scope; /* SRV_SCOPE_* the route needs once tokens are configured */
 } route_t;
 
 /* Generated from routes.h; routes without a path are matched by other rules. */
 static const route_t routes[] = {
-#define ROUTE_ROW(id, path, methods, json, fn, ws, metric)                                         \
-    {path, SRV_R_##id, methods, json, fn, ws},
+#define ROUTE_ROW(id, path, methods, json, fn, ws, metric, scope)                                  \
+    {path, SRV_R_##id, methods, json, fn, ws, SRV_SCOPE_##scope},
     SRV_ROUTES(ROUTE_ROW)
 #undef ROUTE_ROW
 };
@@ -109,6 +111,8 @@ static const char *reason_phrase(int status)
         return "Not Modified";
     case 400:
         return "Bad Request";
+    case 401:
+        return "Unauthorized";
     case 403:
         return "Forbidden";
     case 404:
@@ -549,6 +553,76 @@ static const char *host_header_error(const srv_http_request_t *r)
     return NULL;
 }
 
+/* ---- access tokens (docs/security.md "Access tokens") -------------------------------------- */
+
+/*
+ * The presented token: "Authorization: Bearer T", or on a WebSocket upgrade also the query
+ * parameter access_token=T, as browsers cannot set headers on a WebSocket (the console). Only
+ * upgrades take it there: a query string ends up in proxies' access logs, and everything else
+ * can send the header. Returns 1 with *tok set (*tok may point into `scratch`), 0 for none.
+ */
+static int presented_token(const srv_http_request_t *r, int upgrade, artemisi_buf_t *scratch,
+                           const char **tok, size_t *tlen)
+{
+    size_t vl = 0;
+    const char *v = srv_http_header_get(r, "Authorization", &vl);
+    if (v && srv_auth_bearer(v, vl, tok, tlen))
+        return 1;
+    if (upgrade && r->query && srv_query_get(r->query, "access_token", scratch) == 1 &&
+        scratch->len) {
+        *tok = scratch->data;
+        *tlen = scratch->len;
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * Refuse a request whose token does not grant `scope` (auth.h srv_auth_decide): 401 with
+ * WWW-Authenticate for a missing or unknown token, 403 for a known one without the scope,
+ * each with an Artemis responseStatus body (Java clients read it as a failed call). The token
+ * itself is never logged. Returns 1 when refused.
+ */
+static int refuse_token(srv_conn_t *c, const srv_http_request_t *r, unsigned scope, int upgrade)
+{
+    srv_server_t *srv = c->srv;
+    if (!srv->auth || scope == SRV_SCOPE_NONE)
+        return 0;
+    artemisi_buf_t scratch = ARTEMISI_BUF_INIT;
+    const char *tok = NULL;
+    size_t tlen = 0;
+    if (!presented_token(r, upgrade, &scratch, &tok, &tlen))
+        tok = NULL;
+    srv_auth_verdict_t v = srv_auth_decide(srv->auth, srv->auth_open, scope, tok, tlen);
+    if (scratch.data)
+        explicit_bzero(scratch.data, scratch.len);
+    artemisi_buf_free(&scratch);
+    if (v == SRV_AUTH_OK)
+        return 0;
+    srv->metrics.auth_refused[v - 1]++;
+    char msg[96];
+    snprintf(msg, sizeof(msg),
+             v == SRV_AUTH_SCOPE ? "the token does not grant scope %s"
+                                 : "a token with scope %s is required",
+             srv_scope_name(scope));
+    srv_log(SRV_LOG_DEBUG, "http: request refused: %s (%s)", msg,
+            v == SRV_AUTH_MISSING   ? "no token"
+            : v == SRV_AUTH_INVALID ? "unknown token"
+                                    : "scope");
+    artemisi_buf_t b = ARTEMISI_BUF_INIT;
+    artemisi_buf_appends(&b, "{\"responseStatus\":");
+    artemisi_encode_status(&b, "no-permission", msg, "fail");
+    artemisi_buf_appendc(&b, '}');
+    int status = v == SRV_AUTH_SCOPE ? 403 : 401;
+    if (artemisi_buf_failed(&b))
+        send_error(c, r, 503, "out of memory", NULL);
+    else
+        send_response(c, r, status, "application/json;charset=UTF-8", b.data, b.len,
+                      status == 401 ? "WWW-Authenticate: Bearer realm=\"artemis\"\r\n" : NULL);
+    artemisi_buf_free(&b);
+    return 1;
+}
+
 static int route(srv_conn_t *c, const srv_http_request_t *r, const char *normalized);
 
 /* Dispatch one complete request. Returns 1 if the connection was handed over or freed. */
@@ -613,6 +687,10 @@ static int route_upgrade(srv_conn_t *c, const srv_http_request_t *r, const route
         sid = dec.data;
     }
     c->srv->metrics.requests[rt ? rt->id : SRV_R_WS_SUBSCRIBE]++;
+    if (refuse_token(c, r, (rt ? rt : &routes[SRV_R_WS_SUBSCRIBE])->scope, 1)) {
+        artemisi_buf_free(&dec);
+        return 0;
+    }
     int handed = handle_upgrade(c, r, rt ? rt->ws : SRV_WS_SUBSCRIBE, sid);
     artemisi_buf_free(&dec);
     return handed;
@@ -727,6 +805,10 @@ static int route(srv_conn_t *c, const srv_http_request_t *r, const char *normali
     if (!rt) {
         srv->metrics.requests[SRV_R_OTHER]++;
         send_error(c, r, 404, "no such endpoint", NULL);
+        return 0;
+    }
+    if (refuse_token(c, r, rt->scope, 0)) {
+        srv->metrics.requests[rt->id]++;
         return 0;
     }
     unsigned m = r->method == SRV_HTTP_GET || r->method == SRV_HTTP_HEAD ? SRV_M_GET

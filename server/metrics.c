@@ -18,7 +18,7 @@ static const double bounds[SRV_LAT_BUCKETS - 1] = {
 
 /* From routes.h: the metrics names cannot fall out of step with the routes. */
 static const char *const route_names[SRV_R_COUNT] = {
-#define ROUTE_NAME(id, path, methods, json, fn, ws, metric) [SRV_R_##id] = metric,
+#define ROUTE_NAME(id, path, methods, json, fn, ws, metric, scope) [SRV_R_##id] = metric,
     SRV_ROUTES(ROUTE_NAME)
 #undef ROUTE_NAME
 };
@@ -196,6 +196,12 @@ void srv_api_metrics(srv_req_t *req)
             "Idle connections closed to admit a new one.", m->http_connections_evicted);
     counter(o, "artemis_http_oom_answers_total",
             "Answers replaced by 503 because building them ran out of memory.", m->oom_answers);
+    artemisi_buf_appends(o, "# HELP artemis_auth_refused_total Requests refused for their token "
+                            "(docs/security.md).\n# TYPE artemis_auth_refused_total counter\n");
+    static const char *const reasons[3] = {"missing", "invalid", "scope"};
+    for (int i = 0; i < 3; i++)
+        artemisi_buf_appendf(o, "artemis_auth_refused_total{reason=\"%s\"} %llu\n", reasons[i],
+                             (unsigned long long)m->auth_refused[i]);
     client_metrics(srv, o, now);
     counter(o, "artemis_loop_stalls_total",
             "Event-loop gaps longer than the lease stall threshold (leases did not age).",

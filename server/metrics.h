@@ -25,7 +25,8 @@ typedef struct srv_metrics {
     uint64_t ws_messages_in, ws_messages_out;
     uint64_t ws_push_coalesced, ws_sessions_dropped, ws_protocol_errors;
     uint64_t rate_limited;
-    uint64_t oom_answers; /* answers replaced by 503 because building them ran out of memory */
+    uint64_t oom_answers;     /* answers replaced by 503 because building them ran out of memory */
+    uint64_t auth_refused[3]; /* missing, invalid, scope (srv_auth_verdict_t - 1) */
 } srv_metrics_t;
 
 struct srv_server;

@@ -26,7 +26,9 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
+#include "auth.h"
 #include "clock.h"
+#include "fileread.h"
 #include "log.h"
 #include "cluster.h"
 #include "http_conn.h"
@@ -227,6 +229,46 @@ static void apply_reloadable(srv_server_t *srv)
         configure_rl(srv->rl[i], limiter_config(c, i), limiters[i].name);
 }
 
+/*
+ * Read and parse auth.tokens-file into srv->auth (docs/security.md "Access tokens"), and take
+ * auth.open-scopes (validated by the config table). On failure srv->auth is unchanged and err
+ * holds one line naming the key and the line, never a token. An empty key means no tokens:
+ * every path is open as in Java Artemis.
+ */
+static int load_tokens(srv_server_t *srv, char *err, size_t errlen)
+{
+    const char *path = srv->cfg.auth_tokens_file;
+    srv_auth_t *a = NULL;
+    if (*path) {
+        char *data = NULL;
+        size_t len = 0;
+        int en = 0, opened = 0, oom = 0;
+        artemisi_read_t rr = artemisi_read_file(path, 1u << 20, 0, &data, &len, &en, &opened);
+        if (rr != ARTEMISI_READ_OK) {
+            snprintf(err, errlen, "auth.tokens-file: %s: %s", path,
+                     rr == ARTEMISI_READ_ERRNO         ? strerror(en)
+                     : rr == ARTEMISI_READ_NOT_REGULAR ? "not a regular file"
+                     : rr == ARTEMISI_READ_TOO_BIG     ? "larger than 1 MiB"
+                                                       : "changed while being read");
+            return -1;
+        }
+        char why[256];
+        a = srv_auth_parse(data, len, why, sizeof(why), &oom);
+        explicit_bzero(data, len); /* the tokens in clear live no longer than the parse */
+        free(data);
+        if (!a) {
+            snprintf(err, errlen, "auth.tokens-file: %s: %s", path, why);
+            return -1;
+        }
+    }
+    unsigned open = 0;
+    srv_scopes_parse(srv->cfg.auth_open_scopes, strlen(srv->cfg.auth_open_scopes), &open);
+    srv_auth_free(srv->auth);
+    srv->auth = a;
+    srv->auth_open = open;
+    return 0;
+}
+
 static void hup_cb(evutil_socket_t sig, short what, void *arg)
 {
     srv_server_t *srv = arg;
@@ -244,6 +286,11 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
         return;
     }
     apply_reloadable(srv);
+    char auth_err[600];
+    if (load_tokens(srv, auth_err, sizeof(auth_err)) != 0)
+        srv_log(SRV_LOG_ERROR, "SIGHUP: keeping the old access tokens: %s", auth_err);
+    if (srv_cluster_set_token(srv) != 0)
+        srv_log(SRV_LOG_ERROR, "SIGHUP: out of memory: keeping the old cluster.token");
     if (*note)
         srv_log(SRV_LOG_WARN, "SIGHUP: not applied until restart: %s", note);
     srv_log(SRV_LOG_INFO, "SIGHUP: configuration reloaded");
@@ -358,6 +405,7 @@ static void teardown(srv_server_t *srv)
     }
     for (int i = 0; i < SRV_RL_COUNT; i++)
         srv_ratelimit_free(srv->rl[i]);
+    srv_auth_free(srv->auth);
     srv_clients_free(srv->clients);
     srv_registry_free(srv->registry);
     srv_config_free(&srv->cfg);
@@ -393,6 +441,14 @@ int srv_run(srv_config_t *cfg)
     int rc_exit = make_modules(srv, seed);
     if (rc_exit)
         goto out;
+    char auth_err[600];
+    if (load_tokens(srv, auth_err, sizeof(auth_err)) != 0) {
+        /* Coming up open when told to check tokens would expose every path. */
+        fprintf(stderr, "artemis-server: %s\n", auth_err);
+        sd_notifyf(0, "STATUS=%s", auth_err);
+        rc_exit = 2;
+        goto out;
+    }
     srv->base = event_base_new();
     if (!srv->base)
         srv_oom();

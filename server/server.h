@@ -54,6 +54,8 @@ struct srv_server {
     srv_metrics_t metrics;
     struct srv_cluster *cluster; /* peers, bootstrap, replication (cluster.c); NULL alone */
     struct srv_mgmt *mgmt;       /* the management store and its snapshot (mgmt.h) */
+    struct srv_auth *auth;       /* access tokens (auth.h); NULL = no tokens file: all open */
+    unsigned auth_open;          /* scopes open without a token (auth.open-scopes) */
     int64_t start_wall, start_mono;
     int draining;
     int ready;

@@ -26,7 +26,7 @@ typedef struct mpath {
 } mpath_t;
 
 static const mpath_t paths[] = {
-#define MG_ROW(id, path, methods, json, fn, ws, metric) {path, fn},
+#define MG_ROW(id, path, methods, json, fn, ws, metric, scope) {path, fn},
     SRV_ROUTES(MG_ROW)
 #undef MG_ROW
 };
