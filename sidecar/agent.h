@@ -131,6 +131,7 @@ typedef struct agent_metrics {
     uint64_t dns_rcodes[AGENT_DNS_RCODE_SLOTS]; /* by rcode (AGENT_DNS_NOERROR ...) */
     uint64_t dns_nodata;                        /* NOERROR with no answer */
     uint64_t dns_truncated;                     /* TC set */
+    uint64_t dns_truncated_remote;              /* TC only by the non-local cap */
     uint64_t dns_dropped;                       /* unparseable packets dropped */
     uint64_t dns_tcp_conns;                     /* TCP connections accepted */
     uint64_t http_requests;
@@ -210,10 +211,11 @@ void agent_health_result(agent_t *a, int ok, const char *err);
 typedef struct agent_dns_server agent_dns_server_t;
 agent_dns_server_t *agent_dns_server_new(agent_t *a, const char *listen, char *err, size_t errlen);
 void agent_dns_server_free(agent_dns_server_t *d);
-/* Answer one query packet (the transport-independent part). max_size is the UDP limit or
- * 65535 for TCP. Returns the response length, 0 to drop, or -1 to park (only when may_wait:
- * the caller then gets *wait_svc to park on). */
-int agent_dns_answer(agent_t *a, const uint8_t *pkt, size_t len, int tcp, int may_wait,
+/* Answer one query packet (the transport-independent part). Over UDP the answer is limited by
+ * agent_dns_udp_limit (local: the source is a loopback address), over TCP to 65535 bytes.
+ * Returns the response length, 0 to drop, or -1 to park (only when may_wait: the caller then
+ * gets *wait_svc to park on). */
+int agent_dns_answer(agent_t *a, const uint8_t *pkt, size_t len, int tcp, int local, int may_wait,
                      uint8_t *out, size_t outcap, agent_svc_t **wait_svc);
 
 /* http_server.c */

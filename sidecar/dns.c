@@ -388,6 +388,17 @@ int agent_dns_build_response(const agent_dns_query_t *q, int rcode, const agent_
     return -1;
 }
 
+size_t agent_dns_udp_limit(const agent_dns_query_t *q, size_t query_len, int local)
+{
+    size_t want = q->udp_size < AGENT_DNS_UDP_MIN ? AGENT_DNS_UDP_MIN : q->udp_size;
+    if (local)
+        return want;
+    size_t cap = AGENT_DNS_UDP_MIN;
+    if (query_len > AGENT_DNS_UDP_MIN / AGENT_DNS_REMOTE_X) /* 3 x query_len > 512 */
+        cap = query_len > AGENT_DNS_UDP_MAX ? AGENT_DNS_UDP_MAX : query_len * AGENT_DNS_REMOTE_X;
+    return want < cap ? want : cap;
+}
+
 /* ---- names ------------------------------------------------------------------------------ */
 
 int agent_dns_name_in_domain(const char *qname, const char *domain)

@@ -26,6 +26,7 @@
 #define AGENT_DNS_UDP_MIN    512   /* RFC 1035 UDP limit without EDNS0 */
 #define AGENT_DNS_UDP_MAX    4096  /* the largest EDNS0 size we honour and advertise */
 #define AGENT_DNS_TCP_MAX    65535 /* the largest message (TCP length prefix) */
+#define AGENT_DNS_REMOTE_X   3     /* a remote UDP answer may exceed 512 only up to this x query */
 
 /* Header flag bits (second 16-bit word of the header). */
 #define AGENT_DNS_FLAG_QR 0x8000
@@ -103,6 +104,19 @@ int agent_dns_build_response(const agent_dns_query_t *q, int rcode, const agent_
                              size_t n_answers, const agent_dns_rr_t *additional,
                              size_t n_additional, const agent_dns_soa_t *soa, size_t max_size,
                              uint8_t *out, size_t outcap, size_t *outlen);
+
+/*
+ * The largest UDP answer to q, a query of query_len bytes, from a source that is on this host
+ * (local: a loopback address) or not. Local: q->udp_size (512, or the EDNS0 size up to 4096).
+ * Remote: min(q->udp_size, max(512, AGENT_DNS_REMOTE_X * query_len)). UDP source addresses can
+ * be spoofed, so an answer sent to one is sent to whoever the attacker names: honouring EDNS0
+ * 4096 turned a 48-byte query into a 4,048-byte answer (x84). 512 is what any DNS server sends
+ * without EDNS0, so the sidecar is no better a reflector than one of them (at most x15 for the
+ * shortest name that draws records), and a larger query may get 3x its size. An answer over
+ * the limit gets TC (agent_dns_build_response) and a real resolver asks again over TCP, whose
+ * handshake a spoofed source cannot complete.
+ */
+size_t agent_dns_udp_limit(const agent_dns_query_t *q, size_t query_len, int local);
 
 /*
  * 1 if qname equals domain or ends with "." domain (ASCII case-insensitive), else 0: the caller

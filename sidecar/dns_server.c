@@ -8,7 +8,8 @@
  * instances (shuffled per answer), SRV answers "0 <weight> <port> <target>" with the targets'
  * addresses in the additional section. Unknown service: NXDOMAIN + SOA; known service with
  * nothing up: NOERROR/no-data + SOA (minimum = dns.ttl). A UDP answer that does not fit sets
- * TC (EDNS0 sizes honoured by the codec); TCP carries up to 64 KiB.
+ * TC (EDNS0 sizes honoured for loopback sources; others are capped by agent_dns_udp_limit, so
+ * a spoofed source cannot turn the sidecar into an amplifier); TCP carries up to 64 KiB.
  * TCP: 2-byte framing, many queries per connection (answers may come out of order when one
  * waits for a first lookup, RFC 7766 §6.2.1.1), an idle timeout, a connection cap and
  * output back-pressure.
@@ -152,6 +153,7 @@ typedef struct answer {
     agent_t *a;
     agent_dns_query_t q;
     size_t max; /* the largest answer the transport carries (UDP size or TCP limit) */
+    int capped; /* max is below the client's own UDP size: the source is not local */
     uint8_t *out;
     size_t outcap;
 } answer_t;
@@ -180,8 +182,11 @@ static int finish(const answer_t *x, int rcode, const agent_dns_rr_t *an, size_t
     if (rcode == AGENT_DNS_NOERROR && nan == 0)
         a->m.dns_nodata++;
     /* out[2] is the high byte of the flags word */
-    if (len >= 4 && (x->out[2] & (AGENT_DNS_FLAG_TC >> 8)))
+    if (len >= 4 && (x->out[2] & (AGENT_DNS_FLAG_TC >> 8))) {
         a->m.dns_truncated++;
+        if (x->capped)
+            a->m.dns_truncated_remote++;
+    }
     return (int)len;
 }
 
@@ -417,7 +422,7 @@ static int answer_name(const answer_t *x, agent_svc_t **wait_svc)
     return answer_service(x, s, zone, group, wait_svc);
 }
 
-int agent_dns_answer(agent_t *a, const uint8_t *pkt, size_t len, int tcp, int may_wait,
+int agent_dns_answer(agent_t *a, const uint8_t *pkt, size_t len, int tcp, int local, int may_wait,
                      uint8_t *out, size_t outcap, agent_svc_t **wait_svc)
 {
     answer_t x = {.a = a, .out = out, .outcap = outcap};
@@ -426,8 +431,8 @@ int agent_dns_answer(agent_t *a, const uint8_t *pkt, size_t len, int tcp, int ma
         a->m.dns_dropped++;
         return 0;
     }
-    x.max = tcp ? AGENT_DNS_TCP_MAX
-                : (x.q.udp_size >= AGENT_DNS_UDP_MIN ? x.q.udp_size : AGENT_DNS_UDP_MIN);
+    x.max = tcp ? AGENT_DNS_TCP_MAX : agent_dns_udp_limit(&x.q, len, local);
+    x.capped = !tcp && x.max < agent_dns_udp_limit(&x.q, len, 1);
     if (rc != AGENT_DNS_NOERROR)
         return reply(&x, rc, 0);
     if (may_wait) /* a parked query was counted when it arrived */
@@ -441,6 +446,7 @@ typedef struct udp_wait {
     agent_dns_server_t *d;
     struct sockaddr_storage peer;
     socklen_t peerlen;
+    int local;
     size_t len;
     uint8_t pkt[];
 } udp_wait_t;
@@ -458,7 +464,8 @@ static void udp_wait_done(void *arg, int cancelled)
     udp_wait_t *w = arg;
     if (!cancelled) {
         agent_dns_server_t *d = w->d;
-        int n = agent_dns_answer(d->a, w->pkt, w->len, 0, 0, d->out, sizeof(d->out), NULL);
+        int n =
+            agent_dns_answer(d->a, w->pkt, w->len, 0, w->local, 0, d->out, sizeof(d->out), NULL);
         udp_send(d, &w->peer, w->peerlen, n);
     }
     free(w);
@@ -476,20 +483,22 @@ static void udp_cb(evutil_socket_t fd, short what, void *arg)
         if (r < 0)
             return;
         agent_svc_t *ws = NULL;
-        int n = agent_dns_answer(d->a, pkt, (size_t)r, 0, 1, d->out, sizeof(d->out), &ws);
+        int local = agent_addr_is_loopback(&peer);
+        int n = agent_dns_answer(d->a, pkt, (size_t)r, 0, local, 1, d->out, sizeof(d->out), &ws);
         if (n == -1) {
             udp_wait_t *w = malloc(sizeof(*w) + (size_t)r);
             if (w) {
                 w->d = d;
                 w->peer = peer;
                 w->peerlen = plen;
+                w->local = local;
                 w->len = (size_t)r;
                 memcpy(w->pkt, pkt, (size_t)r);
                 if (agent_wait(d->a, ws, d, udp_wait_done, w) == 0)
                     continue;
                 free(w);
             }
-            n = agent_dns_answer(d->a, pkt, (size_t)r, 0, 0, d->out, sizeof(d->out), NULL);
+            n = agent_dns_answer(d->a, pkt, (size_t)r, 0, local, 0, d->out, sizeof(d->out), NULL);
         }
         udp_send(d, &peer, plen, n);
     }
@@ -528,7 +537,7 @@ static void tcp_wait_done(void *arg, int cancelled)
     tcp_wait_t *w = arg;
     if (!cancelled) {
         agent_dns_server_t *d = w->c->d;
-        int n = agent_dns_answer(d->a, w->pkt, w->len, 1, 0, d->out, sizeof(d->out), NULL);
+        int n = agent_dns_answer(d->a, w->pkt, w->len, 1, 1, 0, d->out, sizeof(d->out), NULL);
         conn_write(w->c, n);
     }
     free(w);
@@ -562,7 +571,7 @@ static void conn_read(struct bufferevent *bev, void *arg)
         }
         if (mlen > 0) {
             agent_svc_t *ws = NULL;
-            int n = agent_dns_answer(d->a, msg, mlen, 1, 1, d->out, sizeof(d->out), &ws);
+            int n = agent_dns_answer(d->a, msg, mlen, 1, 1, 1, d->out, sizeof(d->out), &ws);
             if (n == -1) {
                 tcp_wait_t *w = malloc(sizeof(*w) + mlen);
                 int parked = 0;
@@ -574,8 +583,9 @@ static void conn_read(struct bufferevent *bev, void *arg)
                     if (!parked)
                         free(w);
                 }
-                n = parked ? 0
-                           : agent_dns_answer(d->a, msg, mlen, 1, 0, d->out, sizeof(d->out), NULL);
+                n = parked
+                        ? 0
+                        : agent_dns_answer(d->a, msg, mlen, 1, 1, 0, d->out, sizeof(d->out), NULL);
             }
             conn_write(c, n);
         }

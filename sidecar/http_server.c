@@ -198,6 +198,8 @@ static void answer_metrics(agent_t *a, struct evhttp_request *req)
         "artemis_sidecar_dns_nodata_total %llu\n"
         "# TYPE artemis_sidecar_dns_truncated_total counter\n"
         "artemis_sidecar_dns_truncated_total %llu\n"
+        "# TYPE artemis_sidecar_dns_truncated_remote_total counter\n"
+        "artemis_sidecar_dns_truncated_remote_total %llu\n"
         "# TYPE artemis_sidecar_dns_dropped_total counter\n"
         "artemis_sidecar_dns_dropped_total %llu\n"
         "# TYPE artemis_sidecar_dns_tcp_connections_total counter\n"
@@ -218,11 +220,11 @@ static void answer_metrics(agent_t *a, struct evhttp_request *req)
         "# TYPE artemis_sidecar_services gauge\n"
         "artemis_sidecar_services %zu\n",
         (unsigned long long)a->m.dns_nodata, (unsigned long long)a->m.dns_truncated,
-        (unsigned long long)a->m.dns_dropped, (unsigned long long)a->m.dns_tcp_conns,
-        (unsigned long long)a->m.http_requests, (unsigned long long)a->m.health_ok,
-        (unsigned long long)a->m.health_fail, a->healthy, reg_state(a) == ARTEMIS_REG_REGISTERED,
-        (unsigned long long)a->m.registrations, (unsigned long long)a->m.deregistrations,
-        a->n_svcs);
+        (unsigned long long)a->m.dns_truncated_remote, (unsigned long long)a->m.dns_dropped,
+        (unsigned long long)a->m.dns_tcp_conns, (unsigned long long)a->m.http_requests,
+        (unsigned long long)a->m.health_ok, (unsigned long long)a->m.health_fail, a->healthy,
+        reg_state(a) == ARTEMIS_REG_REGISTERED, (unsigned long long)a->m.registrations,
+        (unsigned long long)a->m.deregistrations, a->n_svcs);
     /* cache age of each tracked service with a view (bounded by AGENT_MAX_SERVICES) */
     evbuffer_add_printf(b, "# HELP artemis_sidecar_cache_age_seconds Age of the cached view.\n"
                            "# TYPE artemis_sidecar_cache_age_seconds gauge\n");

@@ -281,6 +281,7 @@ def build():
         ("sum by (rcode) (rate(artemis_sidecar_dns_responses_total%s%s))" % (SC, RI), "{{rcode}}"),
         ("sum(rate(artemis_sidecar_dns_nodata_total%s%s))" % (SC, RI), "NODATA"),
         ("sum(rate(artemis_sidecar_dns_truncated_total%s%s))" % (SC, RI), "truncated"),
+        ("sum(rate(artemis_sidecar_dns_truncated_remote_total%s%s))" % (SC, RI), "truncated (remote cap)"),
         ("sum(rate(artemis_sidecar_dns_dropped_total%s%s))" % (SC, RI), "dropped"),
         ("sum(rate(artemis_sidecar_dns_tcp_connections_total%s%s))" % (SC, RI), "TCP connections"),
     ], unit="reqps")

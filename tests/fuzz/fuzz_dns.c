@@ -164,6 +164,13 @@ static void fuzz_query(const uint8_t *data, size_t size)
     build_and_check(&q, AGENT_DNS_NOERROR, n, AGENT_DNS_TCP_MAX, sizeof(out));
     build_and_check(&q, AGENT_DNS_NXDOMAIN, 0, q.udp_size, sizeof(out));
     build_and_check(&q, AGENT_DNS_NOERROR, n, q.udp_size, 12 + (size_t)(data[0] % 64) * 8);
+    /* A remote source never gets more than its own UDP size, nor more than max(512, 3 x the
+     * query); a local one gets its UDP size. */
+    size_t remote = agent_dns_udp_limit(&q, size, 0);
+    check(agent_dns_udp_limit(&q, size, 1) == q.udp_size);
+    check(remote >= 512 && remote <= q.udp_size);
+    check(remote == 512 || remote <= 3 * size);
+    build_and_check(&q, AGENT_DNS_NOERROR, n, remote, sizeof(out));
 }
 
 static void fuzz_name(const uint8_t *data, size_t size)

@@ -764,6 +764,69 @@ static void test_build_truncation(void **state)
                      -1);
 }
 
+/* The cap on UDP answers to non-local sources (issue 14): 250 A records are 4,048 bytes with
+ * EDNS0 4096, x67 a 60-byte dig query. */
+static void test_udp_limit_remote(void **state)
+{
+    (void)state;
+    static msg_t d;
+    size_t len;
+    const char *svc = "big.service.artemis";
+    fill_many(250, svc);
+    pkt_t p;
+    dig_query(&p, svc, AGENT_DNS_TYPE_A, 1, 4096);
+    assert_int_equal(p.n, 60); /* 12 + 21 + 4 + OPT 11 + cookie 12 */
+    agent_dns_query_t q;
+    assert_int_equal(agent_dns_parse_query(p.b, p.n, &q), AGENT_DNS_NOERROR);
+
+    /* loopback: the client's EDNS0 size, the whole answer */
+    size_t local = agent_dns_udp_limit(&q, p.n, 1);
+    assert_int_equal(local, 4096);
+    assert_int_equal(agent_dns_build_response(&q, AGENT_DNS_NOERROR, many_a, 250, NULL, 0, NULL,
+                                              local, out, sizeof(out), &len),
+                     0);
+    assert_int_equal(len, 4048);
+    decode(out, len, &d);
+    assert_false(d.flags & AGENT_DNS_FLAG_TC);
+    assert_int_equal(d.an, 250);
+
+    /* another host: 512 (3 x 60 is less), TC, only the question and the OPT */
+    size_t remote = agent_dns_udp_limit(&q, p.n, 0);
+    assert_int_equal(remote, 512);
+    assert_int_equal(agent_dns_build_response(&q, AGENT_DNS_NOERROR, many_a, 250, NULL, 0, NULL,
+                                              remote, out, sizeof(out), &len),
+                     0);
+    assert_true(len <= remote);
+    assert_int_equal(len, 48); /* 12 + 25 + OPT 11: smaller than the query */
+    decode(out, len, &d);
+    assert_true(d.flags & AGENT_DNS_FLAG_TC);
+    assert_int_equal(d.an, 0);
+    assert_int_equal(d.ar, 1);
+    /* what fits still goes: 29 records in 512 bytes, no TC */
+    assert_int_equal(agent_dns_build_response(&q, AGENT_DNS_NOERROR, many_a, 29, NULL, 0, NULL,
+                                              remote, out, sizeof(out), &len),
+                     0);
+    assert_int_equal(len, 512);
+    assert_false(out[2] & (AGENT_DNS_FLAG_TC >> 8));
+
+    /* larger queries may get 3x their size, never more than the client asked for */
+    assert_int_equal(agent_dns_udp_limit(&q, 170, 0), 512);
+    assert_int_equal(agent_dns_udp_limit(&q, 171, 0), 513);
+    assert_int_equal(agent_dns_udp_limit(&q, 1000, 0), 3000);
+    assert_int_equal(agent_dns_udp_limit(&q, 2000, 0), 4096);
+    assert_int_equal(agent_dns_udp_limit(&q, (size_t)-1, 0), 4096);
+    q.udp_size = 1232;
+    assert_int_equal(agent_dns_udp_limit(&q, 1000, 0), 1232);
+    assert_int_equal(agent_dns_udp_limit(&q, 60, 1), 1232);
+
+    /* without EDNS0: 512 either way */
+    dig_query(&p, svc, AGENT_DNS_TYPE_A, 0, 0);
+    assert_int_equal(agent_dns_parse_query(p.b, p.n, &q), AGENT_DNS_NOERROR);
+    assert_int_equal(agent_dns_udp_limit(&q, p.n, 1), 512);
+    assert_int_equal(agent_dns_udp_limit(&q, p.n, 0), 512);
+    assert_int_equal(agent_dns_udp_limit(&q, 400, 0), 512);
+}
+
 static void test_build_compression(void **state)
 {
     (void)state;
@@ -927,6 +990,7 @@ int main(void)
         cmocka_unit_test(test_build_a_aaaa_srv),
         cmocka_unit_test(test_build_negative),
         cmocka_unit_test(test_build_truncation),
+        cmocka_unit_test(test_udp_limit_remote),
         cmocka_unit_test(test_build_compression),
         cmocka_unit_test(test_build_invalid),
         cmocka_unit_test(test_parse_name),

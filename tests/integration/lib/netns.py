@@ -239,3 +239,54 @@ def probe_reachable(ns, host, port, timeout=0.5):
         return False
     finally:
         s.close()
+
+
+class HostLink:
+    """One namespace joined to the test's own (host) namespace by a veth pair, for a client that
+    must reach a server of the host from a non-loopback address (the sidecar's remote-source
+    rules). Unlike Lab this puts one interface into the host namespace: vh<pid> with
+    10.78.A.B, peer 10.79.A.B in the namespace (A.B from the PID, so parallel runs differ).
+    Deleting the namespace deletes both ends of the pair; cleanup() does, and so do the atexit
+    hook and sweep_stale() for runs killed outright (the namespace name carries the PID)."""
+
+    def __init__(self, tag="hl"):
+        pid = os.getpid()
+        self.ns = "%s%d-%s" % (PREFIX, pid, tag)
+        self.host_if = "vh%d" % pid  # at most 9 characters (PIDs < 2^22)
+        self.host_addr = "10.78.%d.%d" % ((pid >> 8) & 255, pid & 255)
+        self.ns_addr = "10.79.%d.%d" % ((pid >> 8) & 255, pid & 255)
+
+    def create(self):
+        require()
+        sweep_stale()
+        delete(self.ns)
+        ip("link", "del", self.host_if, check=False)  # left by this very PID (unlikely)
+        try:
+            ip("netns", "add", self.ns)
+            with _live_lock:
+                _live.add(self.ns)
+            ip("-n", self.ns, "link", "set", "lo", "up")
+            ip("link", "add", self.host_if, "type", "veth", "peer", "name", "eth0", "netns", self.ns)
+            ip("addr", "add", self.host_addr, "peer", self.ns_addr, "dev", self.host_if)
+            ip("link", "set", self.host_if, "up")
+            ip("-n", self.ns, "addr", "add", self.ns_addr, "peer", self.host_addr, "dev", "eth0")
+            ip("-n", self.ns, "link", "set", "eth0", "up")
+        except BaseException:
+            self.cleanup()
+            raise
+        return self
+
+    def socket(self, family=socket.AF_INET, kind=socket.SOCK_DGRAM):
+        """A socket created inside the namespace (it stays there)."""
+        with entered(self.ns):
+            return socket.socket(family, kind)
+
+    def cleanup(self):
+        delete(self.ns)
+        ip("link", "del", self.host_if, check=False)
+
+    def leftovers(self):
+        p = ip("netns", "list", check=False)
+        names = {line.split()[0] for line in p.stdout.decode(errors="replace").splitlines() if line.split()}
+        link = ip("link", "show", self.host_if, check=False).returncode == 0
+        return sorted(names & {self.ns}) + ([self.host_if] if link else [])
