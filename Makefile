@@ -33,6 +33,7 @@ VERSION := $(VMAJ).$(VMIN).$(VPAT)
 
 # pkg-config name -> Debian package; `deps` installs only what pkg-config misses.
 PKG_MAP := libevent:libevent-dev libevent_pthreads:libevent-dev jansson:libjansson-dev \
+           libevent_openssl:libevent-dev \
            libcurl:libcurl4-openssl-dev \
            libsystemd:libsystemd-dev cmocka:libcmocka-dev zlib:zlib1g-dev \
            sqlite3:libsqlite3-dev libpq:libpq-dev openssl:libssl-dev
@@ -41,7 +42,7 @@ TOOL_MAP := pkg-config:pkg-config $(PYTHON):python3 clang:clang clang-format:cla
             ip:iproute2 dig:bind9-dnsutils psql:postgresql-client pg_isready:postgresql-client \
             chromium:chromium
 
-SERVER_PKGS := libevent jansson zlib libsystemd openssl libcurl sqlite3 libpq
+SERVER_PKGS := libevent libevent_openssl jansson zlib libsystemd openssl libcurl sqlite3 libpq
 SDK_PKGS    := libevent libevent_pthreads jansson zlib libcrypto libcurl
 TEST_PKGS   := cmocka
 

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "api.h"
 #include "server.h"
+#include "tls.h"
 #include "ws_session.h"
 #include "url.h"
 #include "artemis/version.h"
@@ -361,6 +362,10 @@ void srv_api_health(srv_req_t *req)
         (long long)srv_selfpres_active_since(&srv->selfpres),
         srv_selfpres_window_count(&srv->selfpres, now), srv_selfpres_expected(&srv->selfpres),
         info.expired_kept);
+    artemisi_buf_appendf(
+        req->out, "\"tls\":{\"enabled\":%s,\"notAfter\":", srv_tls_enabled(srv) ? "true" : "false");
+    artemisi_json_str(req->out, srv_tls_enabled(srv) ? srv_tls_not_after(srv) : NULL);
+    artemisi_buf_appends(req->out, "},");
     /* The management store: a lost database leaves the node serving its last state (ready),
      * and says so here. */
     srv_mgmt_info_t mi;

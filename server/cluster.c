@@ -848,6 +848,12 @@ int srv_cluster_init(srv_server_t *srv)
     cl->start_ms = srv_now_mono();
     parse_peers(cl, c->peers);
     cl->http = artemisi_http_new(srv->base);
+    /* https:// peers are verified against tls.ca; when nodes verify client certificates,
+     * this node presents its own server certificate as one (docs/security.md, "TLS"). */
+    int client_cert = *c->tls_cert && strcmp(c->tls_verify_client, "none") != 0;
+    if (cl->http && artemisi_http_set_tls(cl->http, c->tls_ca, client_cert ? c->tls_cert : NULL,
+                                          client_cert ? c->tls_key : NULL) != 0)
+        srv_oom();
     if (!cl->http) {
         srv_log(SRV_LOG_ERROR, "cluster: cannot create the HTTP client");
         return -1;

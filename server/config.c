@@ -56,6 +56,8 @@ static const char *check_peers(const char *v);
 static const char *check_nonempty(const char *v);
 static const char *check_rate_map(const char *v);
 static const char *check_token(const char *v);
+static const char *check_opt_listen(const char *v);
+static const char *check_verify_client(const char *v);
 
 #define OFF(f) offsetof(srv_config_t, f)
 
@@ -92,6 +94,18 @@ static const char *check_token(const char *v);
 static const opt_t options[] = {
     OPT_S("listen", "listen", listen, "127.0.0.1:8080", 0, check_listen, "IP:PORT",
           "Address the HTTP server listens on (IPv6 as [::1]:8080; no host names)."),
+    OPT_S("tls.listen", "tls.listen", tls_listen, "", 0, check_opt_listen, "IP:PORT",
+          "A TLS listener beside the plain `listen` one; empty with tls.cert = TLS on `listen`."),
+    OPT_S("tls.cert", "tls.cert", tls_cert, "", F_RELOAD, NULL, "FILE",
+          "Server certificate chain (PEM); enables TLS. Re-read on SIGHUP."),
+    OPT_S("tls.key", "tls.key", tls_key, "", F_RELOAD, NULL, "FILE",
+          "Private key of tls.cert (PEM). Re-read on SIGHUP."),
+    OPT_S("tls.client-ca", "tls.client-ca", tls_client_ca, "", F_RELOAD, NULL, "FILE",
+          "CA bundle client certificates are verified against."),
+    OPT_S("tls.verify-client", "tls.verify-client", tls_verify_client, "none", F_RELOAD,
+          check_verify_client, "none|optional|require", "Client-certificate verification."),
+    OPT_S("tls.ca", "tls.ca", tls_ca, "", 0, NULL, "FILE",
+          "CA bundle peers' https:// URLs are verified against (default: the system's)."),
     OPT_S("region.id", "region", region_id, "default", 0, check_id, "ID", "This node's region."),
     OPT_S("zone.id", "zone", zone_id, "default", 0, check_id, "ID", "This node's zone."),
     OPT_S("node-url", "node-url", node_url, "", 0, check_url, "URL",
@@ -511,6 +525,18 @@ static const char *check_listen(const char *v)
         inet_pton(v[0] == '[' ? AF_INET6 : AF_INET, host, addr) != 1)
         return "is not IP:PORT (an IPv4 address or [IPv6], not a host name; port 0..65535)";
     return NULL;
+}
+
+static const char *check_opt_listen(const char *v)
+{
+    return *v ? check_listen(v) : NULL;
+}
+
+static const char *check_verify_client(const char *v)
+{
+    if (strcmp(v, "none") == 0 || strcmp(v, "optional") == 0 || strcmp(v, "require") == 0)
+        return NULL;
+    return "must be none, optional or require";
 }
 
 static const char *check_id(const char *v)
@@ -1059,5 +1085,7 @@ int srv_config_node_url(const srv_config_t *c, char *buf, size_t len)
 {
     if (c->node_url[0])
         return snprintf(buf, len, "%s", c->node_url);
-    return snprintf(buf, len, "http://%s/", c->listen);
+    /* TLS on the main listener (tls.cert without tls.listen) makes the default URL https. */
+    return snprintf(buf, len, "%s://%s/", *c->tls_cert && !*c->tls_listen ? "https" : "http",
+                    c->listen);
 }

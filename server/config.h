@@ -101,6 +101,14 @@ typedef struct srv_config {
     char *auth_open_scopes; /* scopes anyone may use without a token */
     char *cluster_token;    /* sent to peers as Authorization: Bearer; never shown */
 
+    /* TLS (docs/security.md "TLS"; tls.h) */
+    char *tls_cert;          /* PEM chain; "" = no TLS */
+    char *tls_key;           /* PEM private key */
+    char *tls_listen;        /* IP:PORT of a TLS listener beside `listen`; "" = TLS on `listen` */
+    char *tls_client_ca;     /* CA bundle for client certificates */
+    char *tls_verify_client; /* none | optional | require */
+    char *tls_ca;            /* CA bundle peers' https:// URLs are verified against */
+
     /* request validation */
     int64_t registry_max_instances_per_request;
     int64_t registry_max_string_bytes;

@@ -31,6 +31,7 @@
 #include "http_conn.h"
 #include "list.h"
 #include "server.h"
+#include "tls.h"
 #include "ws_session.h"
 #include "codec.h"
 #include "gzip.h"
@@ -47,6 +48,7 @@ typedef struct srv_conn srv_conn_t;
 /* The layer's own state; the rest of the server sees only http_conn.h. */
 struct srv_http {
     struct evconnlistener *listener;
+    struct evconnlistener *tls_listener; /* tls.listen beside the plain one, else NULL */
     srv_http_limits_t limits;
     srv_conn_t *conns; /* newest first */
     size_t n_conns;
@@ -63,6 +65,7 @@ struct srv_conn {
     int closing;         /* close once the output has drained */
     int paused;          /* reading paused for output backpressure */
     int sent_continue;
+    int tls_handshaking;  /* a TLS connection whose handshake has not completed yet */
     srv_reply_t *pending; /* a deferred answer in flight: read nothing more until it is sent */
 };
 
@@ -153,6 +156,8 @@ static void conn_free(srv_conn_t *c)
     ARTEMISI_DLIST_UNLINK(srv->http->conns, c);
     srv->http->n_conns--;
     srv_clients_detach(srv->clients, &c->client);
+    if (c->tls_handshaking)
+        srv->metrics.tls_handshakes_failed++;
     if (c->bev)
         bufferevent_free(c->bev);
     srv_http_parser_free(c->parser);
@@ -181,6 +186,11 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     srv_conn_t *c = arg;
     (void)bev;
+    if (what & BEV_EVENT_CONNECTED) { /* bufferevent_openssl: the handshake completed */
+        c->tls_handshaking = 0;
+        c->srv->metrics.tls_handshakes_ok++;
+        return;
+    }
     if (what & BEV_EVENT_TIMEOUT)
         srv_log(SRV_LOG_DEBUG, "http: idle connection closed");
     conn_free(c);
@@ -1004,8 +1014,9 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
                       int socklen, void *arg)
 {
     srv_server_t *srv = arg;
-    (void)l;
     (void)socklen;
+    int tls =
+        l == srv->http->tls_listener || (l == srv->http->listener && srv_tls_on_main_listener(srv));
     srv->metrics.http_connections_total++;
     srv_client_t cl = {0};
     if (srv->draining) {
@@ -1048,7 +1059,9 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     c->client = cl;
     c->last_active = now;
     c->parser = srv_http_parser_new(&srv->http->limits);
-    c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->bev = tls ? srv_tls_bev_new(srv, fd)
+                 : bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    c->tls_handshaking = tls;
     if (!c->parser || !c->bev)
         srv_oom();
     srv_http_parser_set_head_done(c->parser, 1);
@@ -1069,6 +1082,36 @@ static void accept_error_cb(struct evconnlistener *l, void *arg)
     srv_log(SRV_LOG_WARN, "http: accept failed: %s", strerror(errno));
 }
 
+/* Bind and listen on an IP:PORT literal (config.c refuses host names). */
+static struct evconnlistener *bind_listener(srv_server_t *srv, const char *hostport,
+                                            const char *key)
+{
+    char host[256];
+    int port;
+    if (srv_config_parse_hostport(hostport, host, sizeof(host), &port) != 0)
+        return NULL;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    socklen_t slen;
+    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, *host ? host : "0.0.0.0", &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)port);
+        slen = sizeof(*sin);
+    } else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)port);
+        slen = sizeof(*sin6);
+    } else {
+        srv_log(SRV_LOG_ERROR, "%s: '%s' is not an IP address", key, host);
+        return NULL;
+    }
+    return evconnlistener_new_bind(srv->base, accept_cb, srv,
+                                   LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 1024,
+                                   (struct sockaddr *)&ss, (int)slen);
+}
+
 int srv_http_listen(srv_server_t *srv, int fd)
 {
     srv->http = calloc(1, sizeof(*srv->http));
@@ -1083,34 +1126,21 @@ int srv_http_listen(srv_server_t *srv, int fd)
         srv->http->listener = evconnlistener_new(srv->base, accept_cb, srv,
                                                  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, -1, fd);
     } else {
-        char host[256];
-        int port;
-        if (srv_config_parse_hostport(srv->cfg.listen, host, sizeof(host), &port) != 0)
-            return -1;
-        struct sockaddr_storage ss;
-        memset(&ss, 0, sizeof(ss));
-        socklen_t slen;
-        struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-        if (inet_pton(AF_INET, *host ? host : "0.0.0.0", &sin->sin_addr) == 1) {
-            sin->sin_family = AF_INET;
-            sin->sin_port = htons((uint16_t)port);
-            slen = sizeof(*sin);
-        } else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-            sin6->sin6_family = AF_INET6;
-            sin6->sin6_port = htons((uint16_t)port);
-            slen = sizeof(*sin6);
-        } else {
-            srv_log(SRV_LOG_ERROR, "listen: '%s' is not an IP address", host);
-            return -1;
-        }
-        srv->http->listener = evconnlistener_new_bind(srv->base, accept_cb, srv,
-                                                      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE,
-                                                      1024, (struct sockaddr *)&ss, (int)slen);
+        srv->http->listener = bind_listener(srv, srv->cfg.listen, "listen");
     }
     if (!srv->http->listener)
         return -1;
     evconnlistener_set_error_cb(srv->http->listener, accept_error_cb);
+    /* A TLS port beside the plain one (a migration); the same accept path serves both. */
+    if (srv_tls_enabled(srv) && *srv->cfg.tls_listen) {
+        srv->http->tls_listener = bind_listener(srv, srv->cfg.tls_listen, "tls.listen");
+        if (!srv->http->tls_listener) {
+            srv_log(SRV_LOG_ERROR, "tls.listen %s: %s", srv->cfg.tls_listen,
+                    errno ? strerror(errno) : "cannot listen");
+            return -1;
+        }
+        evconnlistener_set_error_cb(srv->http->tls_listener, accept_error_cb);
+    }
     return 0;
 }
 
@@ -1119,6 +1149,10 @@ void srv_http_stop_listening(srv_server_t *srv)
     if (srv->http && srv->http->listener) {
         evconnlistener_free(srv->http->listener);
         srv->http->listener = NULL;
+    }
+    if (srv->http && srv->http->tls_listener) {
+        evconnlistener_free(srv->http->tls_listener);
+        srv->http->tls_listener = NULL;
     }
 }
 

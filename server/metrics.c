@@ -194,6 +194,9 @@ void srv_api_metrics(srv_req_t *req)
             m->http_connections_rejected_address);
     counter(o, "artemis_http_connections_evicted_total",
             "Idle connections closed to admit a new one.", m->http_connections_evicted);
+    counter(o, "artemis_tls_handshakes_total", "Completed TLS handshakes.", m->tls_handshakes_ok);
+    counter(o, "artemis_tls_handshakes_failed_total",
+            "TLS connections closed before their handshake completed.", m->tls_handshakes_failed);
     counter(o, "artemis_http_oom_answers_total",
             "Answers replaced by 503 because building them ran out of memory.", m->oom_answers);
     artemisi_buf_appends(o, "# HELP artemis_auth_refused_total Requests refused for their token "

@@ -21,6 +21,7 @@ typedef struct srv_metrics {
     uint64_t http_connections_total, http_connections_rejected;
     uint64_t http_connections_rejected_address; /* over http.max-connections-per-address */
     uint64_t http_connections_evicted;          /* idle ones closed to admit a newcomer */
+    uint64_t tls_handshakes_ok, tls_handshakes_failed;
     uint64_t ws_sessions_total[SRV_WS_KINDS];
     uint64_t ws_messages_in, ws_messages_out;
     uint64_t ws_push_coalesced, ws_sessions_dropped, ws_protocol_errors;

@@ -30,6 +30,7 @@
 #include "clock.h"
 #include "fileread.h"
 #include "log.h"
+#include "tls.h"
 #include "cluster.h"
 #include "http_conn.h"
 #include "mgmt.h"
@@ -291,6 +292,7 @@ static void hup_cb(evutil_socket_t sig, short what, void *arg)
         srv_log(SRV_LOG_ERROR, "SIGHUP: keeping the old access tokens: %s", auth_err);
     if (srv_cluster_set_token(srv) != 0)
         srv_log(SRV_LOG_ERROR, "SIGHUP: out of memory: keeping the old cluster.token");
+    srv_tls_reload(srv);
     if (*note)
         srv_log(SRV_LOG_WARN, "SIGHUP: not applied until restart: %s", note);
     srv_log(SRV_LOG_INFO, "SIGHUP: configuration reloaded");
@@ -405,6 +407,7 @@ static void teardown(srv_server_t *srv)
     }
     for (int i = 0; i < SRV_RL_COUNT; i++)
         srv_ratelimit_free(srv->rl[i]);
+    srv_tls_free(srv); /* after the connections: each SSL held its own reference anyway */
     srv_auth_free(srv->auth);
     srv_clients_free(srv->clients);
     srv_registry_free(srv->registry);
@@ -446,6 +449,14 @@ int srv_run(srv_config_t *cfg)
         /* Coming up open when told to check tokens would expose every path. */
         fprintf(stderr, "artemis-server: %s\n", auth_err);
         sd_notifyf(0, "STATUS=%s", auth_err);
+        rc_exit = 2;
+        goto out;
+    }
+    char tls_err[600];
+    if (srv_tls_init(srv, tls_err, sizeof(tls_err)) != 0) {
+        /* One line naming the key; a node must not come up plain when told to serve TLS. */
+        fprintf(stderr, "artemis-server: %s\n", tls_err);
+        sd_notifyf(0, "STATUS=%s", tls_err);
         rc_exit = 2;
         goto out;
     }

@@ -21,6 +21,7 @@
 #include "stallclock.h"
 
 struct srv_http;
+struct srv_tls;
 struct srv_ws_hub;
 struct srv_cluster;
 
@@ -49,6 +50,7 @@ struct srv_server {
     srv_ratelimit_t *rl[SRV_RL_COUNT]; /* indexed by srv_limiter_t */
     srv_clients_t *clients;            /* per-connection and per-address fairness (clients.h) */
     struct srv_http *http;             /* listener and connections (http_conn.h) */
+    struct srv_tls *tls;               /* the TLS context, NULL without tls.cert (tls.h) */
     struct srv_ws_hub *ws;             /* WebSocket sessions and subscriptions (ws_session.h) */
 
     srv_metrics_t metrics;

@@ -42,6 +42,11 @@ uint64_t artemisi_http_post_json(artemisi_http_t *h, const char *url, const char
  * "" sends none. Returns 0, or -1 (nothing changed) when the token holds CR/LF or memory runs
  * out. The token is copied and wiped when replaced or freed. */
 int artemisi_http_set_bearer(artemisi_http_t *h, const char *token);
+/* TLS for later https:// requests of h: verify servers against ca_file (NULL or "" = the
+ * system's store) and present cert_file/key_file as a client certificate (NULL = none).
+ * Copies the paths. Returns 0, or -1 (nothing changed) when memory runs out. */
+int artemisi_http_set_tls(artemisi_http_t *h, const char *ca_file, const char *cert_file,
+                          const char *key_file);
 void artemisi_http_cancel(artemisi_http_t *h, uint64_t id); /* no callback afterwards */
 size_t artemisi_http_pending(const artemisi_http_t *h);
 

@@ -95,10 +95,12 @@ class Connection:
     """One keep-alive connection. Reconnects only when asked (reconnect=True) so tests can
     assert that several requests really travelled on one socket."""
 
-    def __init__(self, port, host="127.0.0.1", timeout=DEFAULT_TIMEOUT):
+    def __init__(self, port, host="127.0.0.1", timeout=DEFAULT_TIMEOUT, ssl_context=None, server_hostname=None):
         self.host = host
         self.port = port
         self.timeout = timeout
+        self.ssl_context = ssl_context  # an ssl.SSLContext: speak TLS (test_tls)
+        self.server_hostname = server_hostname or host
         self.sock = None
         self.buf = b""
         self.requests_on_socket = 0
@@ -108,6 +110,13 @@ class Connection:
         self.close()
         self.sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.ssl_context is not None:
+            try:
+                self.sock = self.ssl_context.wrap_socket(self.sock, server_hostname=self.server_hostname)
+            except OSError:
+                self.sock.close()
+                self.sock = None
+                raise
         self.buf = b""
         self.requests_on_socket = 0
         self.connects += 1
@@ -173,6 +182,8 @@ class Connection:
 
     def _peer_closed(self):
         """True when the server has closed this idle keep-alive socket."""
+        if self.ssl_context is not None:
+            return False  # an SSL socket cannot MSG_PEEK; Client._retry covers a stale socket
         try:
             self.sock.setblocking(False)
             try:
@@ -266,10 +277,10 @@ class Connection:
 class Client:
     """Convenience wrapper: JSON in, Response out, one keep-alive connection."""
 
-    def __init__(self, port, timeout=DEFAULT_TIMEOUT, mode="java"):
+    def __init__(self, port, timeout=DEFAULT_TIMEOUT, mode="java", ssl_context=None, server_hostname=None):
         self.port = port
         self.mode = mode
-        self.conn = Connection(port, timeout=timeout)
+        self.conn = Connection(port, timeout=timeout, ssl_context=ssl_context, server_hostname=server_hostname)
 
     def post(self, path, body, mode=None, headers=None):
         return self._retry(lambda: self.conn.request("POST", path, body, headers, mode or self.mode))

@@ -36,7 +36,7 @@ class WsClosed(WsError):
 
 
 class WebSocket:
-    def __init__(self, port, path, host="127.0.0.1", timeout=5.0, rcvbuf=None, extra_headers=None):
+    def __init__(self, port, path, host="127.0.0.1", timeout=5.0, rcvbuf=None, extra_headers=None, ssl_context=None):
         self.port = port
         self.path = path
         self.buf = b""
@@ -51,6 +51,8 @@ class WebSocket:
         self.sock.settimeout(timeout)
         self.sock.connect((host, port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if ssl_context is not None:  # wss:// (test_tls)
+            self.sock = ssl_context.wrap_socket(self.sock, server_hostname=host)
         key = base64.b64encode(os.urandom(16)).decode()
         req = (
             "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
