@@ -25,12 +25,13 @@ _artemisctl() {
         words=("${COMP_WORDS[@]}")
         cword=$COMP_CWORD
     fi
-    local globals="--server --ca --region --zone --token --json --help --version"
+    local globals="--server --ca --auth-token --region --zone --token --json --help --version"
     local commands="services service register unregister watch pull-out pull-in groups
         route-rules weights release canary logs cluster health"
 
     case "$prev" in
-        --server | --region | --zone | --token | --operator | --reason | --operation | --app | \
+        --server | --auth-token | --region | --zone | --token | --operator | --reason | --operation | \
+            --app | \
             --rule | --limit | --port | --ip | --instance | --url | --group | --protocol | \
             --meta | --interval)
             return
@@ -50,7 +51,8 @@ _artemisctl() {
     for ((i = 1; i < cword; i++)); do
         local w="${words[i]}"
         case "$w" in
-            --server | --region | --zone | --token | --operator | --reason | --operation | \
+            --server | --auth-token | --region | --zone | --token | --operator | --reason | \
+                --operation | \
                 --app | --rule | --limit | --port | --ip | --instance | --url | --group | \
                 --protocol | --meta | --interval | --service)
                 ((i++))

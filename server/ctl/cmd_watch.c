@@ -151,12 +151,17 @@ static int session(ctl_t *c, const char *svc, int *printed)
         curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &s) != CURLE_OK || s == CURL_SOCKET_BAD ||
         artemisi_ws_client_key(key) != 0)
         goto out;
+    /* The upgrade carries the access token like the HTTP calls (a header: we are not a
+     * browser, and a query parameter would end up in access logs). */
     int n = snprintf(req, sizeof req,
                      "GET %s/ws/discovery/instance-change HTTP/1.1\r\nHost: %.*s\r\n"
                      "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                     "Sec-WebSocket-Version: 13\r\nUser-Agent: artemisctl\r\n\r\n",
-                     prefix, (int)alen, auth, key);
-    if (n < 0 || (size_t)n >= sizeof req || send_all(h, s, req, (size_t)n) != 0)
+                     "Sec-WebSocket-Version: 13\r\nUser-Agent: artemisctl\r\n%s%s\r\n",
+                     prefix, (int)alen, auth, key, c->auth_header ? c->auth_header : "",
+                     c->auth_header ? "\r\n" : "");
+    int sent = n >= 0 && (size_t)n < sizeof req && send_all(h, s, req, (size_t)n) == 0;
+    explicit_bzero(req, sizeof req); /* held the token */
+    if (!sent)
         goto out;
     /* The 101 answer, byte by byte up to the blank line: nothing of the first frame is
      * read into the header buffer. */

@@ -21,8 +21,10 @@ typedef struct ctl {
     size_t cur;         /* the server that answered last: later calls start there */
     const char *region; /* NULL until given or asked of the server (ctl_locate) */
     const char *zone;
-    const char *token;
-    const char *ca_file; /* CA bundle for https:// servers; NULL = the system's */
+    const char *token;      /* the management operation's token field, not a credential */
+    const char *auth_token; /* access token (--auth-token, $ARTEMIS_TOKEN); NULL = none */
+    char *auth_header;      /* "Authorization: Bearer TOKEN" on every request; NULL = none */
+    const char *ca_file;    /* CA bundle for https:// servers; NULL = the system's */
     int json;
     void *curl;
     char region_buf[256];
@@ -33,6 +35,9 @@ typedef struct ctl {
 /* Split a comma-separated URL list into c->servers. 0, or -1 with a message (usage). */
 int ctl_servers_set(ctl_t *c, const char *list);
 void ctl_free(ctl_t *c);
+/* Build c->auth_header from token (NULL or "" = none). 0, or -1 with a message (a token with
+ * spaces or line breaks is a usage error) or out of memory. */
+int ctl_auth_set(ctl_t *c, const char *token);
 /* POST body (not consumed) as JSON to path and parse the JSON answer into *out. A transport
  * failure, an HTTP status >= 400 or a non-JSON answer prints one line and returns CTL_FAIL. */
 int ctl_post(ctl_t *c, const char *path, json_t *body, json_t **out);

@@ -81,8 +81,31 @@ int ctl_servers_set(ctl_t *c, const char *list)
     return 0;
 }
 
+int ctl_auth_set(ctl_t *c, const char *token)
+{
+    if (!token || !*token)
+        return 0;
+    /* A line break would end the header and inject others; a space is never in a token. */
+    if (strpbrk(token, "\r\n \t")) {
+        fprintf(stderr, "artemisctl: --auth-token: a token has no spaces or line breaks\n");
+        return -1;
+    }
+    size_t n = strlen(token) + sizeof "Authorization: Bearer ";
+    c->auth_header = malloc(n);
+    if (!c->auth_header) {
+        ctl_oom();
+        return -1;
+    }
+    snprintf(c->auth_header, n, "Authorization: Bearer %s", token);
+    return 0;
+}
+
 void ctl_free(ctl_t *c)
 {
+    if (c->auth_header) /* wipe: the token should not linger in freed memory */
+        explicit_bzero(c->auth_header, strlen(c->auth_header));
+    free(c->auth_header);
+    c->auth_header = NULL;
     for (size_t i = 0; i < c->nservers; i++)
         free(c->servers[i]);
     free(c->servers);
@@ -104,9 +127,10 @@ static int transport_retryable(CURLcode rc)
            rc == CURLE_GOT_NOTHING || rc == CURLE_SSL_CONNECT_ERROR;
 }
 
-/* One request, failing over across servers. method_post: body is sent as JSON. */
-static int request(ctl_t *c, const char *path, const char *post, long ok_status, char **out,
-                   long *status)
+/* One request, failing over across servers. post: body sent as JSON. quiet_denied: a 401 or
+ * 403 answer returns CTL_FAIL with *status set and prints nothing (the caller has another way). */
+static int request(ctl_t *c, const char *path, const char *post, long ok_status, int quiet_denied,
+                   char **out, long *status)
 {
     if (!c->curl) {
         c->curl = curl_easy_init();
@@ -135,15 +159,16 @@ static int request(ctl_t *c, const char *path, const char *post, long ok_status,
         curl_easy_setopt(h, CURLOPT_USERAGENT, "artemisctl");
         if (c->ca_file) /* curl_easy_reset above cleared it; verification itself stays on */
             curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
-        if (post) {
-            hdr = curl_slist_append(NULL, "Content-Type: application/json");
-            if (!hdr) {
-                free(url);
-                return ctl_oom();
-            }
-            curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-            curl_easy_setopt(h, CURLOPT_POSTFIELDS, post);
+        if ((post && !(hdr = curl_slist_append(hdr, "Content-Type: application/json"))) ||
+            (c->auth_header && !(hdr = curl_slist_append(hdr, c->auth_header)))) {
+            curl_slist_free_all(hdr);
+            free(url);
+            return ctl_oom();
         }
+        if (hdr)
+            curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+        if (post)
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, post);
         CURLcode rc = curl_easy_perform(h);
         curl_slist_free_all(hdr);
         free(url);
@@ -174,6 +199,16 @@ static int request(ctl_t *c, const char *path, const char *post, long ok_status,
             /* Framework errors carry {"error","status","message"}: show the message. */
             json_t *j = b.p ? json_loads(b.p, 0, NULL) : NULL;
             const char *msg = j ? ctl_str(j, "message") : NULL;
+            const char *denied = ctl_str(json_object_get(j, "responseStatus"), "message");
+            if ((code == 401 || code == 403) && (denied || quiet_denied)) {
+                /* Access tokens: the server's sentence names the scope that was missing
+                 * ("a token with scope operate is required"), all the operator needs. */
+                if (!quiet_denied)
+                    fprintf(stderr, "artemisctl: server said no: %s\n", denied);
+                json_decref(j);
+                free(b.p);
+                return CTL_FAIL;
+            }
             fprintf(stderr, "artemisctl: server said no: %s%s answered HTTP %ld%s%s\n",
                     c->servers[i], path, code, msg ? ": " : "", msg ? msg : "");
             json_decref(j);
@@ -216,7 +251,7 @@ int ctl_post(ctl_t *c, const char *path, json_t *body, json_t **out)
     if (!txt)
         return ctl_oom();
     char *raw = NULL;
-    int rc = request(c, path, txt, 0, &raw, NULL);
+    int rc = request(c, path, txt, 0, 0, &raw, NULL);
     free(txt);
     if (rc != CTL_OK)
         return rc;
@@ -225,13 +260,13 @@ int ctl_post(ctl_t *c, const char *path, json_t *body, json_t **out)
 
 int ctl_get_raw(ctl_t *c, const char *path, long ok_status, char **out, long *status)
 {
-    return request(c, path, NULL, ok_status, out, status);
+    return request(c, path, NULL, ok_status, 0, out, status);
 }
 
 int ctl_get(ctl_t *c, const char *path, long ok_status, json_t **out)
 {
     char *raw = NULL;
-    int rc = request(c, path, NULL, ok_status, &raw, NULL);
+    int rc = request(c, path, NULL, ok_status, 0, &raw, NULL);
     if (rc != CTL_OK)
         return rc;
     return parse(c, path, raw, out);
@@ -284,13 +319,35 @@ int ctl_locate(ctl_t *c)
     if (c->region && c->zone)
         return CTL_OK;
     char *raw = NULL;
-    int rc = request(c, "/api/status/node.json", NULL, 0, &raw, NULL);
+    long status = 0;
+    int rc = request(c, "/api/status/node.json", NULL, 0, 1, &raw, &status);
+    const char *list = NULL;
+    if (rc != CTL_OK && (status == 401 || status == 403)) {
+        /* node.json is for peers (scope replicate) once tokens are on; an operator's token
+         * has operate. The node list (discover, open by default) names every node's zone:
+         * ours is the entry whose URL is the server's, else the first. */
+        list = "/api/cluster/up-registry-nodes.json";
+        rc = request(c, list, NULL, 0, 0, &raw, NULL);
+    }
     if (rc != CTL_OK)
         return rc; /* unreachable: the one error line is printed, the command stops */
     json_t *r = json_loads(raw, 0, NULL);
     free(raw);
-    const json_t *z =
-        json_object_get(json_object_get(json_object_get(r, "nodeStatus"), "node"), "zone");
+    const json_t *node = json_object_get(json_object_get(r, "nodeStatus"), "node");
+    if (list) {
+        const json_t *nodes = json_object_get(r, "nodes");
+        const char *me = ctl_server(c);
+        size_t i, mlen = strlen(me);
+        const json_t *n;
+        node = json_array_get(nodes, 0);
+        json_array_foreach(nodes, i, n)
+        {
+            const char *u = ctl_str(n, "url");
+            if (u && strncmp(u, me, mlen) == 0 && (!u[mlen] || !strcmp(u + mlen, "/")))
+                node = n;
+        }
+    }
+    const json_t *z = json_object_get(node, "zone");
     set_from(c->region_buf, sizeof c->region_buf, &c->region, ctl_str(z, "regionId"));
     set_from(c->zone_buf, sizeof c->zone_buf, &c->zone, ctl_str(z, "zoneId"));
     json_decref(r);

@@ -13,8 +13,8 @@
 #include "ctl.h"
 
 static const char USAGE[] =
-    "usage: artemisctl [--server URL[,URL]] [--ca FILE] [--region ID] [--zone ID] [--token T]\n"
-    "                  [--json]\n"
+    "usage: artemisctl [--server URL[,URL]] [--ca FILE] [--auth-token TOKEN] [--region ID]\n"
+    "                  [--zone ID] [--token T] [--json]\n"
     "                  COMMAND [ARGS] [--help]\n"
     "\n"
     "global options:\n"
@@ -22,6 +22,8 @@ static const char USAGE[] =
     "                      (default $ARTEMIS_SERVER, then http://127.0.0.1:8080)\n"
     "  --ca FILE           CA bundle https:// servers are verified against\n"
     "                      (default $ARTEMIS_CA_FILE, then the system's)\n"
+    "  --auth-token TOKEN  access token sent as Authorization: Bearer (default\n"
+    "                      $ARTEMIS_TOKEN); management needs scope operate\n"
     "  --region ID         region (default: the server's own, from /api/status/node.json)\n"
     "  --zone ID           zone (default: the server's own)\n"
     "  --token T           token stored with management writes (default artemisctl)\n"
@@ -73,13 +75,24 @@ static const command_t COMMANDS[] = {
     {"health", cmd_health},
 };
 
-enum { OPT_SERVER = 256, OPT_CA, OPT_REGION, OPT_ZONE, OPT_TOKEN, OPT_JSON, OPT_HELP, OPT_VERSION };
+enum {
+    OPT_SERVER = 256,
+    OPT_CA,
+    OPT_AUTH_TOKEN,
+    OPT_REGION,
+    OPT_ZONE,
+    OPT_TOKEN,
+    OPT_JSON,
+    OPT_HELP,
+    OPT_VERSION
+};
 
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"server", required_argument, NULL, OPT_SERVER},
         {"ca", required_argument, NULL, OPT_CA},
+        {"auth-token", required_argument, NULL, OPT_AUTH_TOKEN},
         {"region", required_argument, NULL, OPT_REGION},
         {"zone", required_argument, NULL, OPT_ZONE},
         {"token", required_argument, NULL, OPT_TOKEN},
@@ -95,6 +108,9 @@ int main(int argc, char **argv)
         servers = "http://127.0.0.1:8080";
     const char *ca = getenv("ARTEMIS_CA_FILE");
     c.ca_file = ca && *ca ? ca : NULL;
+    /* The environment keeps the token out of `ps` and shell history; the flag overrides it. */
+    const char *tok = getenv("ARTEMIS_TOKEN");
+    c.auth_token = tok && *tok ? tok : NULL;
     opterr = 0;
     int o;
     while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -104,6 +120,9 @@ int main(int argc, char **argv)
             break;
         case OPT_CA:
             c.ca_file = *optarg ? optarg : NULL;
+            break;
+        case OPT_AUTH_TOKEN:
+            c.auth_token = *optarg ? optarg : NULL;
             break;
         case OPT_REGION:
             c.region = optarg;
@@ -139,7 +158,7 @@ int main(int argc, char **argv)
             cmd = &COMMANDS[i];
     if (!cmd)
         return ctl_usage_error(NULL, "unknown command '%s'", argv[optind]);
-    if (ctl_servers_set(&c, servers) != 0) {
+    if (ctl_servers_set(&c, servers) != 0 || ctl_auth_set(&c, c.auth_token) != 0) {
         ctl_free(&c);
         return CTL_USAGE;
     }
