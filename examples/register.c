@@ -53,6 +53,13 @@ int main(int argc, char **argv)
     }
     if (getenv("ARTEMIS_HEARTBEAT_MS"))
         artemis_config_set_heartbeat_interval_ms(cfg, atoll(getenv("ARTEMIS_HEARTBEAT_MS")));
+    /* The access token from the environment, not argv: `ps` shows every argument. */
+    if (getenv("ARTEMIS_TOKEN") &&
+        artemis_config_set_token(cfg, getenv("ARTEMIS_TOKEN")) != ARTEMIS_OK) {
+        fprintf(stderr, "register: ARTEMIS_TOKEN: not a valid token\n");
+        artemis_config_free(cfg);
+        return 2;
+    }
     artemis_client_t *c = artemis_client_new(cfg, &err);
     artemis_config_free(cfg);
     if (!c) {

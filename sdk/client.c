@@ -414,7 +414,8 @@ artemis_err_t artemis_client_start(artemis_client_t *c, artemis_error_t *err)
     c->ev_wake =
         c->base ? event_new(c->base, c->wake_fd[0], EV_READ | EV_PERSIST, wake_cb, c) : NULL;
     c->ev_tick = c->base ? event_new(c->base, -1, EV_PERSIST, tick_cb, c) : NULL;
-    if (!c->base || !c->http || !c->ev_wake || !c->ev_tick) {
+    if (!c->base || !c->http || !c->ev_wake || !c->ev_tick ||
+        artemisi_http_set_bearer(c->http, c->cfg->token) != 0) {
         artemisi_set_error(err, ARTEMIS_ERR_NOMEM, 0, 0, "cannot set up the event loop");
         return ARTEMIS_ERR_NOMEM;
     }

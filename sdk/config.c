@@ -22,6 +22,14 @@ static char *str_dup(const char *s)
     return p;
 }
 
+/* Free a secret: overwritten first, so a later heap dump or reuse does not show it. */
+static void wipe_free(char *s)
+{
+    if (s)
+        explicit_bzero(s, strlen(s));
+    free(s);
+}
+
 static void free_servers(char **v, size_t n)
 {
     if (!v)
@@ -257,6 +265,7 @@ ARTEMIS_EXPORT void artemis_config_free(artemis_config_t *cfg)
     free(cfg->region);
     free(cfg->zone);
     free(cfg->cache_dir);
+    wipe_free(cfg->token);
     free(cfg);
 }
 
@@ -341,6 +350,27 @@ ARTEMIS_EXPORT artemis_err_t artemis_config_set_cache_dir(artemis_config_t *cfg,
     return replace_str(&cfg->cache_dir, dir);
 }
 
+ARTEMIS_EXPORT artemis_err_t artemis_config_set_token(artemis_config_t *cfg, const char *token)
+{
+    size_t n;
+    char *copy = NULL;
+    if (!cfg)
+        return ARTEMIS_ERR_INVALID_ARG;
+    n = token ? strlen(token) : 0;
+    if (n > ARTEMISI_CFG_TOKEN_MAX)
+        return ARTEMIS_ERR_INVALID_ARG;
+    /* Printable ASCII without spaces, as the server's tokens file allows: anything else could
+     * never match, and CR/LF would split the Authorization header. */
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)token[i] <= ' ' || (unsigned char)token[i] >= 0x7f)
+            return ARTEMIS_ERR_INVALID_ARG;
+    if (n && !(copy = str_dup(token)))
+        return ARTEMIS_ERR_NOMEM;
+    wipe_free(cfg->token);
+    cfg->token = copy;
+    return ARTEMIS_OK;
+}
+
 ARTEMIS_EXPORT artemis_err_t artemis_config_set_log_cb(artemis_config_t *cfg, artemis_log_cb cb,
                                                        void *userdata)
 {
@@ -372,7 +402,7 @@ artemis_config_t *artemisi_config_dup(const artemis_config_t *cfg)
     *d = *cfg;
     d->servers = NULL;
     d->n_servers = 0;
-    d->region = d->zone = d->cache_dir = NULL;
+    d->region = d->zone = d->cache_dir = d->token = NULL;
     if (cfg->n_servers) {
         d->servers = calloc(cfg->n_servers, sizeof(*d->servers));
         if (!d->servers)
@@ -386,7 +416,8 @@ artemis_config_t *artemisi_config_dup(const artemis_config_t *cfg)
     }
     if ((cfg->region && !(d->region = str_dup(cfg->region))) ||
         (cfg->zone && !(d->zone = str_dup(cfg->zone))) ||
-        (cfg->cache_dir && !(d->cache_dir = str_dup(cfg->cache_dir))))
+        (cfg->cache_dir && !(d->cache_dir = str_dup(cfg->cache_dir))) ||
+        (cfg->token && !(d->token = str_dup(cfg->token))))
         goto oom;
     return d;
 oom:

@@ -29,6 +29,7 @@
 #define ARTEMISI_CFG_POLL_MIN              1000
 #define ARTEMISI_CFG_POLL_MAX              86400000
 #define ARTEMISI_CFG_REGION_MAX            128
+#define ARTEMISI_CFG_TOKEN_MAX             512 /* the server's limit (server/auth.h) */
 
 struct artemis_config {
     /* Normalised base URLs: trimmed, lower-case scheme and host, no trailing '/',
@@ -44,6 +45,7 @@ struct artemis_config {
     int64_t poll_interval_ms;
     int64_t node_refresh_ms;
     char *cache_dir; /* NULL: no disk snapshot */
+    char *token;     /* access token, NULL: none; wiped before it is freed (a secret) */
     int64_t empty_confirm_ms;
     artemis_log_cb log_cb;
     void *log_ud;

@@ -271,6 +271,9 @@ static void hb_ws_connect(struct artemis_client *c)
     const char *base = artemisi_reconnect_begin(&c->hb_rc, artemisi_client_server(c, 1));
     c->hb_ws = artemisi_wsc_connect(c->base, base, "/ws/registry/heartbeat",
                                     c->cfg->connect_timeout_ms, 1 << 20, &hb_callbacks, c);
+    /* Fails only out of memory (the config refused CR/LF): the server then refuses the
+     * upgrade and the reconnect tries again. */
+    (void)artemisi_wsc_set_bearer(c->hb_ws, c->cfg->token);
 }
 
 void artemisi_reg_heartbeat_now(struct artemis_client *c)

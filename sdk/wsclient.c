@@ -59,6 +59,7 @@ struct artemisi_wsc {
     char host[256];
     int port;
     char *path;
+    char *bearer; /* access token for the handshake, NULL = none; wiped on release */
     char key[25];
     char accept[29];
     artemisi_buf_t out;
@@ -77,6 +78,9 @@ static void destroy(artemisi_wsc_t *w)
     artemisi_ws_parser_free(w->parser);
     artemisi_buf_free(&w->out);
     free(w->path);
+    if (w->bearer)
+        explicit_bzero(w->bearer, strlen(w->bearer));
+    free(w->bearer);
     free(w);
 }
 
@@ -192,10 +196,16 @@ static int send_request(artemisi_wsc_t *w)
     if (rc == 0)
         rc = artemisi_buf_appendf(&b,
                                   "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                                  "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                                  "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n",
                                   w->key);
+    if (rc == 0 && w->bearer) /* a header, not ?access_token=: URLs end up in access logs */
+        rc = artemisi_buf_appendf(&b, "Authorization: Bearer %s\r\n", w->bearer);
+    if (rc == 0)
+        rc = artemisi_buf_appendf(&b, "\r\n");
     if (rc == 0 && bufferevent_write(w->bev, b.data, b.len) != 0)
         rc = -1;
+    if (b.data) /* held the token */
+        explicit_bzero(b.data, b.len);
     artemisi_buf_free(&b);
     return rc;
 }
@@ -550,6 +560,20 @@ void artemisi_wsc_close(artemisi_wsc_t *w, int code)
     } else if (w->state == ST_CONNECTING || w->state == ST_HANDSHAKE) {
         finish_str(w, ARTEMISI_WSC_ABNORMAL, "closed before the handshake completed");
     }
+}
+
+int artemisi_wsc_set_bearer(artemisi_wsc_t *w, const char *token)
+{
+    char *copy = NULL;
+    if (!w || (token && strpbrk(token, "\r\n")))
+        return -1;
+    if (token && *token && !(copy = strdup(token)))
+        return -1;
+    if (w->bearer)
+        explicit_bzero(w->bearer, strlen(w->bearer));
+    free(w->bearer);
+    w->bearer = copy;
+    return 0;
 }
 
 void artemisi_wsc_free(artemisi_wsc_t *w)

@@ -52,6 +52,11 @@ typedef struct artemisi_wsc_callbacks {
 artemisi_wsc_t *artemisi_wsc_connect(struct event_base *base, const char *url, const char *path,
                                      long connect_timeout_ms, size_t max_message,
                                      const artemisi_wsc_callbacks_t *cb, void *ud);
+/* Send "Authorization: Bearer TOKEN" with the opening handshake (docs/security.md). Call
+ * right after artemisi_wsc_connect(): the handshake is written later, from the loop. NULL or
+ * "" sends none. 0, or -1 (nothing changed) when the token holds CR/LF or memory runs out.
+ * The token is copied and wiped when the handle is released. */
+int artemisi_wsc_set_bearer(artemisi_wsc_t *w, const char *token);
 /* Queue one text message (masked, one frame). 0, or -1 if not open (or OOM). */
 int artemisi_wsc_send_text(artemisi_wsc_t *w, const char *data, size_t len);
 /* Queue a ping with an empty payload; the answer arrives as on_pong. 0 / -1. */

@@ -63,6 +63,13 @@ ARTEMIS_EXPORT artemis_err_t artemis_config_set_request_timeout_ms(artemis_confi
 ARTEMIS_EXPORT artemis_err_t artemis_config_set_poll_interval_ms(artemis_config_t *cfg, int64_t ms);
 /* Directory for disk snapshots of the discovery cache (created if missing); NULL disables. */
 ARTEMIS_EXPORT artemis_err_t artemis_config_set_cache_dir(artemis_config_t *cfg, const char *dir);
+/* Access token for a server started with auth.tokens-file (docs/security.md): sent as
+ * "Authorization: Bearer TOKEN" on every HTTP call and WebSocket upgrade. The server needs it
+ * only for the scopes it closed (auth.open-scopes; register and discover are open by default).
+ * Copied, and wiped from memory when replaced or freed; never logged. NULL or "" sends none
+ * (the default). ARTEMIS_ERR_INVALID_ARG: longer than 512 bytes, or holds a space or a
+ * control character. */
+ARTEMIS_EXPORT artemis_err_t artemis_config_set_token(artemis_config_t *cfg, const char *token);
 ARTEMIS_EXPORT artemis_err_t artemis_config_set_log_cb(artemis_config_t *cfg, artemis_log_cb cb,
                                                        void *userdata);
 ARTEMIS_EXPORT artemis_err_t artemis_config_set_log_level(artemis_config_t *cfg,

@@ -5,6 +5,7 @@ and refused with one clear line without the token. This module starts its own se
 
 import os
 import subprocess
+import time
 
 from lib import http, server
 from lib.util import Api, check, eq, instance
@@ -78,3 +79,38 @@ def test_artemisctl_token(ctx):
     eq(len(p.stderr.strip().splitlines()), 1, "one stderr line (%r)" % p.stderr)
     p = _ctl(srv, "--auth-token", "bad token", "services")
     eq(p.returncode, 2, "a token with a space is a usage error (%r)" % p.stderr)
+
+
+def test_sdk_examples_closed_server(ctx):
+    from lib.sdk import Examples, parse_line, sdk_env
+    srv = _start(ctx, ["--auth.open-scopes="])  # nothing open: every client needs its token
+    ex = Examples(ctx)
+    url = "http://127.0.0.1:%d" % srv.port
+    # Without the token: never registered, and lookup fails (nothing printed on stdout).
+    bare = ex.register("authc.sdk", "s-0", 9100, url=url, env=sdk_env())
+    bare.no_line(2.0)
+    code, out, err = ex.lookup("authc.sdk", url=url, env=sdk_env(), timeout=15)
+    check(code != 0 and not out, "lookup without a token: exit %s, stdout %r" % (code, out))
+    check(CLIENT not in err, "no token in the message")
+    bare.kill()
+    # With it: registered (register scope), heartbeats over the WebSocket, and found.
+    reg = ex.register_ok("authc.sdk", "s-1", 9101, url=url, env=sdk_env(ARTEMIS_TOKEN=CLIENT), timeout=10)
+    time.sleep(1.5)  # a few heartbeats: the heartbeat WebSocket is refused without the token
+    code, out, err = ex.lookup("authc.sdk", url=url, env=sdk_env(ARTEMIS_TOKEN=CLIENT), timeout=15)
+    eq(code, 0, "lookup with ARTEMIS_TOKEN (%r)" % err)
+    got = parse_line(out)
+    eq([i["instanceId"] for i in got["instances"]], ["s-1"], "lookup with ARTEMIS_TOKEN: %r" % out)
+    eq(got["instances"][0]["status"], "up", "the instance is up")
+    code = reg.terminate()
+    eq(code, 0, "register exits 0 after SIGTERM (unregistered with the token)")
+    code, out, err = ex.lookup("authc.sdk", url=url, env=sdk_env(ARTEMIS_TOKEN=CLIENT), timeout=15)
+    eq(parse_line(out)["instances"], [], "unregistered")
+    # The watch example subscribes over the WebSocket with the token.
+    w = ex.watch("authc.sdk", url=url, env=sdk_env(ARTEMIS_TOKEN=CLIENT))
+    w.next_line(10.0, "watch's first line")
+    ex.register_ok("authc.sdk", "s-2", 9102, url=url, env=sdk_env(ARTEMIS_TOKEN=CLIENT), timeout=10)
+    w.wait_line(lambda s: "s-2" in s, 5.0, "watch sees s-2")
+    # artemisctl watch on the closed server: refused without the token, one line, exit 1.
+    p = _ctl(srv, "--region", "default", "--zone", "default", "watch", "authc.sdk")
+    eq(p.returncode, 1, "watch without a token (%r)" % p.stderr)
+    eq(len(p.stderr.strip().splitlines()), 1, "one stderr line (%r)" % p.stderr)

@@ -171,6 +171,27 @@ static void test_cache_dir(void **state)
     artemis_config_free(c);
 }
 
+static void test_token(void **state)
+{
+    (void)state;
+    artemis_config_t *c = artemis_config_new();
+    assert_null(c->token); /* none by default */
+    assert_int_equal(artemis_config_set_token(c, "tok-0123456789abcdef"), ARTEMIS_OK);
+    assert_string_equal(c->token, "tok-0123456789abcdef");
+    /* A line break would inject headers; a space never matches a tokens-file entry. */
+    assert_int_equal(artemis_config_set_token(c, "tok\r\nX-Evil: 1"), ARTEMIS_ERR_INVALID_ARG);
+    assert_int_equal(artemis_config_set_token(c, "two words"), ARTEMIS_ERR_INVALID_ARG);
+    assert_string_equal(c->token, "tok-0123456789abcdef");
+    artemis_config_t *d = artemisi_config_dup(c);
+    assert_non_null(d);
+    assert_string_equal(d->token, "tok-0123456789abcdef");
+    artemis_config_free(d);
+    assert_int_equal(artemis_config_set_token(c, ""), ARTEMIS_OK);
+    assert_null(c->token);
+    assert_int_equal(artemis_config_set_token(NULL, "x"), ARTEMIS_ERR_INVALID_ARG);
+    artemis_config_free(c);
+}
+
 static void expect_servers(artemis_config_t *c, const char *in, const char *const *want, size_t n)
 {
     assert_int_equal(artemis_config_set_servers(c, in), ARTEMIS_OK);
@@ -326,11 +347,17 @@ static void test_dup_independent(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),        cmocka_unit_test(test_null_cfg),
-        cmocka_unit_test(test_ms_ranges),       cmocka_unit_test(test_mode_and_level),
-        cmocka_unit_test(test_log_cb),          cmocka_unit_test(test_region_zone),
-        cmocka_unit_test(test_cache_dir),       cmocka_unit_test(test_servers_normalise),
-        cmocka_unit_test(test_servers_bad),     cmocka_unit_test(test_servers_64),
+        cmocka_unit_test(test_token),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_null_cfg),
+        cmocka_unit_test(test_ms_ranges),
+        cmocka_unit_test(test_mode_and_level),
+        cmocka_unit_test(test_log_cb),
+        cmocka_unit_test(test_region_zone),
+        cmocka_unit_test(test_cache_dir),
+        cmocka_unit_test(test_servers_normalise),
+        cmocka_unit_test(test_servers_bad),
+        cmocka_unit_test(test_servers_64),
         cmocka_unit_test(test_dup_independent),
     };
     return cmocka_run_group_tests_name("sdk_config", tests, NULL, NULL);
