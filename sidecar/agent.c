@@ -341,6 +341,12 @@ agent_t *agent_new(agent_config_t *cfg, struct event_base *base, char *err, size
         agent_free(a);
         return NULL;
     }
+    if (cfg->token && artemis_config_set_token(acfg, cfg->token) != ARTEMIS_OK) {
+        artemis_config_free(acfg);
+        snprintf(err, errlen, "cannot configure libartemis: token"); /* never the value */
+        agent_free(a);
+        return NULL;
+    }
     artemis_config_set_log_cb(acfg, on_sdk_log, a);
     artemis_config_set_log_level(acfg, agent_log_level <= AGENT_LOG_DEBUG ? ARTEMIS_LOG_DEBUG
                                                                           : ARTEMIS_LOG_WARN);

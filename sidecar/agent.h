@@ -51,6 +51,7 @@ typedef struct agent_config {
     char *http_listen;
     int http_allow_remote; /* http.listen may be a non-loopback address */
     char *cache_dir;       /* NULL: no disk snapshot of the discovery cache */
+    char *token;           /* access token for the SDK; a secret: never logged; NULL = none */
 } agent_config_t;
 
 /* Defaults of every key (one table in config.c). 0 on success, -1 on OOM. */

@@ -38,6 +38,7 @@ enum opt_type {
 #define F_NONEMPTY   1u /* "" is refused */
 #define F_EMPTY_NULL 2u /* "" means off: stored as NULL, the check is skipped */
 #define F_REQUIRED   4u /* agent_config_finish refuses NULL / 0 (an int's range excludes 0) */
+#define F_SECRET     8u /* never echoed in an error, wiped when freed (the access token) */
 
 /* A check returns NULL when the value is fine, else the start of the error sentence, which
  * is followed by the quoted value ("not a service id:", "must start with http://, got"). It
@@ -68,6 +69,7 @@ static const char *check_health_url(char *v);
 static const char *check_listen(char *v);
 static const char *check_domain(char *v);
 static const char *check_cache_dir(char *v);
+static const char *check_token(char *v);
 
 #define OFF(f)  offsetof(agent_config_t, f)
 #define SIZE(f) sizeof(((agent_config_t *)0)->f)
@@ -131,6 +133,10 @@ static const opt_t options[] = {
      SIZE(cache_dir), "", "(empty: no disk snapshot)", 0, 0, F_EMPTY_NULL, check_cache_dir, "DIR",
      "directory of the SDK's disk snapshot of the discovery cache (created if missing), "
      "loaded at start so a restart while the registry is down still answers"},
+    OPT_S("token", NULL, "TOKEN", token, "", "(none)", F_EMPTY_NULL | F_SECRET, check_token,
+          "TOKEN",
+          "access token for a server with auth.tokens-file, sent as Authorization: Bearer "
+          "(scopes register and discover); never logged"),
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -324,6 +330,15 @@ static const char *check_cache_dir(char *v)
     return rc == ARTEMIS_OK ? NULL : "not accepted as a cache directory by libartemis:";
 }
 
+/* The SDK's rule (printable ASCII, no spaces, at most 512 bytes), checked at start. */
+static const char *check_token(char *v)
+{
+    artemis_config_t *c = artemis_config_new();
+    artemis_err_t rc = c ? artemis_config_set_token(c, v) : ARTEMIS_ERR_NOMEM;
+    artemis_config_free(c);
+    return rc == ARTEMIS_OK ? NULL : "not a valid token (spaces, control characters, > 512 bytes)";
+}
+
 /* ---- setting values --------------------------------------------------------------------- */
 
 /* app.metadata.<mk> = value: replace an entry of that key, else append one. */
@@ -409,10 +424,17 @@ static int set_opt(agent_config_t *cfg, const opt_t *o, const char *key, const c
     }
     const char *why = o->check ? o->check(copy) : NULL;
     if (why) {
-        set_err(err, errlen, "%s: %s '%s'", o->key, why, value);
+        if (o->flags & F_SECRET) /* the error line is printed and logged: no value in it */
+            set_err(err, errlen, "%s: %s", o->key, why);
+        else
+            set_err(err, errlen, "%s: %s '%s'", o->key, why, value);
+        if (o->flags & F_SECRET)
+            explicit_bzero(copy, strlen(copy));
         free(copy);
         return -1;
     }
+    if (*field && (o->flags & F_SECRET))
+        explicit_bzero(*field, strlen(*field));
     free(*field);
     *field = copy;
     return 0;
@@ -438,8 +460,12 @@ void agent_config_free(agent_config_t *cfg)
     if (!cfg)
         return;
     for (size_t i = 0; i < N_OPTIONS; i++)
-        if (options[i].type == T_STR)
-            free(*str_field(cfg, &options[i]));
+        if (options[i].type == T_STR) {
+            char *v = *str_field(cfg, &options[i]);
+            if (v && (options[i].flags & F_SECRET))
+                explicit_bzero(v, strlen(v));
+            free(v);
+        }
     for (size_t i = 0; i < cfg->n_metadata; i++) {
         free(cfg->metadata[i].key);
         free(cfg->metadata[i].value);

@@ -114,3 +114,48 @@ def test_sdk_examples_closed_server(ctx):
     p = _ctl(srv, "--region", "default", "--zone", "default", "watch", "authc.sdk")
     eq(p.returncode, 1, "watch without a token (%r)" % p.stderr)
     eq(len(p.stderr.strip().splitlines()), 1, "one stderr line (%r)" % p.stderr)
+
+
+class _SidecarCtx:
+    """What test_sidecar.Sidecar needs of a ctx, pointing at this module's own server."""
+
+    def __init__(self, ctx, port):
+        self.port = port
+        self.defer = ctx.defer
+
+
+def test_sidecar_token_closed_server(ctx):
+    from test_sidecar import App, Sidecar
+    srv = _start(ctx, ["--auth.open-scopes="])
+    sctx = _SidecarCtx(ctx, srv.port)  # the Sidecar helper points its config at ctx.port
+    app = App()
+    ctx.defer(app.close)
+    sc = Sidecar(sctx, "authc.side", app.port, extra={"token": CLIENT, "region": "default", "zone": "default"})
+    c = http.Client(srv.port)
+    ctx.defer(c.close)
+    hdr = [("Authorization", "Bearer %s" % CLIENT)]
+    body = {"regionId": "default", "zoneId": "default", "discoveryConfigs": [{"serviceId": "authc.side"}]}
+
+    def found():
+        r = c.post("/api/discovery/lookup.json", body, headers=hdr)
+        svcs = r.json().get("services") or [] if r.status == 200 else []
+        return svcs and [i["instanceId"] for i in svcs[0].get("instances") or []] == [sc.instance_id]
+
+    from lib.cluster import wait_until
+    wait_until(found, 10.0, 0.1, "the sidecar registered its app with its token")
+    check(CLIENT not in sc.log_tail(), "the token is not logged")
+    # Without the token the sidecar cannot register (a second app on the same server).
+    app2 = App()
+    ctx.defer(app2.close)
+    sc2 = Sidecar(sctx, "authc.side2", app2.port, extra={"region": "default", "zone": "default"})
+    time.sleep(2.0)
+    body["discoveryConfigs"] = [{"serviceId": "authc.side2"}]
+    r = c.post("/api/discovery/lookup.json", body, headers=hdr)
+    svcs = r.json().get("services") or []
+    check(not svcs or not svcs[0].get("instances"), "registered without a token: %r" % r.body[:300])
+    check(sc2.proc.poll() is None, "the sidecar keeps running (and retrying)")
+    # A bad token value is a configuration error that does not echo it.
+    p = subprocess.run([__import__("test_sidecar").sidecar_binary(), "--token=bad token value",
+                        "--app.service_id=x", "--app.port=1"], capture_output=True, text=True, timeout=10)
+    eq(p.returncode, 2, "a token with spaces: exit 2 (%r)" % p.stderr)
+    check("token" in p.stderr and "bad token value" not in p.stderr, "names the key, not the value: %r" % p.stderr)
