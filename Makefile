@@ -43,7 +43,7 @@ TOOL_MAP := pkg-config:pkg-config $(PYTHON):python3 clang:clang clang-format:cla
             chromium:chromium
 
 SERVER_PKGS := libevent libevent_openssl jansson zlib libsystemd openssl libcurl sqlite3 libpq
-SDK_PKGS    := libevent libevent_pthreads jansson zlib libcrypto libcurl
+SDK_PKGS    := libevent libevent_pthreads libevent_openssl jansson zlib openssl libcurl
 TEST_PKGS   := cmocka
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(SERVER_PKGS) $(SDK_PKGS) $(TEST_PKGS) 2>/dev/null)

@@ -3,7 +3,8 @@
  *
  * Registers one instance (ip 127.0.0.1 unless ARTEMIS_IP is set), keeps it alive with the
  * SDK's auto-heartbeat, prints "registered" once the server has it, runs until SIGTERM or
- * SIGINT, then deregisters and exits 0.
+ * SIGINT, then deregisters and exits 0. https:// servers: ARTEMIS_CA_FILE, ARTEMIS_CERT_FILE and
+ * ARTEMIS_KEY_FILE (docs/security.md, "TLS").
  */
 #include <signal.h>
 #include <stdio.h>
@@ -49,6 +50,16 @@ int main(int argc, char **argv)
     artemis_config_t *cfg = artemis_config_new();
     if (!cfg || artemis_config_set_servers(cfg, argv[1]) != ARTEMIS_OK) {
         fprintf(stderr, "register: bad server URL '%s'\n", argv[1]);
+        return 2;
+    }
+    /* TLS for https:// servers: the CA that signed the server's certificate (else the
+     * system's store), and a client certificate for servers that ask for one. */
+    if ((getenv("ARTEMIS_CA_FILE") &&
+         artemis_config_set_tls_ca_file(cfg, getenv("ARTEMIS_CA_FILE")) != ARTEMIS_OK) ||
+        (getenv("ARTEMIS_CERT_FILE") &&
+         artemis_config_set_tls_client_cert(cfg, getenv("ARTEMIS_CERT_FILE"),
+                                            getenv("ARTEMIS_KEY_FILE")) != ARTEMIS_OK)) {
+        fprintf(stderr, "register: bad ARTEMIS_CA_FILE, ARTEMIS_CERT_FILE or ARTEMIS_KEY_FILE\n");
         return 2;
     }
     if (getenv("ARTEMIS_HEARTBEAT_MS"))

@@ -45,6 +45,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "watch: bad server URL '%s'\n", argv[1]);
         return 2;
     }
+    /* TLS for https:// servers: the CA that signed the server's certificate (else the
+     * system's store), and a client certificate for servers that ask for one. */
+    if ((getenv("ARTEMIS_CA_FILE") &&
+         artemis_config_set_tls_ca_file(cfg, getenv("ARTEMIS_CA_FILE")) != ARTEMIS_OK) ||
+        (getenv("ARTEMIS_CERT_FILE") &&
+         artemis_config_set_tls_client_cert(cfg, getenv("ARTEMIS_CERT_FILE"),
+                                            getenv("ARTEMIS_KEY_FILE")) != ARTEMIS_OK)) {
+        fprintf(stderr, "watch: bad ARTEMIS_CA_FILE, ARTEMIS_CERT_FILE or ARTEMIS_KEY_FILE\n");
+        return 2;
+    }
     if (getenv("ARTEMIS_CACHE_DIR"))
         artemis_config_set_cache_dir(cfg, getenv("ARTEMIS_CACHE_DIR"));
     /* The access token from the environment, not argv: `ps` shows every argument. */

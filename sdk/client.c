@@ -12,12 +12,14 @@
 #include <time.h>
 #include <unistd.h>
 #include <event2/event.h>
+#include <openssl/ssl.h>
 
 #include "artemis/artemis.h"
 #include "client_int.h"
 #include "clock.h"
 #include "sdk_int.h"
 #include "snapshot.h"
+#include "tls_client.h"
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
@@ -103,6 +105,25 @@ void artemisi_client_ws_closed(struct artemis_client *c, int registry, int code,
     *ws = NULL;
     if (artemisi_reconnect_closed(rc, code, artemisi_mono_ms(), artemisi_jitter))
         artemisi_client_server_failed(c, registry, rc->base);
+}
+
+artemisi_wsc_t *artemisi_client_ws_connect(struct artemis_client *c, const char *base,
+                                           const char *path, size_t max_message,
+                                           const artemisi_wsc_callbacks_t *cb)
+{
+    if (base && strncmp(base, "https://", 8) == 0 && !c->tls_ctx) {
+        char why[512];
+        c->tls_ctx = artemisi_tls_client_ctx_new(c->cfg->tls_ca, c->cfg->tls_cert, c->cfg->tls_key,
+                                                 why, sizeof(why));
+        if (!c->tls_ctx) {
+            ARTEMISI_LOG(&c->log, c->tls_ctx_logged ? ARTEMIS_LOG_DEBUG : ARTEMIS_LOG_ERROR, "ws",
+                         "%s", why);
+            c->tls_ctx_logged = 1;
+            return NULL;
+        }
+    }
+    return artemisi_wsc_connect_tls(c->base, base, path, c->cfg->connect_timeout_ms, max_message,
+                                    c->tls_ctx, cb, c);
 }
 
 void artemisi_client_ws_tick(struct artemis_client *c, int registry, int64_t now,
@@ -411,6 +432,13 @@ artemis_err_t artemis_client_start(artemis_client_t *c, artemis_error_t *err)
         c->own_base = 1;
     }
     c->http = c->base ? artemisi_http_new(c->base) : NULL;
+    /* libcurl reads the files itself for https:// calls; without a CA file it uses the
+     * system's store, the same rule as the WebSocket's SSL_CTX. */
+    if (c->http && (c->cfg->tls_ca || c->cfg->tls_cert) &&
+        artemisi_http_set_tls(c->http, c->cfg->tls_ca, c->cfg->tls_cert, c->cfg->tls_key) != 0) {
+        artemisi_http_free(c->http);
+        c->http = NULL;
+    }
     c->ev_wake =
         c->base ? event_new(c->base, c->wake_fd[0], EV_READ | EV_PERSIST, wake_cb, c) : NULL;
     c->ev_tick = c->base ? event_new(c->base, -1, EV_PERSIST, tick_cb, c) : NULL;
@@ -454,6 +482,9 @@ static void stop_finish(struct artemis_client *c)
         artemisi_http_free(c->http);
         c->http = NULL;
     }
+    /* Sockets still being torn down hold their own reference through their SSL. */
+    SSL_CTX_free(c->tls_ctx);
+    c->tls_ctx = NULL;
     if (c->ev_tick)
         event_del(c->ev_tick);
     if (c->ev_wake)
@@ -560,6 +591,7 @@ void artemis_client_free(artemis_client_t *c)
             event_base_loop(c->base, EVLOOP_NONBLOCK);
         event_base_free(c->base);
     }
+    SSL_CTX_free(c->tls_ctx); /* never stopped on the loop: the thread is gone by now */
     for (int i = 0; i < 2; i++)
         if (c->wake_fd[i] >= 0)
             close(c->wake_fd[i]);

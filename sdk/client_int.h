@@ -114,6 +114,10 @@ struct artemis_client {
     struct event *ev_stop_deadline;
 
     artemisi_http_t *http;
+    /* wss:// sockets: made on the loop thread at the first https:// connect, freed there in
+     * stop_finish (or in artemis_client_free once the thread is gone). */
+    struct ssl_ctx_st *tls_ctx;
+    int tls_ctx_logged;  /* the reason it could not be made was logged (once, not per retry) */
     srvlist_t seeds;     /* configured */
     srvlist_t reg_nodes; /* from up-registry-nodes.json, may be empty */
     srvlist_t disc_nodes;
@@ -162,6 +166,12 @@ void artemisi_client_ws_closed(struct artemis_client *c, int registry, int code,
  * answering pings. */
 void artemisi_client_ws_tick(struct artemis_client *c, int registry, int64_t now,
                              void (*connect)(struct artemis_client *c));
+/* Loop thread: open the heartbeat or watch socket to base + path (https:// bases go over
+ * TLS with the configured CA and client certificate). NULL when it could not even start
+ * (OOM, or no TLS context: the reason is logged); the next tick tries again. */
+artemisi_wsc_t *artemisi_client_ws_connect(struct artemis_client *c, const char *base,
+                                           const char *path, size_t max_message,
+                                           const artemisi_wsc_callbacks_t *cb);
 /* 1 if the caller runs inside one of this client's callbacks (so must not block). */
 int artemisi_client_in_callback(struct artemis_client *c);
 void artemisi_client_url(struct artemis_client *c, int registry, const char *path,

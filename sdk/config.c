@@ -11,7 +11,7 @@
 #include "config_int.h"
 #include "strutil.h"
 
-#define CACHE_DIR_MAX 4096
+#define CACHE_DIR_MAX ARTEMISI_CFG_PATH_MAX
 
 static char *str_dup(const char *s)
 {
@@ -266,6 +266,9 @@ ARTEMIS_EXPORT void artemis_config_free(artemis_config_t *cfg)
     free(cfg->zone);
     free(cfg->cache_dir);
     wipe_free(cfg->token);
+    free(cfg->tls_ca);
+    free(cfg->tls_cert);
+    free(cfg->tls_key);
     free(cfg);
 }
 
@@ -390,6 +393,46 @@ ARTEMIS_EXPORT artemis_err_t artemis_config_set_log_level(artemis_config_t *cfg,
     return ARTEMIS_OK;
 }
 
+/* A file path option: 1..4095 bytes. */
+static int valid_path(const char *p)
+{
+    size_t n = p ? strlen(p) : 0;
+    return n > 0 && n < ARTEMISI_CFG_PATH_MAX;
+}
+
+ARTEMIS_EXPORT artemis_err_t artemis_config_set_tls_ca_file(artemis_config_t *cfg,
+                                                            const char *ca_file)
+{
+    if (!cfg || (ca_file && !valid_path(ca_file)))
+        return ARTEMIS_ERR_INVALID_ARG;
+    if (!ca_file) {
+        free(cfg->tls_ca);
+        cfg->tls_ca = NULL;
+        return ARTEMIS_OK;
+    }
+    return replace_str(&cfg->tls_ca, ca_file);
+}
+
+ARTEMIS_EXPORT artemis_err_t artemis_config_set_tls_client_cert(artemis_config_t *cfg,
+                                                                const char *cert_file,
+                                                                const char *key_file)
+{
+    char *c = NULL, *k = NULL;
+    if (!cfg || (cert_file && !valid_path(cert_file)) || (key_file && !valid_path(key_file)) ||
+        (!cert_file && key_file))
+        return ARTEMIS_ERR_INVALID_ARG;
+    /* Both copies first, so a refusal (OOM) leaves the old pair in place. */
+    if ((cert_file && !(c = str_dup(cert_file))) || (key_file && !(k = str_dup(key_file)))) {
+        free(c);
+        return ARTEMIS_ERR_NOMEM;
+    }
+    free(cfg->tls_cert);
+    free(cfg->tls_key);
+    cfg->tls_cert = c;
+    cfg->tls_key = k;
+    return ARTEMIS_OK;
+}
+
 artemis_config_t *artemisi_config_dup(const artemis_config_t *cfg)
 {
     artemis_config_t *d;
@@ -403,6 +446,7 @@ artemis_config_t *artemisi_config_dup(const artemis_config_t *cfg)
     d->servers = NULL;
     d->n_servers = 0;
     d->region = d->zone = d->cache_dir = d->token = NULL;
+    d->tls_ca = d->tls_cert = d->tls_key = NULL;
     if (cfg->n_servers) {
         d->servers = calloc(cfg->n_servers, sizeof(*d->servers));
         if (!d->servers)
@@ -417,7 +461,10 @@ artemis_config_t *artemisi_config_dup(const artemis_config_t *cfg)
     if ((cfg->region && !(d->region = str_dup(cfg->region))) ||
         (cfg->zone && !(d->zone = str_dup(cfg->zone))) ||
         (cfg->cache_dir && !(d->cache_dir = str_dup(cfg->cache_dir))) ||
-        (cfg->token && !(d->token = str_dup(cfg->token))))
+        (cfg->token && !(d->token = str_dup(cfg->token))) ||
+        (cfg->tls_ca && !(d->tls_ca = str_dup(cfg->tls_ca))) ||
+        (cfg->tls_cert && !(d->tls_cert = str_dup(cfg->tls_cert))) ||
+        (cfg->tls_key && !(d->tls_key = str_dup(cfg->tls_key))))
         goto oom;
     return d;
 oom:

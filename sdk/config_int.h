@@ -29,7 +29,8 @@
 #define ARTEMISI_CFG_POLL_MIN              1000
 #define ARTEMISI_CFG_POLL_MAX              86400000
 #define ARTEMISI_CFG_REGION_MAX            128
-#define ARTEMISI_CFG_TOKEN_MAX             512 /* the server's limit (server/auth.h) */
+#define ARTEMISI_CFG_TOKEN_MAX             512  /* the server's limit (server/auth.h) */
+#define ARTEMISI_CFG_PATH_MAX              4096 /* cache dir and TLS files */
 
 struct artemis_config {
     /* Normalised base URLs: trimmed, lower-case scheme and host, no trailing '/',
@@ -50,6 +51,9 @@ struct artemis_config {
     artemis_log_cb log_cb;
     void *log_ud;
     artemis_log_level_t log_level;
+    char *tls_ca;   /* NULL: the system's default verify paths */
+    char *tls_cert; /* NULL: no client certificate */
+    char *tls_key;  /* NULL with tls_cert set: the key is in tls_cert */
 };
 
 /* Deep copy of cfg (every string and the server array). NULL if cfg is NULL or on OOM.

@@ -381,8 +381,8 @@ static void disc_connect(struct artemis_client *c)
     if (c->disc_ws || c->loop_stopping || !c->watched)
         return;
     const char *base = artemisi_reconnect_begin(&c->disc_rc, artemisi_client_server(c, 0));
-    c->disc_ws = artemisi_wsc_connect(c->base, base, "/ws/discovery/instance-change",
-                                      c->cfg->connect_timeout_ms, 64 << 20, &disc_callbacks, c);
+    c->disc_ws = artemisi_client_ws_connect(c, base, "/ws/discovery/instance-change", 64 << 20,
+                                            &disc_callbacks);
     /* Fails only out of memory (the config refused CR/LF): the server then refuses the
      * upgrade and the reconnect tries again. */
     (void)artemisi_wsc_set_bearer(c->disc_ws, c->cfg->token);

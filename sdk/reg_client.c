@@ -269,8 +269,8 @@ static void hb_ws_connect(struct artemis_client *c)
     if (c->hb_ws || c->loop_stopping || c->n_regs == 0)
         return;
     const char *base = artemisi_reconnect_begin(&c->hb_rc, artemisi_client_server(c, 1));
-    c->hb_ws = artemisi_wsc_connect(c->base, base, "/ws/registry/heartbeat",
-                                    c->cfg->connect_timeout_ms, 1 << 20, &hb_callbacks, c);
+    c->hb_ws =
+        artemisi_client_ws_connect(c, base, "/ws/registry/heartbeat", 1 << 20, &hb_callbacks);
     /* Fails only out of memory (the config refused CR/LF): the server then refuses the
      * upgrade and the reconnect tries again. */
     (void)artemisi_wsc_set_bearer(c->hb_ws, c->cfg->token);

@@ -8,7 +8,11 @@
  * need a thread and a loop of its own. The codec is already written and fuzzed for the
  * server, and the client side adds only the handshake and masking.
  *
- * Lifecycle: CONNECTING (DNS + TCP) -> HANDSHAKE (request sent, waiting for 101) -> OPEN ->
+ * wss:// (and https:// base URLs) run the same bytes through bufferevent_openssl: the
+ * SSL object comes from the caller's SSL_CTX (tls_client.h) with SNI and the host name to
+ * verify, and BEV_EVENT_CONNECTED arrives only once the TLS handshake has completed.
+ *
+ * Lifecycle: CONNECTING (DNS + TCP [+ TLS]) -> HANDSHAKE (request sent, waiting for 101) -> OPEN ->
  * CLOSING (we sent a close frame) -> DONE. Every way into DONE goes through finish(), which
  * tears the connection down and activates the handle's timer event; the timer callback then
  * delivers on_close, so on_close never runs inside an API call and runs exactly once. The
@@ -28,11 +32,14 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
+#include <openssl/ssl.h>
 
 #include "buf.h"
+#include "tls_client.h"
 #include "url_join.h"
 #include "ws_frame.h"
 #include "wsclient.h"
@@ -46,6 +53,7 @@ struct artemisi_wsc {
     struct event_base *base;
     struct evdns_base *dns; /* only for host names */
     struct bufferevent *bev;
+    SSL *ssl; /* wss:// only; owned by bev (BEV_OPT_CLOSE_ON_FREE), kept for error reports */
     struct event *timer;
     artemisi_wsc_callbacks_t cb;
     void *ud;
@@ -111,7 +119,7 @@ static void finish(artemisi_wsc_t *w, int code, const char *reason, size_t rlen)
         rlen = sizeof(w->close_reason) - 1;
     memcpy(w->close_reason, reason, rlen);
     w->close_reason[rlen] = '\0';
-    if (w->bev) {
+    if (w->bev && !w->ssl) {
         /* The bufferevent keeps its output buffer's drain side frozen, so evbuffer_write()
          * and evbuffer_copyout() refuse: peek at the queued bytes (our close frame, small)
          * and send them ourselves, never blocking. */
@@ -126,8 +134,13 @@ static void finish(artemisi_wsc_t *w, int code, const char *reason, size_t rlen)
             mh.msg_iovlen = (size_t)(nv < 4 ? nv : 4);
             (void)sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
         }
+    }
+    /* Over TLS the queued bytes would have to be encrypted first, which a raw send cannot
+     * do: the close frame is lost there, and the server sees the connection end instead. */
+    if (w->bev) {
         bufferevent_free(w->bev);
         w->bev = NULL;
+        w->ssl = NULL;
     }
     event_del(w->timer);
     event_active(w->timer, EV_TIMEOUT, 1);
@@ -191,7 +204,7 @@ static int send_request(artemisi_wsc_t *w)
     int v6 = strchr(w->host, ':') != NULL;
     int rc = artemisi_buf_appendf(&b, "GET %s HTTP/1.1\r\nHost: %s%s%s", w->path, v6 ? "[" : "",
                                   w->host, v6 ? "]" : "");
-    if (rc == 0 && w->port != 80)
+    if (rc == 0 && w->port != (w->ssl ? 443 : 80))
         rc = artemisi_buf_appendf(&b, ":%d", w->port);
     if (rc == 0)
         rc = artemisi_buf_appendf(&b,
@@ -400,8 +413,11 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
     } else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
         int err = EVUTIL_SOCKET_ERROR();
         int dns_err = bufferevent_socket_get_dns_error(bev);
+        unsigned long tls_err = w->ssl ? bufferevent_get_openssl_error(bev) : 0;
         if (dns_err)
             snprintf(why, sizeof(why), "dns: %s: %s", w->host, evutil_gai_strerror(dns_err));
+        else if (tls_err || (w->ssl && SSL_get_verify_result(w->ssl) != X509_V_OK))
+            artemisi_tls_client_error(w->ssl, tls_err, why, sizeof(why));
         else if (w->state == ST_CONNECTING)
             snprintf(why, sizeof(why), "connect: %s", evutil_socket_error_to_string(err));
         else if (what & BEV_EVENT_EOF)
@@ -474,6 +490,14 @@ artemisi_wsc_t *artemisi_wsc_connect(struct event_base *base, const char *url, c
                                      long connect_timeout_ms, size_t max_message,
                                      const artemisi_wsc_callbacks_t *cb, void *ud)
 {
+    return artemisi_wsc_connect_tls(base, url, path, connect_timeout_ms, max_message, NULL, cb, ud);
+}
+
+artemisi_wsc_t *artemisi_wsc_connect_tls(struct event_base *base, const char *url, const char *path,
+                                         long connect_timeout_ms, size_t max_message,
+                                         struct ssl_ctx_st *tls, const artemisi_wsc_callbacks_t *cb,
+                                         void *ud)
+{
     if (!base || !url || !cb)
         return NULL;
     artemisi_buf_t full = ARTEMISI_BUF_INIT;
@@ -485,8 +509,9 @@ artemisi_wsc_t *artemisi_wsc_connect(struct event_base *base, const char *url, c
     if (!w->path || artemisi_url_parse(full.data, scheme, sizeof(scheme), w->host, sizeof(w->host),
                                        &w->port, w->path, full.len + 2) != 0)
         goto fail;
-    if (strcmp(scheme, "http") != 0 && strcmp(scheme, "ws") != 0)
-        goto fail; /* no TLS here */
+    int secure = strcmp(scheme, "https") == 0 || strcmp(scheme, "wss") == 0;
+    if (secure && !tls)
+        goto fail; /* never a plain connection to a TLS URL */
     w->base = base;
     w->cb = *cb;
     w->ud = ud;
@@ -494,7 +519,23 @@ artemisi_wsc_t *artemisi_wsc_connect(struct event_base *base, const char *url, c
     artemisi_buf_init(&w->out);
     w->parser = artemisi_ws_parser_new(max_message, 1);
     w->timer = evtimer_new(base, timer_cb, w);
-    w->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (secure) {
+        /* The host inside [] of an IPv6 URL arrives without brackets, as the check wants. */
+        SSL *ssl = artemisi_tls_client_ssl_new(tls, w->host);
+        if (!ssl)
+            goto fail;
+        /* On failure libevent has already taken the SSL (BEV_OPT_CLOSE_ON_FREE frees it). */
+        w->bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                                BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+        if (w->bev) {
+            w->ssl = ssl;
+            /* A server that closes without close_notify has ended the connection; the
+             * WebSocket close handshake, not TLS, tells a clean end from a broken one. */
+            bufferevent_openssl_set_allow_dirty_shutdown(w->bev, 1);
+        }
+    } else {
+        w->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    }
     if (!w->parser || !w->timer || !w->bev || artemisi_ws_client_key(w->key) != 0 ||
         artemisi_ws_accept_key(w->key, 24, w->accept) != 0)
         goto fail;

@@ -3,7 +3,8 @@
  * heartbeat and change-watch channels. One handle is one connection: it resolves the host
  * (evdns, never blocking), connects, performs the opening handshake, then delivers text
  * messages and pongs, answers pings and close frames, and reports the end of the connection
- * exactly once through on_close. Plain TCP only (http:// and ws:// URLs).
+ * exactly once through on_close. Plain TCP for http:// and ws:// URLs; TLS for https:// and
+ * wss:// through artemisi_wsc_connect_tls() and an SSL_CTX the caller owns (tls_client.h).
  *
  * Ownership: the handle is the caller's; artemisi_wsc_free() releases it (allowed inside any
  * callback: the release is deferred until the callback returns, and no callback follows).
@@ -16,6 +17,7 @@
 #include <stddef.h>
 
 struct event_base;
+struct ssl_ctx_st;
 
 /* Close code reported when the connection broke without a close frame (RFC 6455 7.1.5). */
 #define ARTEMISI_WSC_ABNORMAL 1006
@@ -57,6 +59,13 @@ artemisi_wsc_t *artemisi_wsc_connect(struct event_base *base, const char *url, c
  * "" sends none. 0, or -1 (nothing changed) when the token holds CR/LF or memory runs out.
  * The token is copied and wiped when the handle is released. */
 int artemisi_wsc_set_bearer(artemisi_wsc_t *w, const char *token);
+/* The same for any URL: https:// and wss:// connect over TLS with an SSL from tls (SNI and
+ * the host name checked against the server's certificate); NULL tls refuses them (NULL is
+ * returned). tls must outlive the handle's connection (each SSL holds a reference to it). */
+artemisi_wsc_t *artemisi_wsc_connect_tls(struct event_base *base, const char *url, const char *path,
+                                         long connect_timeout_ms, size_t max_message,
+                                         struct ssl_ctx_st *tls, const artemisi_wsc_callbacks_t *cb,
+                                         void *ud);
 /* Queue one text message (masked, one frame). 0, or -1 if not open (or OOM). */
 int artemisi_wsc_send_text(artemisi_wsc_t *w, const char *data, size_t len);
 /* Queue a ping with an empty payload; the answer arrives as on_pong. 0 / -1. */

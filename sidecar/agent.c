@@ -347,6 +347,17 @@ agent_t *agent_new(agent_config_t *cfg, struct event_base *base, char *err, size
         agent_free(a);
         return NULL;
     }
+    /* tls.* go to every https:// call and wss:// socket of the SDK; a key without its
+     * certificate is refused here rather than ignored. */
+    if ((cfg->tls_ca && artemis_config_set_tls_ca_file(acfg, cfg->tls_ca) != ARTEMIS_OK) ||
+        ((cfg->tls_cert || cfg->tls_key) &&
+         artemis_config_set_tls_client_cert(acfg, cfg->tls_cert, cfg->tls_key) != ARTEMIS_OK)) {
+        artemis_config_free(acfg);
+        snprintf(err, errlen,
+                 "cannot configure libartemis: tls.cert / tls.key (a key needs its certificate)");
+        agent_free(a);
+        return NULL;
+    }
     artemis_config_set_log_cb(acfg, on_sdk_log, a);
     artemis_config_set_log_level(acfg, agent_log_level <= AGENT_LOG_DEBUG ? ARTEMIS_LOG_DEBUG
                                                                           : ARTEMIS_LOG_WARN);

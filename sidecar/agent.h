@@ -52,6 +52,9 @@ typedef struct agent_config {
     int http_allow_remote; /* http.listen may be a non-loopback address */
     char *cache_dir;       /* NULL: no disk snapshot of the discovery cache */
     char *token;           /* access token for the SDK; a secret: never logged; NULL = none */
+    char *tls_ca;          /* https:// servers: CA file, NULL: the system's store */
+    char *tls_cert;        /* client certificate presented to the server, NULL: none */
+    char *tls_key;         /* its key, NULL: in tls_cert */
 } agent_config_t;
 
 /* Defaults of every key (one table in config.c). 0 on success, -1 on OOM. */

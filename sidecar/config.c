@@ -70,6 +70,7 @@ static const char *check_listen(char *v);
 static const char *check_domain(char *v);
 static const char *check_cache_dir(char *v);
 static const char *check_token(char *v);
+static const char *check_file(char *v);
 
 #define OFF(f)  offsetof(agent_config_t, f)
 #define SIZE(f) sizeof(((agent_config_t *)0)->f)
@@ -137,6 +138,12 @@ static const opt_t options[] = {
           "TOKEN",
           "access token for a server with auth.tokens-file, sent as Authorization: Bearer "
           "(scopes register and discover); never logged"),
+    OPT_S("tls.ca", NULL, "TLS_CA", tls_ca, "", "(empty: the system's CA store)", F_EMPTY_NULL,
+          check_file, "FILE", "PEM CA bundle that verifies https:// servers (and wss://)"),
+    OPT_S("tls.cert", NULL, "TLS_CERT", tls_cert, "", "(empty: none)", F_EMPTY_NULL, check_file,
+          "FILE", "client certificate (PEM chain) for servers that verify clients"),
+    OPT_S("tls.key", NULL, "TLS_KEY", tls_key, "", "(empty: in tls.cert)", F_EMPTY_NULL, check_file,
+          "FILE", "private key of tls.cert"),
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -252,7 +259,7 @@ static const char *check_servers(char *v)
     artemis_config_t *c = artemis_config_new();
     artemis_err_t rc = c ? artemis_config_set_servers(c, v) : ARTEMIS_ERR_NOMEM;
     artemis_config_free(c);
-    return rc == ARTEMIS_OK ? NULL : "not a list of http://host:port URLs:";
+    return rc == ARTEMIS_OK ? NULL : "not a list of http(s)://host:port URLs:";
 }
 
 static const char *check_service_id(char *v)
@@ -337,6 +344,17 @@ static const char *check_token(char *v)
     artemis_err_t rc = c ? artemis_config_set_token(c, v) : ARTEMIS_ERR_NOMEM;
     artemis_config_free(c);
     return rc == ARTEMIS_OK ? NULL : "not a valid token (spaces, control characters, > 512 bytes)";
+}
+
+/* A TLS file that cannot be read would only show up as failing connections, one retry after
+ * another: refuse it at start instead. */
+static const char *check_file(char *v)
+{
+    FILE *f = fopen(v, "r");
+    if (!f)
+        return "cannot read the file";
+    fclose(f);
+    return NULL;
 }
 
 /* ---- setting values --------------------------------------------------------------------- */

@@ -42,7 +42,8 @@ typedef void (*artemis_log_cb)(void *userdata, artemis_log_level_t level, const 
  *   poll interval 60000 ms (fallback polling / reconcile of watched services),
  *   node refresh 300000 ms (up-registry-nodes / up-discovery-nodes), cache dir NULL (no disk
  *   snapshot), empty-confirm 30000 ms, log level WARN (ARTEMIS_DEBUG=1 in the environment
- *   sends DEBUG to stderr when no callback is set), no log callback.
+ *   sends DEBUG to stderr when no callback is set), no log callback, TLS verified against the
+ *   system's CA store, no client certificate.
  * Returns NULL on OOM. Free with artemis_config_free(). */
 ARTEMIS_EXPORT artemis_config_t *artemis_config_new(void);
 ARTEMIS_EXPORT void artemis_config_free(artemis_config_t *cfg);
@@ -74,6 +75,18 @@ ARTEMIS_EXPORT artemis_err_t artemis_config_set_log_cb(artemis_config_t *cfg, ar
                                                        void *userdata);
 ARTEMIS_EXPORT artemis_err_t artemis_config_set_log_level(artemis_config_t *cfg,
                                                           artemis_log_level_t level);
+/* TLS towards https:// servers (and wss:// for the heartbeat and watch sockets, which follow
+ * the server URL's scheme). The server's certificate is always verified, host name included:
+ * against the PEM bundle ca_file, or against the system's default store when ca_file is NULL
+ * (the default). 1..4095 bytes; the file is read when a connection is made. Copied. */
+ARTEMIS_EXPORT artemis_err_t artemis_config_set_tls_ca_file(artemis_config_t *cfg,
+                                                            const char *ca_file);
+/* Client certificate presented to servers that ask for one (--tls.verify-client): PEM files
+ * cert_file (the chain) and key_file (NULL: the key is in cert_file). cert_file NULL presents
+ * none (the default; key_file must then be NULL too). Copied. */
+ARTEMIS_EXPORT artemis_err_t artemis_config_set_tls_client_cert(artemis_config_t *cfg,
+                                                                const char *cert_file,
+                                                                const char *key_file);
 
 #ifdef __cplusplus
 }
