@@ -150,6 +150,10 @@ def build():
         ("rate(artemis_http_connections_rejected_address_total%s%s)" % (S, RI), "rejected per address {{instance}}"),
         ("rate(artemis_http_connections_evicted_total%s%s)" % (S, RI), "idle evicted {{instance}}"),
     ], unit="cps")
+    b.graph("TLS handshakes", [
+        ("rate(artemis_tls_handshakes_total%s%s)" % (S, RI), "completed {{instance}}"),
+        ("rate(artemis_tls_handshakes_failed_total%s%s)" % (S, RI), "failed {{instance}}"),
+    ], unit="cps")
 
     b.row("Registry and leases")
     b.graph("Instances and services", [
