@@ -1,9 +1,10 @@
 /*
  * loadgen: the HTTP/1.1 and WebSocket load generator of the artemis-server benchmarks.
  *
- * One thread, one epoll set, plain sockets: no library, so the generator costs as little CPU
- * as possible on a machine it shares with the server. Latencies go into a log-linear
- * histogram with 1 us resolution below 2 ms and 0.05 % relative error above.
+ * One thread, one epoll set, plain sockets: no library but OpenSSL (only used with --tls), so
+ * the generator costs as little CPU as possible on a machine it shares with the server.
+ * Latencies go into a log-linear histogram with 1 us resolution below 2 ms and 0.05 % relative
+ * error above.
  *
  * Load shapes
  *   closed loop (default): N keep-alive connections, each with one request in flight; the next
@@ -36,6 +37,15 @@
  *                          minus that stamp, per pushed frame. With --server-pid, the server's
  *                          RSS before and after the sessions subscribed is reported.
  *
+ * TLS (--tls 1 [--ca FILE]; HTTP modes register, heartbeat, lookup, services, delta): every
+ * connection is non-blocking SSL on the same epoll set (SSL_connect, SSL_read, SSL_write with
+ * WANT_READ/WANT_WRITE), TLS 1.2+, ALPN http/1.1; the server certificate must verify against
+ * --ca (else the system store) and carry IP 127.0.0.1. Connections are kept alive, so the
+ * handshake is paid once per connection; --new-conn 1 opens a new connection (a full handshake:
+ * no session resumption) for every request and closes it after the answer, whose latency then
+ * counts from connect() (also without --tls: TCP connections/s). "handshakes" counts the
+ * handshakes completed in the measured window.
+ *
  * Instance i belongs to service <prefix><i % S> (--services S, --prefix, default
  * "bench.service."), has ip 10.x.y.z from i and instanceId <ip>:8080, two metadata entries,
  * and otherwise looks like fixture F1 (region sha, zone sha-z1). Timed register/heartbeat runs
@@ -62,6 +72,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
 enum mode {
     M_REGISTER,
     M_HEARTBEAT,
@@ -87,6 +101,8 @@ struct opts {
     unsigned long long version;
     const char *prefix;
     int server_pid;
+    int tls, new_conn;
+    const char *ca;
 };
 static struct opts g_opt;
 
@@ -258,6 +274,8 @@ enum { ST_CONNECTING, ST_HANDSHAKE, ST_OPEN };
 
 struct conn {
     int fd, idx, is_ws, state;
+    SSL *ssl;   /* --tls: the connection's SSL, NULL on plain sockets */
+    int tls_up; /* handshake complete */
     char *out;
     size_t out_len, out_off, out_cap;
     char *in;
@@ -281,6 +299,43 @@ static long g_next_index;
 static uint64_t g_t_measure, g_t_end;
 static long *g_leases; /* etcd-keepalive: lease ids */
 static long g_nleases;
+static SSL_CTX *g_ssl_ctx; /* --tls */
+static long g_handshakes, g_handshakes_all, g_tls_errors;
+
+static void tls_init(void)
+{
+    static const unsigned char alpn[] = "\x08http/1.1";
+    g_ssl_ctx = SSL_CTX_new(TLS_client_method());
+    if (!g_ssl_ctx)
+        die("SSL_CTX_new failed");
+    SSL_CTX_set_min_proto_version(g_ssl_ctx, TLS1_2_VERSION);
+    SSL_CTX_set_mode(g_ssl_ctx,
+                     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    if (g_opt.ca ? SSL_CTX_load_verify_locations(g_ssl_ctx, g_opt.ca, NULL) != 1
+                 : SSL_CTX_set_default_verify_paths(g_ssl_ctx) != 1)
+        die("--ca: cannot load the CA file");
+    SSL_CTX_set_verify(g_ssl_ctx, SSL_VERIFY_PEER, NULL);
+    if (X509_VERIFY_PARAM_set1_ip_asc(SSL_CTX_get0_param(g_ssl_ctx), "127.0.0.1") != 1)
+        die("X509_VERIFY_PARAM_set1_ip_asc failed");
+    if (SSL_CTX_set_alpn_protos(g_ssl_ctx, alpn, sizeof alpn - 1) != 0)
+        die("SSL_CTX_set_alpn_protos failed");
+}
+
+/* A TLS operation failed: counted; the first failure is described on stderr. */
+static void tls_fail(struct conn *c, const char *what, int err)
+{
+    if (g_tls_errors++ == 0) {
+        char buf[256] = "";
+        unsigned long e = ERR_peek_error();
+        long v = SSL_get_verify_result(c->ssl);
+        if (e)
+            ERR_error_string_n(e, buf, sizeof buf);
+        fprintf(stderr, "loadgen: TLS %s failed: SSL_get_error %d, %s; certificate: %s\n", what,
+                err, e ? buf : (errno ? strerror(errno) : "connection closed"),
+                X509_verify_cert_error_string(v));
+    }
+    ERR_clear_error();
+}
 
 static void want_out(struct conn *c, int on)
 {
@@ -312,8 +367,22 @@ static int conn_open(struct conn *c)
     memset(&ev, 0, sizeof ev);
     ev.events = EPOLLIN | EPOLLOUT;
     ev.data.ptr = c;
+    if (g_ssl_ctx) {
+        c->ssl = SSL_new(g_ssl_ctx);
+        if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
+            ERR_clear_error();
+            SSL_free(c->ssl);
+            c->ssl = NULL;
+            close(c->fd);
+            c->fd = -1;
+            return -1;
+        }
+        SSL_set_connect_state(c->ssl);
+        c->tls_up = 0;
+    }
     epoll_ctl(g_ep, EPOLL_CTL_ADD, c->fd, &ev);
     c->in_len = 0;
+    c->out_len = c->out_off = 0; /* nothing left over from a previous connection */
     c->hdr_end = -1;
     c->busy = 0;
     c->step = 0;
@@ -323,6 +392,14 @@ static int conn_open(struct conn *c)
 
 static void conn_close(struct conn *c)
 {
+    if (c->ssl) {
+        if (c->tls_up)
+            SSL_shutdown(c->ssl); /* close_notify, not waiting for the peer's */
+        SSL_free(c->ssl);
+        ERR_clear_error();
+        c->ssl = NULL;
+        c->tls_up = 0;
+    }
     if (c->fd >= 0) {
         epoll_ctl(g_ep, EPOLL_CTL_DEL, c->fd, NULL);
         close(c->fd);
@@ -331,10 +408,52 @@ static void conn_close(struct conn *c)
     c->busy = 0;
 }
 
+/* Drives the TLS handshake of c: 0 while it goes on or once done, -1 if it failed. */
+static int tls_handshake(struct conn *c)
+{
+    ERR_clear_error();
+    int k = SSL_do_handshake(c->ssl);
+    if (k == 1) {
+        c->tls_up = 1;
+        g_handshakes_all++;
+        if (now_ns() >= g_t_measure)
+            g_handshakes++;
+        return 0;
+    }
+    int e = SSL_get_error(c->ssl, k);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        want_out(c, e == SSL_ERROR_WANT_WRITE);
+        return 0;
+    }
+    tls_fail(c, "handshake", e);
+    return -1;
+}
+
 static int conn_flush(struct conn *c)
 {
+    if (c->ssl && !c->tls_up)
+        return 0; /* the request goes out once the handshake is complete */
     while (c->out_off < c->out_len) {
-        ssize_t n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+        ssize_t n;
+        if (c->ssl) {
+            size_t left = c->out_len - c->out_off;
+            ERR_clear_error();
+            int k =
+                SSL_write(c->ssl, c->out + c->out_off, left > INT32_MAX ? INT32_MAX : (int)left);
+            if (k <= 0) {
+                int e = SSL_get_error(c->ssl, k);
+                if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+                    /* WANT_READ: retried on the next readable event (run_loop) */
+                    want_out(c, e == SSL_ERROR_WANT_WRITE);
+                    return 0;
+                }
+                tls_fail(c, "write", e);
+                return -1;
+            }
+            c->out_off += (size_t)k;
+            continue;
+        }
+        n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 want_out(c, 1);
@@ -761,15 +880,36 @@ static int conn_read(struct conn *c)
             c->in_cap = want;
             c->in = xrealloc(c->in, c->in_cap);
         }
-        ssize_t n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len - 1);
-        if (n == 0)
-            return -1;
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return 0;
-            if (errno == EINTR)
-                continue;
-            return -1;
+        ssize_t n;
+        if (c->ssl) {
+            size_t room = c->in_cap - c->in_len - 1;
+            ERR_clear_error();
+            int k = SSL_read(c->ssl, c->in + c->in_len, room > INT32_MAX ? INT32_MAX : (int)room);
+            if (k <= 0) {
+                int e = SSL_get_error(c->ssl, k);
+                if (e == SSL_ERROR_WANT_READ)
+                    return 0;
+                if (e == SSL_ERROR_WANT_WRITE) {
+                    want_out(c, 1);
+                    return 0;
+                }
+                if (e != SSL_ERROR_ZERO_RETURN)
+                    tls_fail(c, "read", e);
+                ERR_clear_error();
+                return -1;
+            }
+            n = k;
+        } else {
+            n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len - 1);
+            if (n == 0)
+                return -1;
+            if (n < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK)
+                    return 0;
+                if (errno == EINTR)
+                    continue;
+                return -1;
+            }
         }
         c->in_len += (size_t)n;
         uint64_t t = now_ns();
@@ -937,13 +1077,22 @@ static void run_loop(uint64_t t_stop, int drive)
             int r = 0;
             if (c->fd < 0)
                 continue;
-            if (evs[i].events & EPOLLOUT) {
-                if (c->is_ws && c->state == ST_CONNECTING)
-                    ws_handshake(c);
-                r = conn_flush(c);
+            if (c->ssl && !c->tls_up) {
+                r = tls_handshake(c);
+                if (r == 0 && c->tls_up)
+                    r = conn_flush(c); /* the request queued while connecting */
+                if (r == 0 && c->tls_up)
+                    r = conn_read(c);
+            } else {
+                /* TLS: a write that wanted to read is retried on any event */
+                if ((evs[i].events & EPOLLOUT) || (c->ssl && c->out_off < c->out_len)) {
+                    if (c->is_ws && c->state == ST_CONNECTING)
+                        ws_handshake(c);
+                    r = conn_flush(c);
+                }
+                if (r == 0 && ((evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) || c->ssl))
+                    r = conn_read(c);
             }
-            if (r == 0 && (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-                r = conn_read(c);
             if (r < 0) {
                 if (c->busy && now_ns() >= g_t_measure)
                     g_errors++;
@@ -964,6 +1113,13 @@ static void run_loop(uint64_t t_stop, int drive)
                     conn_close(c);
                 }
             } else if (r == 1 && drive) {
+                if (g_opt.new_conn) { /* one connection (and handshake) per request */
+                    conn_close(c);
+                    if (conn_open(c) < 0) {
+                        g_conn_errors++;
+                        continue;
+                    }
+                }
                 if (g_opt.rate > 0)
                     idle_push(c);
                 else if (may_start(now_ns()) && conn_start(c, now_ns()) < 0) {
@@ -1042,8 +1198,9 @@ static void usage(void)
             "  [--services S=100] [--instances I=10000] [--prefix bench.service.] [--batch B=1]\n"
             "  [--lookup-service K=0] [--version V] [--etcd-ttl S=600]\n"
             "  [--sessions N] [--interval-ms MS=1000] [--server-pid PID]\n"
+            "  [--tls 0|1] [--ca FILE] [--new-conn 0|1]\n"
             "MODE: register heartbeat lookup services delta etcd-put etcd-keepalive etcd-range\n"
-            "      ws-heartbeat ws-push\n");
+            "      ws-heartbeat ws-push (--tls: register heartbeat lookup services delta)\n");
     exit(2);
 }
 
@@ -1107,6 +1264,12 @@ static void parse_args(int argc, char **argv)
             g_opt.interval_ms = atof(v);
         else if (strcmp(k, "--server-pid") == 0)
             g_opt.server_pid = atoi(v);
+        else if (strcmp(k, "--tls") == 0)
+            g_opt.tls = atoi(v);
+        else if (strcmp(k, "--ca") == 0)
+            g_opt.ca = v;
+        else if (strcmp(k, "--new-conn") == 0)
+            g_opt.new_conn = atoi(v);
         else
             usage();
     }
@@ -1125,6 +1288,11 @@ static void parse_args(int argc, char **argv)
     }
     if (g_opt.mode == M_WS_PUSH && g_opt.rate <= 0)
         usage();
+    if ((g_opt.tls || g_opt.new_conn) && g_opt.mode != M_REGISTER && g_opt.mode != M_HEARTBEAT &&
+        g_opt.mode != M_LOOKUP && g_opt.mode != M_SERVICES && g_opt.mode != M_DELTA)
+        usage();
+    if (g_opt.ca && !g_opt.tls)
+        usage();
 }
 
 int main(int argc, char **argv)
@@ -1141,6 +1309,8 @@ int main(int argc, char **argv)
         die("epoll_create1 failed");
     g_body_cap = 65536;
     g_body = xrealloc(NULL, g_body_cap);
+    if (g_opt.tls)
+        tls_init();
 
     if (g_opt.mode == M_ETCD_KEEPALIVE)
         grant_leases();
@@ -1211,14 +1381,17 @@ int main(int argc, char **argv)
            "\"max_us\":%.1f,\"errors\":%ld,\"conn_errors\":%ld,\"bytes_in\":%llu,"
            "\"incomplete\":%ld,\"skipped\":%ld,\"ws_established\":%ld,\"ws_open_end\":%ld,"
            "\"writes\":%llu,\"pushes\":%llu,\"pushes_seen\":%llu,\"rss_before_kb\":%ld,"
-           "\"rss_after_kb\":%ld,\"setup_s\":%.2f}\n",
+           "\"rss_after_kb\":%ld,\"setup_s\":%.2f,\"tls\":%d,\"new_conn\":%d,\"handshakes\":%ld,"
+           "\"handshakes_per_s\":%.1f,\"handshakes_all\":%ld,\"tls_errors\":%ld}\n",
            k_mode_names[g_opt.mode], g_opt.conns, g_opt.sessions, g_opt.batch, g_opt.rate, window_s,
            (unsigned long long)n, (double)n / window_s, (double)g_items / window_s,
            g_h.n ? g_h.sum / (double)g_h.n : 0.0, hist_pct(&g_h, 50), hist_pct(&g_h, 90),
            hist_pct(&g_h, 99), hist_pct(&g_h, 99.9), (double)g_h.max, g_errors, g_conn_errors,
            (unsigned long long)g_bytes_in, g_opt.count > 0 ? g_opt.count - (long)g_h.n : 0L,
            g_skipped, ws_established, g_ws_open, (unsigned long long)g_items,
-           (unsigned long long)g_pushes, (unsigned long long)g_pushes_seen, rss0, rss1, setup_s);
+           (unsigned long long)g_pushes, (unsigned long long)g_pushes_seen, rss0, rss1, setup_s,
+           g_opt.tls, g_opt.new_conn, g_handshakes, (double)g_handshakes / window_s,
+           g_handshakes_all, g_tls_errors);
     for (int i = 0; i < g_nconns; i++) {
         conn_close(&g_conns[i]);
         free(g_conns[i].in);
@@ -1227,6 +1400,7 @@ int main(int argc, char **argv)
     free(g_conns);
     free(g_body);
     free(g_leases);
+    SSL_CTX_free(g_ssl_ctx);
     close(g_ep);
     return 0;
 }

@@ -25,6 +25,7 @@ import resource
 import shutil
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -55,8 +56,13 @@ def pkg_flags(*pkgs):
 
 def build_tools():
     os.makedirs(OUT, exist_ok=True)
-    subprocess.run(["cc", "-O2", "-g", "-std=c11", "-D_GNU_SOURCE", "-o", LOADGEN,
-                    os.path.join(ROOT, "bench", "loadgen.c")], check=True, timeout=120)
+    ssl_libs = subprocess.run(["pkg-config", "--libs", "openssl"], capture_output=True, text=True,
+                              timeout=30)
+    if ssl_libs.returncode != 0:
+        sys.exit("bench: pkg-config cannot find openssl (run `make deps`)")
+    subprocess.run(["cc", "-O2", "-g", "-std=c11", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror",
+                    "-o", LOADGEN, os.path.join(ROOT, "bench", "loadgen.c"),
+                    *ssl_libs.stdout.split()], check=True, timeout=120)
     flags = pkg_flags("libevent", "jansson")
     if flags is None:
         sys.exit("bench: pkg-config cannot find libevent and jansson (run `make deps`)")
@@ -476,6 +482,113 @@ class Bench:
         finally:
             srv.stop()
             ceil.stop()
+
+    # -- the same requests over TLS and plain, on one server with both listeners (issue 14)
+    def tls(self):
+        tmp = tempfile.mkdtemp(prefix="artemis-bench-tls-")
+        try:
+            self.res["tls"] = self.tls_run(tmp)
+        except (RuntimeError, OSError, ValueError, subprocess.SubprocessError) as e:
+            self.res["tls"] = {"why": str(e)[:600]}
+            log(f"  tls: not measured: {e}")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @staticmethod
+    def tls_pki(d):
+        """A CA and a server certificate for 127.0.0.1 signed by it (RSA 2048, as
+        tests/integration/test_tls.py makes them). Returns (ca, cert, key)."""
+        def ossl(*a):
+            p = subprocess.run(["openssl", *a], cwd=d, capture_output=True, text=True, timeout=60)
+            if p.returncode != 0:
+                raise RuntimeError(f"openssl {' '.join(a)}: {p.stderr.strip()[-300:]}")
+        ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
+             "ca.pem", "-days", "2", "-subj", "/CN=artemis bench ca")
+        ossl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr",
+             "-subj", "/CN=artemis bench server")
+        with open(os.path.join(d, "srv.ext"), "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+        ossl("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-set_serial",
+             "1", "-days", "2", "-extfile", "srv.ext", "-out", "srv.pem")
+        os.chmod(os.path.join(d, "srv.key"), 0o600)
+        return tuple(os.path.join(d, x) for x in ("ca.pem", "srv.pem", "srv.key"))
+
+    def tls_run(self, tmp):
+        if shutil.which("openssl") is None:
+            raise RuntimeError("the openssl command is not installed")
+        ca, cert, key = self.tls_pki(tmp)
+        tport = free_port()
+        srv = artemis(self.opt.server, extra=[f"--tls.cert={cert}", f"--tls.key={key}",
+                                              f"--tls.listen=127.0.0.1:{tport}"])
+        n = 10000  # 100 services x 100 instances: the lookup is of a 100-instance service
+        try:
+            r = loadgen(srv.port, "register", "--count", n // 100, "--batch", 100, "--conns", 4,
+                        "--instances", n)
+            if r["errors"]:
+                raise RuntimeError(f"preload failed: {r}")
+            # the same answer on both ports (python's ssl verifies against the bench CA)
+            body = json.dumps({"discoveryConfigs": [{"serviceId": "bench.service.0"}],
+                               "regionId": "sha", "zoneId": "sha-z1"}).encode()
+            ans = {}
+            for name, url, ctx in (("plain", f"http://127.0.0.1:{srv.port}", None),
+                                   ("tls", f"https://127.0.0.1:{tport}",
+                                    ssl.create_default_context(cafile=ca))):
+                req = urllib.request.Request(url + "/api/discovery/lookup.json", data=body,
+                                             headers={"Content-Type": "application/json"})
+                try:
+                    with urllib.request.urlopen(req, timeout=10, context=ctx) as a:
+                        ans[name] = (a.status, a.read())
+                except OSError as e:
+                    raise RuntimeError(f"POST {url}/api/discovery/lookup.json {body.decode()} "
+                                       f"-> {e!r}") from None
+            doc = json.loads(ans["tls"][1])
+            got = len(((doc.get("services") or [{}])[0]).get("instances") or [])
+            if ans["tls"] != ans["plain"] or got != n // 100:
+                raise RuntimeError(f"lookup.json over TLS: HTTP {ans['tls'][0]}, {got} instances, "
+                                   f"{len(ans['tls'][1])} bytes; plain: HTTP {ans['plain'][0]}, "
+                                   f"{len(ans['plain'][1])} bytes: {ans['tls'][1][:300]!r}")
+            m0 = metrics(srv.port)
+            dur = 0.5 if self.q else None  # quick: 6 short runs, ~5 s in all
+            tl = ["--tls", 1, "--ca", ca]
+            parts = {
+                "register": ("register", ["--conns", 64, "--instances", n]),
+                "lookup": ("lookup", ["--conns", 32, "--lookup-service", 0]),
+                # a new connection per request: TCP connect (+ full TLS handshake) each time
+                "new_conn": ("register", ["--conns", 32, "--instances", n, "--new-conn", 1]),
+            }
+            out = {"instances": n, "answer_bytes": len(ans["tls"][1])}
+            for sid, (mode, args) in parts.items():
+                plain, tls = [], []
+                for _ in range(self.runs):
+                    a = loadgen(srv.port, mode, *args, *self.timed(dur), pid=srv.pid)
+                    b = loadgen(tport, mode, *args, *tl, *self.timed(dur), pid=srv.pid)
+                    for x in (a, b):  # server CPU over the whole run / measured rate
+                        x["server_cpu_us_per_req"] = \
+                            round(x["server_cpu"] * 1e6 / x["rps"], 2) if x["rps"] else None
+                    plain.append(a)
+                    tls.append(b)
+                    log(f"  tls {sid}: plain {a['rps']:.0f}/s (p99 {a['p99_us']:.0f} us, "
+                        f"cpu {a['server_cpu']:.2f} = {a['server_cpu_us_per_req']} us/req, "
+                        f"err {a['errors']}) TLS {b['rps']:.0f}/s (p99 {b['p99_us']:.0f} us, "
+                        f"cpu {b['server_cpu']:.2f} = {b['server_cpu_us_per_req']} us/req, "
+                        f"err {b['errors']}, tls err {b['tls_errors']}, "
+                        f"handshakes {b['handshakes_per_s']:.0f}/s); other load "
+                        f"{a['other_cpu']:.2f}/{b['other_cpu']:.2f}")
+                out[sid] = {"plain": plain, "tls": tls}
+            m1 = metrics(srv.port)
+            out["server_handshakes"] = int(m1.get("artemis_tls_handshakes_total", 0) -
+                                           m0.get("artemis_tls_handshakes_total", 0))
+            out["server_handshakes_failed"] = int(
+                m1.get("artemis_tls_handshakes_failed_total", 0) -
+                m0.get("artemis_tls_handshakes_failed_total", 0))
+            out["loadgen_handshakes"] = sum(x["handshakes_all"] for v in parts
+                                            for x in out[v]["tls"])
+            log(f"  tls: server counted {out['server_handshakes']:,} handshakes "
+                f"({out['server_handshakes_failed']} failed), loadgen "
+                f"{out['loadgen_handshakes']:,}")
+            return out
+        finally:
+            srv.stop()
 
     # -- WebSocket heartbeats
     def ws_heartbeat(self):
@@ -1317,6 +1430,35 @@ def build_report(b, info):
             f"{s['setup']['total_s']} s), measured alternately; closed-loop p99")
     else:
         row("mgmt_rules", name, "", None, bar, "not measured", notes=s["why"])
+    # TLS vs plain (issue 14): figures beside plain, no bar
+    s = R.get("tls") or {"why": "not run"}
+    bar = "reported beside plain (no bar)"
+    names = {"register": ("register over TLS, 1 instance/request, 64 keep-alive conns", "req/s"),
+             "lookup": ("lookup of a 100-instance service over TLS, 32 keep-alive conns",
+                        "req/s"),
+             "new_conn": ("register over a new TLS connection per request (full handshake, "
+                          "RSA 2048), 32 conns", "handshakes/s")}
+    for sid, (name, unit) in names.items():
+        if sid not in s:
+            row(f"tls_{sid}", name, "", None, bar, "not measured", notes=s.get("why", "not run"))
+            continue
+        t, p = s[sid]["tls"], s[sid]["plain"]
+        o, base = med(t, "rps"), med(p, "rps")
+        errs = sum(x["errors"] + x["tls_errors"] for x in t + p)
+        row(f"tls_{sid}", name, unit, o, bar, "reported",
+            {"plain": base, "ratio_to_plain": round(o["median"] / base["median"], 2),
+             "p99_us": med(t, "p99_us"), "plain_p99_us": med(p, "p99_us"),
+             "server_cpu_us_per_req": med(t, "server_cpu_us_per_req"),
+             "plain_server_cpu_us_per_req": med(p, "server_cpu_us_per_req"),
+             "server_cpu": med(t, "server_cpu"), "plain_server_cpu": med(p, "server_cpu"),
+             "errors": errs, "server_handshakes": s["server_handshakes"],
+             "server_handshakes_failed": s["server_handshakes_failed"]},
+            ("one server with --listen and --tls.listen, plain and TLS measured alternately; "
+             "closed loop; the handshake is paid once per connection in the warm-up; server CPU "
+             "µs/request = its CPU over the whole loadgen run / the measured rate")
+            if sid == "register" else
+            ("the plain figure is TCP connections/s, each with one request (connect → answer "
+             "latency)") if sid == "new_conn" else "")
     return {"machine": info, "config": {"quick": b.q, "runs": b.runs, "duration_s": b.dur,
                                          "warmup_s": b.warm},
             "etcd": {k: v for k, v in E.items() if k not in ("put", "keepalive", "range")} |
@@ -1402,6 +1544,12 @@ def reference_text(r):
                          f"{fmt(v['write_p99_us']['median'])} µs from due time (service "
                          f"p50 {fmt(v['write_service_p50_us']['median'])} µs), {v['errors']} errors, "
                          f"{v['management_rows']:,} rows, {v['reloads_per_write']} reloads/write")
+    if r["id"].startswith("tls_") and ref:
+        parts.append(f"plain {fmt(ref['plain'])}/s (TLS ×{ref['ratio_to_plain']}); p99 "
+                     f"{fmt(ref['p99_us']['median'])} vs {fmt(ref['plain_p99_us']['median'])} µs;"
+                     f" server CPU {fmt(ref['server_cpu_us_per_req']['median'])} vs "
+                     f"{fmt(ref['plain_server_cpu_us_per_req']['median'])} µs/request; "
+                     f"{ref['errors']} errors")
     if r["id"] == "mgmt_rules" and ref:
         parts.append(f"without rules {fmt(ref['without_rules'])}/s (×{ref['ratio']}); p99 "
                      f"{fmt(ref['p99_us']['median'])} vs {fmt(ref['p99_us_without']['median'])} µs;"
@@ -1501,7 +1649,7 @@ def main():
     t0 = time.monotonic()
     parts = [("etcd", b.etcd_ref), ("http", b.http_rows), ("ws", b.ws_heartbeat),
              ("capacity", b.capacity), ("push", b.push), ("expiry", b.expiry),
-             ("sdk", b.sdk), ("mgmt", b.mgmt), ("dns", b.dns),
+             ("sdk", b.sdk), ("mgmt", b.mgmt), ("tls", b.tls), ("dns", b.dns),
              ("replication", b.replication)]
     if opt.profile == "yes" or (opt.profile == "auto" and not opt.quick):
         parts.append(("profile", b.profile))
