@@ -400,8 +400,10 @@
           el("tbody", null, rows)]));
       } else main.appendChild(el("p", { class: "muted", text: "No route rules." }));
 
+      // A re-render (a push while a dialog is open) must not take the focus out of the dialog.
       var f = focusId && document.getElementById(focusId);
-      if (f) f.focus();
+      if (dlg.backdrop && !dlg.backdrop.hidden) { /* the dialog keeps the focus */ }
+      else if (f) f.focus();
       else if (!focusId) h.focus();
       window.__serviceRenders = (window.__serviceRenders || 0) + 1;
     }

@@ -35,6 +35,9 @@ def _free_range(n):
             for p in range(base, base + n):
                 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 socks.append(s)
+                # as the server binds (SO_REUSEADDR): a port held only by TIME_WAIT
+                # connections is free for a listener
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 s.bind(("127.0.0.1", p))
             return base
         except OSError:
