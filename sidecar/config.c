@@ -209,12 +209,25 @@ static long long load_int(const agent_config_t *cfg, const opt_t *o)
     return v;
 }
 
+/* Keys compare with '-' and '_' alike: the server's keys use '-' (dns.allow-remote is how the
+ * security docs of other components spell it), the sidecar's '_' (they double as environment
+ * variable names, which cannot hold '-'). */
+static int same_key(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char x = *a == '-' ? '_' : *a, y = *b == '-' ? '_' : *b;
+        if (x != y)
+            return 0;
+    }
+    return *a == *b;
+}
+
 /* The row of a file or flag key; T_MAP rows match by prefix. */
 static const opt_t *find_opt(const char *key)
 {
     for (size_t i = 0; i < N_OPTIONS; i++) {
         const opt_t *o = &options[i];
-        if (o->type == T_MAP ? !strncmp(key, o->key, strlen(o->key)) : !strcmp(key, o->key))
+        if (o->type == T_MAP ? !strncmp(key, o->key, strlen(o->key)) : same_key(key, o->key))
             return o;
     }
     return NULL;

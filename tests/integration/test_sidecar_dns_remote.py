@@ -51,7 +51,8 @@ def test_allow_remote_caps_udp_for_remote_sources(ctx):
     ts.http_register(ctx, *insts)
     want = sorted(i["ip"] for i in insts)
     port = ts.free_udp_tcp_port()
-    _, sc = ts.started(ctx, "side.remoteapp", extra={"dns.listen": "0.0.0.0:%d" % port, "dns.allow_remote": "true"})
+    _, sc = ts.started(ctx, "side.remoteapp", extra={"dns.listen": "0.0.0.0:%d" % port,
+                                                         "dns.allow-remote": "true"})  # the spelling: - and _ alike
     sc.dns_port = port
 
     # loopback: the whole EDNS0 answer, as before
