@@ -11,7 +11,7 @@
   var PAGE = 100;
   var main = document.getElementById("main");
   var live = document.getElementById("live");
-  var footer = document.getElementById("footer");
+  var footer = document.getElementById("footer-info");
   var view = { name: "", socket: null, timer: 0, closed: true, gen: 0 };
   var servicesCache = null;
   var firstPaintDone = false;
@@ -55,14 +55,57 @@
     return resp;
   }
 
+  /* ---- access tokens: kept in sessionStorage only, sent as Authorization: Bearer ---------- */
+
+  var TOKEN_KEY = "artemis.console.token";
+  function getToken() {
+    try { return sessionStorage.getItem(TOKEN_KEY) || ""; } catch (e) { return ""; }
+  }
+  function setToken(t) {
+    try {
+      if (t) sessionStorage.setItem(TOKEN_KEY, t);
+      else sessionStorage.removeItem(TOKEN_KEY);
+    } catch (e) { /* storage disabled: the token lives only until the next prompt */ }
+    tok.forget.hidden = !getToken();
+  }
+
+  function serverMessage(text, status) {
+    try {
+      var rs = JSON.parse(text).responseStatus;
+      if (rs && rs.message) return rs.message;
+    } catch (e) { /* not JSON */ }
+    return "HTTP " + status;
+  }
+
+  /* fetch with the token; a 401 (or a 403 without a token) asks for one and retries, a 403
+     with a token is an error naming the missing scope (asking again would loop). */
+  function request(path, opts) {
+    var o = { method: opts.method || "GET", credentials: "same-origin", headers: {} };
+    if (opts.body !== undefined) {
+      o.headers["Content-Type"] = "application/json";
+      o.body = opts.body;
+    }
+    var t = getToken();
+    if (t) o.headers.Authorization = "Bearer " + t;
+    return fetch("../" + path, o).then(function (resp) {
+      if (resp.status !== 401 && resp.status !== 403) return check(resp);
+      return resp.text().then(function (text) {
+        var msg = serverMessage(text, resp.status);
+        if (getToken() !== t) return request(path, opts); /* a new token came meanwhile */
+        if (resp.status === 403 && t) {
+          var m = /scope (\w+)/.exec(msg);
+          var err = new Error(m ? "this token does not grant scope " + m[1] : msg);
+          err.scope = m ? m[1] : "?";
+          throw err;
+        }
+        return askToken(msg).then(function () { return request(path, opts); });
+      });
+    });
+  }
+
   /* POST a management or status call; fails on a non-success responseStatus. */
   function post(path, body) {
-    return fetch("../" + path, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body || {})
-    }).then(check).then(function (r) { return r.json(); }).then(function (j) {
+    return request(path, { method: "POST", body: JSON.stringify(body || {}) }).then(function (r) { return r.json(); }).then(function (j) {
       var rs = j && j.responseStatus;
       if (rs && rs.status && rs.status !== "success" && rs.status !== "partial_success")
         throw new Error(path + ": " + (rs.errorCode || "fail") + " " + (rs.message || ""));
@@ -71,8 +114,77 @@
   }
 
   function getText(path) {
-    return fetch("../" + path, { credentials: "same-origin" }).then(check).then(function (r) { return r.text(); });
+    return request(path, {}).then(function (r) { return r.text(); });
   }
+
+  var tok = {
+    backdrop: document.getElementById("token-backdrop"),
+    form: document.getElementById("token-form"),
+    input: document.getElementById("token-input"),
+    error: document.getElementById("token-error"),
+    submit: document.getElementById("token-submit"),
+    cancel: document.getElementById("token-cancel"),
+    forget: document.getElementById("token-forget"),
+    wait: null,
+    msg: "",
+    opener: null
+  };
+
+  /* One prompt at a time: every call refused meanwhile waits for the same answer. */
+  function askToken(msg) {
+    tok.msg = msg;
+    tok.error.textContent = (getToken() ? "Token refused. " : "") + "The server said: " + msg;
+    if (tok.wait) return tok.wait.promise;
+    var w = {};
+    w.promise = new Promise(function (resolve, reject) { w.resolve = resolve; w.reject = reject; });
+    tok.wait = w;
+    tok.opener = document.activeElement;
+    tok.input.value = "";
+    tok.backdrop.hidden = false;
+    tok.input.focus();
+    return w.promise;
+  }
+
+  function closeToken(given) {
+    var w = tok.wait;
+    tok.wait = null;
+    tok.backdrop.hidden = true;
+    if (tok.opener && document.body.contains(tok.opener)) tok.opener.focus();
+    tok.opener = null;
+    if (w) {
+      if (given) w.resolve();
+      else w.reject(new Error("An access token is required (the server said: " + tok.msg + ")."));
+    }
+  }
+
+  tok.form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var v = tok.input.value.trim();
+    if (!v) {
+      tok.error.textContent = "Enter a token.";
+      tok.input.focus();
+      return;
+    }
+    setToken(v);
+    closeToken(true);
+  });
+  tok.cancel.addEventListener("click", function () { closeToken(false); });
+  tok.forget.addEventListener("click", function () {
+    setToken("");
+    route();
+  });
+  document.addEventListener("keydown", function (ev) {
+    if (tok.backdrop.hidden) return;
+    if (ev.key === "Escape" || ev.key === "Esc") {
+      ev.preventDefault();
+      closeToken(false);
+    } else if (ev.key === "Tab") {
+      var f = [tok.input, tok.submit, tok.cancel];
+      var i = f.indexOf(document.activeElement);
+      if (ev.shiftKey && i <= 0) { ev.preventDefault(); f[f.length - 1].focus(); }
+      else if (!ev.shiftKey && (i === f.length - 1 || i < 0)) { ev.preventDefault(); f[0].focus(); }
+    }
+  });
 
   function showError(container, err) {
     container.appendChild(el("p", { class: "alert", role: "alert", text: String(err && err.message || err) }));
@@ -157,7 +269,11 @@
 
   /* The management view lists every lease with status up/down (api.md §7.5). */
   function loadServices() {
-    return post("api/management/services.json", {}).then(function (j) {
+    return post("api/management/services.json", {}).catch(function (e) {
+      if (!e.scope) throw e;
+      /* A token without operate still discovers: the up instances only. */
+      return post("api/discovery/services.json", {}).then(function (j) { j.scopeNote = e.message; return j; });
+    }).then(function (j) {
       var list = (j.services || []).map(function (s) {
         var up = 0, down = 0;
         (s.instances || []).forEach(function (i) {
@@ -167,6 +283,7 @@
         return { id: s.serviceId, key: String(s.serviceId || "").toLowerCase(), up: up, down: down };
       });
       list.sort(function (a, b) { return a.key < b.key ? -1 : a.key > b.key ? 1 : 0; });
+      list.scopeNote = j.scopeNote;
       return list;
     });
   }
@@ -188,6 +305,7 @@
         el("label", { for: "search", text: "Search" }), search,
         el("span", { id: "search-help", class: "muted", text: "filters as you type" })
       ]));
+      if (list.scopeNote) main.appendChild(scopeNote(list.scopeNote, "only up instances are listed"));
       main.appendChild(summary);
       main.appendChild(body);
       var totalUp = 0, totalDown = 0;
@@ -284,14 +402,26 @@
     return why;
   }
 
+  function scopeNote(msg, what) {
+    return el("p", { id: "scope-note", class: "alert", role: "status", text: msg + ": " + what + "." });
+  }
+
   function loadService(id) {
-    var svcP = post("api/management/service.json", { serviceId: id });
+    var svcP = post("api/management/service.json", { serviceId: id }).catch(function (e) {
+      if (!e.scope) throw e;
+      return post("api/discovery/services.json", {}).then(function (j) {
+        var s = (j.services || []).filter(function (x) { return x.serviceId === id; })[0];
+        return { service: s || { serviceId: id, instances: [] }, scopeNote: e.message };
+      });
+    });
     return svcP.then(function (sj) {
       var svc = sj.service || { instances: [] };
       var insts = svc.instances || [];
       var region = insts.length ? insts[0].regionId : "";
       var zones = {};
       insts.forEach(function (i) { zones[i.zoneId] = 1; });
+      if (sj.scopeNote)
+        return { svc: svc, scopeNote: sj.scopeNote, groupsView: [], instOps: {}, serverOps: {}, zoneOps: {}, groupOps: [], lastLog: {}, groups: [], byGroupId: {}, rules: [] };
       var calls = [
         post("api/management/all-instance-operations.json", region ? { regionId: region } : {}),
         post("api/management/all-server-operations.json", region ? { regionId: region } : {}),
@@ -342,6 +472,7 @@
       var h = heading("Service " + id);
       main.appendChild(el("p", null, [el("a", { href: "#/services", text: "← all services" })]));
       main.appendChild(h);
+      if (ctx.scopeNote) main.appendChild(scopeNote(ctx.scopeNote, "operations, groups and route rules are not shown"));
       var insts = (ctx.svc.instances || []).slice().sort(function (a, b) { return a.instanceId < b.instanceId ? -1 : 1; });
       var up = insts.filter(function (i) { return String(i.status).toLowerCase() === "up"; }).length;
       main.appendChild(el("p", { id: "service-summary", class: "muted", text: insts.length + " instances: " + up + " up, " + (insts.length - up) + " down" }));
@@ -431,6 +562,7 @@
       var u = new URL("../ws/discovery/instance-change", location.href);
       u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
       u.hash = "";
+      if (getToken()) u.search = "?access_token=" + encodeURIComponent(getToken());
       var ws;
       try { ws = new WebSocket(u.href); } catch (e) { setLive("live updates unavailable"); return; }
       view.socket = ws;
@@ -534,7 +666,7 @@
   });
   dlg.cancel.addEventListener("click", closeDialog);
   document.addEventListener("keydown", function (ev) {
-    if (dlg.backdrop.hidden) return;
+    if (dlg.backdrop.hidden || !tok.backdrop.hidden) return;
     if (ev.key === "Escape" || ev.key === "Esc") {
       ev.preventDefault();
       closeDialog();
@@ -677,6 +809,7 @@
     });
   }
 
+  setToken(getToken());
   window.addEventListener("hashchange", route);
   window.__console = { route: route, version: 1 };
   route();

@@ -12,8 +12,8 @@ import json
 import os
 import time
 
-from lib import cdp, http
-from lib.util import Api, check, eq, instance, status_is, wait_until
+from lib import cdp, http, server
+from lib.util import Api, check, eq, instance, lookup_req, status_is, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ARTIFACTS = os.path.join(HERE, "..", "..", "build", "test-artifacts")
@@ -324,3 +324,106 @@ def test_10000_services_first_paint(ctx):
 
 
 test_10000_services_first_paint.timeout = 120
+
+
+# -- access tokens: a second server with a tokens file --------------------------------------------
+
+OPER_TOK = "console-oper-0123456789abcdef"
+DISC_TOK = "console-disc-0123456789abcdef"
+
+
+def _token_server(ctx):
+    srv = server.Server([], name="console-auth")
+    ctx.defer(srv.cleanup)  # killed by PID, its directory removed
+    path = os.path.join(srv.tmpdir, "tokens")
+    with open(path, "w") as f:
+        f.write("# console test tokens\n%s operate,discover\n%s discover\n" % (OPER_TOK, DISC_TOK))
+    srv.extra_args = ["--auth.tokens-file=%s" % path, "--auth.open-scopes=register"]
+    srv.start()
+    return srv
+
+
+def _ids_with_token(c, svc):
+    r = c.post("/api/discovery/lookup.json", lookup_req(svc), headers=[("Authorization", "Bearer " + OPER_TOK)])
+    eq(r.status, 200, "lookup with the operate token")
+    return {i.get("instanceId") for i in (r.json()["services"][0].get("instances") or [])}
+
+
+def _enter_token(b, tok):
+    b.wait("!document.getElementById('token-backdrop').hidden && document.activeElement.id === 'token-input'",
+           10, "the token form with the focus in it")
+    b.type_text(tok)
+    b.key("Enter")
+    b.wait("document.getElementById('token-backdrop').hidden", 5, "the token form to close")
+
+
+def _pullout(b, iid, operator, reason):
+    b.eval("document.getElementById('pullout-%s').click()" % iid)
+    b.wait("!document.getElementById('dialog-backdrop').hidden", 5, "the pull-out dialog")
+    b.eval("document.getElementById('dialog-operator').value=%s; document.getElementById('dialog-reason').value=%s;"
+           "document.getElementById('dialog-confirm').click()" % (json.dumps(operator), json.dumps(reason)))
+
+
+def test_console_asks_for_token(ctx):
+    srv = _token_server(ctx)
+    c = http.Client(srv.port)
+    ctx.defer(c.close)
+    api = Api(c)  # register is open on this server; discovery and management are not
+    api.must_register(instance(SVC, "c1", port=9101), instance(SVC, "c2", port=9102))
+    base = "http://127.0.0.1:%d/console/" % srv.port
+    b = _browser(ctx)
+    b.navigate(base)
+    b.wait("!document.getElementById('token-backdrop').hidden && document.activeElement.id === 'token-input'",
+           10, "the token form")
+    eq(b.eval("document.getElementById('token-input').type"), "password", "token input type")
+    eq(b.eval("document.querySelector('label[for=\"token-input\"]').textContent"), "Token", "token label")
+    said = b.eval("document.getElementById('token-error').textContent")
+    check("required" in said, "the server's message on the form: %r" % said)
+    _shot(b, "console-token.png")
+    # Esc cancels: the page says a token is needed.
+    b.key("Escape")
+    b.wait("document.getElementById('token-backdrop').hidden", 5, "Esc to close the token form")
+    t = b.wait("document.querySelector('main .alert') && document.querySelector('main .alert').textContent", 5,
+               "the error after cancelling")
+    check("token" in t, "error after cancelling: %r" % t)
+    # The discover-only token: services are shown (from discovery), a pull-out is refused.
+    b.navigate(base + "?again=1")
+    _enter_token(b, DISC_TOK)
+    text = b.wait("document.querySelector('#services') && document.querySelector('#services').textContent",
+                  10, "the services table with the discover token")
+    check(SVC in text, "services with the discover token: %r" % text[:300])
+    check("does not grant scope operate" in b.eval("document.getElementById('scope-note').textContent"),
+          "the scope note on the services page")
+    eq(b.eval("sessionStorage.getItem('artemis.console.token')"), DISC_TOK, "token in sessionStorage")
+    eq(b.eval("localStorage.length"), 0, "nothing in localStorage")
+    check(DISC_TOK not in b.eval("location.href"), "token in the URL bar")
+    check(not b.eval("document.getElementById('token-forget').hidden"), "Forget token shown")
+    b.eval("location.hash = '#/service/%s'" % SVC)
+    b.wait("document.getElementById('pullout-c2')", 10, "the service page with the discover token")
+    _pullout(b, "c2", "op-bob", "console test: no scope")
+    msg = b.wait("document.getElementById('dialog-error').textContent", 10, "the refused pull-out")
+    check("this token does not grant scope operate" in msg, "refused pull-out message: %r" % msg)
+    check(b.eval("document.getElementById('token-backdrop').hidden"), "a 403 must not ask for a token again")
+    check("c2" in _ids_with_token(c, SVC), "c2 still discoverable")
+    b.key("Escape")
+    b.wait("document.getElementById('dialog-backdrop').hidden", 5, "Esc to close the dialog")
+    # Forget the token; the page asks again; the operate token pulls out.
+    b.eval("document.getElementById('token-forget').click()")
+    _enter_token(b, OPER_TOK)
+    b.wait("document.getElementById('pullout-c2') && !document.getElementById('scope-note')", 10,
+           "the service page with the operate token")
+    eq(b.eval("sessionStorage.getItem('artemis.console.token')"), OPER_TOK, "the new token stored")
+    _pullout(b, "c2", "op-carol", "console test: with operate")
+    b.wait("document.getElementById('dialog-backdrop').hidden", 10, "the dialog to close")
+    b.wait("(function(){var r=document.querySelector('#instances tr[data-instance=\"c2\"]');"
+           "return r && r.children[3].textContent === 'down';})()", 10, "c2 shown as down")
+    wait_until(lambda: "c2" not in _ids_with_token(c, SVC), 5, what="c2 gone from lookup.json")
+    # The live push still arrives (the WebSocket carries ?access_token=).
+    b.wait("window.__wsOpen", 15, "the WebSocket session with the token")
+    api.must_register(instance(SVC, "c3-pushed", port=9104))
+    b.wait("document.querySelector('#instances tr[data-instance=\"c3-pushed\"]')", 15,
+           "the pushed instance on the page")
+    check(not b.console, "page errors: %r" % b.console)
+
+
+test_console_asks_for_token.timeout = 90
