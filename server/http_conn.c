@@ -587,6 +587,23 @@ static int presented_token(const srv_http_request_t *r, int upgrade, artemisi_bu
     return 0;
 }
 
+/* 401 (with WWW-Authenticate) or 403 with an Artemis responseStatus body: Java clients read it
+ * as a failed call. */
+static void send_no_permission(srv_conn_t *c, const srv_http_request_t *r, int status,
+                               const char *msg)
+{
+    artemisi_buf_t b = ARTEMISI_BUF_INIT;
+    artemisi_buf_appends(&b, "{\"responseStatus\":");
+    artemisi_encode_status(&b, "no-permission", msg, "fail");
+    artemisi_buf_appendc(&b, '}');
+    if (artemisi_buf_failed(&b))
+        send_error(c, r, 503, "out of memory", NULL);
+    else
+        send_response(c, r, status, "application/json;charset=UTF-8", b.data, b.len,
+                      status == 401 ? "WWW-Authenticate: Bearer realm=\"artemis\"\r\n" : NULL);
+    artemisi_buf_free(&b);
+}
+
 /*
  * Refuse a request whose token does not grant `scope` (auth.h srv_auth_decide): 401 with
  * WWW-Authenticate for a missing or unknown token, 403 for a known one without the scope,
@@ -596,6 +613,18 @@ static int presented_token(const srv_http_request_t *r, int upgrade, artemisi_bu
 static int refuse_token(srv_conn_t *c, const srv_http_request_t *r, unsigned scope, int upgrade)
 {
     srv_server_t *srv = c->srv;
+    /* Replication only from peers (docs/security.md): once client certificates are verified, a
+     * peer is recognised by presenting this node's own certificate; without a tokens file that
+     * is the only way in, with one a `replicate` token also passes. */
+    if (scope == SRV_SCOPE_REPLICATE && srv_tls_verifies_clients(srv)) {
+        if (srv_tls_peer_is_node(c->bev))
+            return 0;
+        if (!srv->auth) {
+            srv->metrics.auth_refused[SRV_AUTH_SCOPE - 1]++;
+            send_no_permission(c, r, 403, "replication needs a peer's certificate");
+            return 1;
+        }
+    }
     if (!srv->auth || scope == SRV_SCOPE_NONE)
         return 0;
     artemisi_buf_t scratch = ARTEMISI_BUF_INIT;
@@ -619,17 +648,7 @@ static int refuse_token(srv_conn_t *c, const srv_http_request_t *r, unsigned sco
             v == SRV_AUTH_MISSING   ? "no token"
             : v == SRV_AUTH_INVALID ? "unknown token"
                                     : "scope");
-    artemisi_buf_t b = ARTEMISI_BUF_INIT;
-    artemisi_buf_appends(&b, "{\"responseStatus\":");
-    artemisi_encode_status(&b, "no-permission", msg, "fail");
-    artemisi_buf_appendc(&b, '}');
-    int status = v == SRV_AUTH_SCOPE ? 403 : 401;
-    if (artemisi_buf_failed(&b))
-        send_error(c, r, 503, "out of memory", NULL);
-    else
-        send_response(c, r, status, "application/json;charset=UTF-8", b.data, b.len,
-                      status == 401 ? "WWW-Authenticate: Bearer realm=\"artemis\"\r\n" : NULL);
-    artemisi_buf_free(&b);
+    send_no_permission(c, r, v == SRV_AUTH_SCOPE ? 403 : 401, msg);
     return 1;
 }
 

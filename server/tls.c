@@ -243,3 +243,21 @@ void srv_tls_free(srv_server_t *srv)
     free(srv->tls);
     srv->tls = NULL;
 }
+
+int srv_tls_verifies_clients(const srv_server_t *srv)
+{
+    return srv->tls && srv->cfg.tls_verify_client &&
+           strcmp(srv->cfg.tls_verify_client, "none") != 0;
+}
+
+int srv_tls_peer_is_node(struct bufferevent *bev)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(bev);
+    if (!ssl || SSL_get_verify_result(ssl) != X509_V_OK)
+        return 0;
+    X509 *peer = SSL_get1_peer_certificate(ssl);
+    X509 *own = SSL_get_certificate(ssl); /* the node's certificate on this connection */
+    int same = peer && own && X509_cmp(peer, own) == 0;
+    X509_free(peer);
+    return same;
+}

@@ -34,5 +34,10 @@ void srv_tls_reload(srv_server_t *srv);
 /* The loaded certificate's notAfter as RFC 3339 UTC ("" when TLS is off). */
 const char *srv_tls_not_after(const srv_server_t *srv);
 void srv_tls_free(srv_server_t *srv);
+/* Client certificates are verified (tls.verify-client optional or require). */
+int srv_tls_verifies_clients(const srv_server_t *srv);
+/* The connection is TLS and its client presented a verified certificate identical to this
+ * node's own: a peer of the cluster (the nodes share one certificate). 0 for plain. */
+int srv_tls_peer_is_node(struct bufferevent *bev);
 
 #endif

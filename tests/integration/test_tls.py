@@ -5,6 +5,7 @@ connection, a bad certificate at start (exit 2), a 2-node cluster over https and
 with --ca. Certificates are made with the `openssl` command in each test's temp dir. This
 module starts its own servers."""
 
+import json
 import os
 import signal
 import ssl
@@ -258,6 +259,22 @@ def test_cluster_over_https(ctx):
     ctx.defer(c1.c.close)
     c0.must_register(instance("tls.cluster", "c1"))
     c1.wait_present("tls.cluster", "c1", timeout=5.0)
+    # Replication only from peers: a client with its own certificate from the same CA may
+    # register, but not write through the replication path (only the node certificate does).
+    client = pki.cert("client", 34)
+    cc = http.Client(tports[0], ssl_context=_ctx(pki.path("ca.pem"), client))
+    ctx.defer(cc.close)
+    body = {"instances": [instance("tls.cluster", "forged")]}
+    r = cc.request("POST", "/api/replication/registry/register.json", json.dumps(body).encode())
+    eq(r.status, 403, "a client certificate writing to the replication path: %r" % r.body[:200])
+    eq(r.json()["responseStatus"]["errorCode"], "no-permission", "refusal body")
+    r = cc.request("POST", "/api/registry/register.json", json.dumps(body).encode())
+    eq(r.status, 200, "the same client registering normally")
+    node = http.Client(tports[0], ssl_context=_ctx(pki.path("ca.pem"), (cert, key)))
+    ctx.defer(node.close)
+    r = node.request("POST", "/api/replication/registry/register.json",
+                     json.dumps({"instances": [instance("tls.cluster", "peer")]}).encode())
+    eq(r.status, 200, "the node certificate writes through the replication path")
 
 
 def test_artemisctl_with_ca(ctx):
