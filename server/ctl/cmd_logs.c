@@ -179,12 +179,7 @@ int cmd_logs(ctl_t *c, int argc, char **argv)
         if (ctl_table_add(&t, row) != 0)
             rc = ctl_oom();
     }
-    if (!c->json) {
-        if (rc == CTL_OK)
-            ctl_table_print(&t);
-        else
-            ctl_table_free(&t);
-    }
+    ctl_table_done(c, &t, rc);
     free(rows);
     json_decref(all);
     return rc;

@@ -107,12 +107,7 @@ int cmd_groups(ctl_t *c, int argc, char **argv)
             break;
         }
     }
-    if (!c->json) {
-        if (rc == CTL_OK)
-            ctl_table_print(&t);
-        else
-            ctl_table_free(&t);
-    }
+    ctl_table_done(c, &t, rc);
     json_decref(groups);
     return rc;
 }

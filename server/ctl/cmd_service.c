@@ -69,12 +69,7 @@ int cmd_services(ctl_t *c, int argc, char **argv)
             break;
         }
     }
-    if (!c->json) {
-        if (rc == CTL_OK)
-            ctl_table_print(&t);
-        else
-            ctl_table_free(&t);
-    }
+    ctl_table_done(c, &t, rc);
     json_decref(resp);
     return rc;
 }
@@ -167,12 +162,7 @@ int cmd_service(ctl_t *c, int argc, char **argv)
             break;
         }
     }
-    if (!c->json) {
-        if (rc == CTL_OK)
-            ctl_table_print(&t);
-        else
-            ctl_table_free(&t);
-    }
+    ctl_table_done(c, &t, rc);
     json_decref(groups);
     json_decref(resp);
     return rc;

@@ -71,6 +71,8 @@ int ctl_table_add(ctl_table_t *t, const char *const *row);
 /* Print with aligned columns (the last one unpadded) and free the table. */
 void ctl_table_print(ctl_table_t *t);
 void ctl_table_free(ctl_table_t *t);
+/* End a table command: print the table (rc CTL_OK, not --json) or free it. */
+void ctl_table_done(const ctl_t *c, ctl_table_t *t, int rc);
 /* One compact JSON object per line with sorted keys, flushed (for pipes and watch). */
 void ctl_json_line(const json_t *obj);
 /* "3m12s" style age for a duration in ms; writes into buf. */

@@ -78,6 +78,17 @@ void ctl_table_print(ctl_table_t *t)
     ctl_table_free(t);
 }
 
+void ctl_table_done(const ctl_t *c, ctl_table_t *t, int rc)
+{
+    /* With --json the rows went out as JSON lines and the table was never made. */
+    if (c->json)
+        return;
+    if (rc == CTL_OK)
+        ctl_table_print(t);
+    else
+        ctl_table_free(t);
+}
+
 void ctl_json_line(const json_t *obj)
 {
     json_dumpf(obj, stdout, JSON_COMPACT | JSON_SORT_KEYS);
