@@ -115,13 +115,12 @@ static void marks_free(marks_t *m)
 }
 
 /* Mark the service of every row of table t whose key is in `a`'s set but not in `b`'s. */
-static void mark_rows(marks_t *m, const srv_mg_snap_t *a, const srv_mg_snap_t *b,
-                      srv_mg_table_id_t t, const artemisi_dict_t *bset, const size_t *cols,
-                      size_t ncols, size_t service_col)
+static void mark_rows(marks_t *m, const srv_mg_snap_t *a, srv_mg_table_id_t t,
+                      const artemisi_dict_t *bset, const size_t *cols, size_t ncols,
+                      size_t service_col)
 {
     const srv_mg_rows_t *r = &a->tab[t];
     artemisi_buf_t k = ARTEMISI_BUF_INIT;
-    (void)b;
     for (size_t i = 0; i < r->nrows; i++) {
         const char *parts[3];
         for (size_t c = 0; c < ncols; c++)
@@ -219,9 +218,9 @@ uint64_t srv_mg_diff_apply(srv_server_t *srv, const srv_mg_snap_t *old, const sr
     const srv_mg_snap_t *pair[2][2] = {{old, cur}, {cur, old}};
     for (int p = 0; p < 2 && !all; p++) {
         const srv_mg_snap_t *a = pair[p][0], *b = pair[p][1];
-        mark_rows(&down, a, b, SRV_MG_INSTANCE, &b->down_instance, icols, 3,
+        mark_rows(&down, a, SRV_MG_INSTANCE, &b->down_instance, icols, 3,
                   SRV_MGC_INSTANCE_SERVICE_ID);
-        mark_rows(&down, a, b, SRV_MG_ZONE, &b->down_zone, zcols, 3, SRV_MGC_ZONE_SERVICE_ID);
+        mark_rows(&down, a, SRV_MG_ZONE, &b->down_zone, zcols, 3, SRV_MGC_ZONE_SERVICE_ID);
         mark_groups(&down, a, b);
     }
     mark_reloads(&reload, old, cur);

@@ -262,6 +262,16 @@ static int in_set(const artemisi_dict_t *d, size_t n, const char *const *parts)
     return rc ? -1 : hit;
 }
 
+int srv_mg_instance_path(const artemisi_instance_t *inst, artemisi_buf_t *out)
+{
+    const char *group = ARTEMISI_INST(inst, GROUP_ID);
+    if (artemisi_blank(group) || strcasecmp(group, "default") == 0)
+        group = "default";
+    const char *parts[] = {ARTEMISI_INST(inst, SERVICE_ID), ARTEMISI_INST(inst, REGION_ID),
+                           ARTEMISI_INST(inst, ZONE_ID), group, ARTEMISI_INST(inst, INSTANCE_ID)};
+    return join_lower(out, 5, parts);
+}
+
 int srv_mg_down(const srv_mg_snap_t *s, const artemisi_instance_t *inst)
 {
     const char *region = ARTEMISI_INST(inst, REGION_ID);
@@ -276,13 +286,8 @@ int srv_mg_down(const srv_mg_snap_t *s, const artemisi_instance_t *inst)
     if (s->down_group.count == 0)
         return 0;
     /* §7.2 rule 4: a group key that is a whole-segment prefix of the group path. */
-    const char *group = ARTEMISI_INST(inst, GROUP_ID);
-    if (artemisi_blank(group) || strcasecmp(group, "default") == 0)
-        group = "default";
-    const char *pg[] = {sid, region, ARTEMISI_INST(inst, ZONE_ID), group,
-                        ARTEMISI_INST(inst, INSTANCE_ID)};
     artemisi_buf_t path = ARTEMISI_BUF_INIT;
-    if (join_lower(&path, 5, pg) != 0) {
+    if (srv_mg_instance_path(inst, &path) != 0) {
         artemisi_buf_free(&path);
         return -1;
     }

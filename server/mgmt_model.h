@@ -103,6 +103,9 @@ long srv_mg_group_row(const srv_mg_snap_t *s, int64_t group_id);
 long srv_mg_rule_row(const srv_mg_snap_t *s, int64_t rule_id);
 /* The rows with foreign key `key`: *first and the count. */
 size_t srv_mg_fk_range(const srv_mg_fks_t *f, int64_t key, size_t *first);
+/* The group path of an instance (§1.3.4): lower(service/region/zone/group|default/instance),
+ * blank parts dropped, appended to out. 0, or -1 on OOM. */
+int srv_mg_instance_path(const artemisi_instance_t *inst, artemisi_buf_t *out);
 /* The group key of group row i: lower(service/region/zone/name), blank parts dropped. */
 int srv_mg_group_key(const srv_mg_snap_t *s, size_t row, artemisi_buf_t *out);
 /* Registered instances of a service, for the canary rule's server-side resolution. */

@@ -131,7 +131,8 @@ int srv_mg_append_logic(const srv_mg_snap_t *s, size_t row, artemisi_buf_t *out)
     return rc;
 }
 
-/* Registered instance i is in the group: listed by id, or its group path below the key. */
+/* Registered instance i is in the group: listed by id, or its group path below the key.
+ * 1 in, 0 not, -1 out of memory (undecided: the answer must not go out as complete). */
 static int reg_in_group(const artemisi_instance_t *inst, const char *gkey, const srv_mg_snap_t *s,
                         size_t gi_first, size_t gi_n)
 {
@@ -143,24 +144,13 @@ static int reg_in_group(const artemisi_instance_t *inst, const char *gkey, const
         if (m && strcmp(m, id) == 0)
             return 1;
     }
-    const char *group = ARTEMISI_INST(inst, GROUP_ID);
-    if (artemisi_blank(group) || strcasecmp(group, "default") == 0)
-        group = "default";
-    const char *parts[] = {ARTEMISI_INST(inst, SERVICE_ID), ARTEMISI_INST(inst, REGION_ID),
-                           ARTEMISI_INST(inst, ZONE_ID), group, id};
     artemisi_buf_t path = ARTEMISI_BUF_INIT;
-    int first = 1, rc = 0;
-    for (size_t i = 0; i < 5; i++) {
-        if (artemisi_blank(parts[i]))
-            continue;
-        if (!first)
-            rc |= artemisi_buf_appendc(&path, '/');
-        rc |= artemisi_buf_append_lower(&path, parts[i]);
-        first = 0;
+    if (srv_mg_instance_path(inst, &path) != 0) {
+        artemisi_buf_free(&path);
+        return -1;
     }
     size_t kl = strlen(gkey);
-    int in = rc == 0 && path.data && path.len > kl && strncmp(path.data, gkey, kl) == 0 &&
-             path.data[kl] == '/';
+    int in = path.len > kl && strncmp(path.data, gkey, kl) == 0 && path.data[kl] == '/';
     artemisi_buf_free(&path);
     return in;
 }
@@ -189,7 +179,9 @@ static int append_group(const srv_mg_snap_t *s, size_t rrg_row, size_t grow,
         rc |= artemisi_buf_appendc(out, '[');
         size_t k = 0;
         for (size_t i = 0; i < resolve->n && key.data; i++) {
-            if (!reg_in_group(resolve->v[i], key.data, s, first, n))
+            int in = reg_in_group(resolve->v[i], key.data, s, first, n);
+            rc |= in < 0 ? -1 : 0;
+            if (in <= 0)
                 continue;
             if (k++)
                 rc |= artemisi_buf_appendc(out, ',');

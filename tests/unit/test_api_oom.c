@@ -39,7 +39,8 @@ static srv_mg_snap_t *mgmt_state(void)
     srv_mg_snap_init(s, 3, 4);
     const char *g1[] = {"oom.a", "sha", "sha-z1", "blue", "app", "d", "active", "0"};
     const char *g2[] = {"oom.a", "sha", "sha-z1", "green", "app", "d", "active", "0"};
-    const char *g3[] = {"oom.b", "sha", "canary", "app", "app", "d", "active", "0"};
+    /* the default group of oom.b: its instances join by group path, not by member list */
+    const char *g3[] = {"oom.b", "sha", "sha-z1", "default", "app", "d", "active", "0"};
     row(s, SRV_MG_GROUP, "1", g1);
     row(s, SRV_MG_GROUP, "2", g2);
     row(s, SRV_MG_GROUP, "3", g3);
