@@ -40,7 +40,7 @@ PKG_MAP := libevent:libevent-dev libevent_pthreads:libevent-dev jansson:libjanss
 # tool -> Debian package
 TOOL_MAP := pkg-config:pkg-config $(PYTHON):python3 clang:clang clang-format:clang-format \
             ip:iproute2 dig:bind9-dnsutils psql:postgresql-client pg_isready:postgresql-client \
-            chromium:chromium
+            chromium:chromium go:golang-go
 
 SERVER_PKGS := libevent libevent_openssl jansson zlib libsystemd openssl libcurl sqlite3 libpq
 SDK_PKGS    := libevent libevent_pthreads libevent_openssl jansson zlib openssl libcurl
@@ -123,13 +123,30 @@ SDK_TEST_BIN := $(patsubst tests/sdk/%.c,$(BUILD)/tests/sdk/%,$(wildcard tests/s
 # Driver tests that need a database server: run by check-integration, which starts one.
 PG_TEST_BIN := $(patsubst tests/pg/%.c,$(BUILD)/tests/pg/%,$(wildcard tests/pg/test_*.c))
 PCFILE := $(BUILD)/lib/artemis.pc
+# The same package description pointing at this tree (pkg-config prefers NAME-uninstalled.pc
+# on its path): the bindings build against it with PKG_CONFIG_PATH=$(BUILD)/lib.
+PCUNINST := $(BUILD)/lib/artemis-uninstalled.pc
 
-.PHONY: all deps run test check check-unit check-exports check-integration test-asan test-tsan \
+# ---- bindings (docs/bindings.md): plain builds only, never a sanitizer tree ------------------
+# Go from Debian's golang-go, standard library only: no module proxy, caches inside build/.
+GO ?= go
+GO_ENV = PKG_CONFIG_PATH=$(abspath $(BUILD)/lib) GOCACHE=$(abspath build/go/cache) \
+         GOPATH=$(abspath build/go/path) GOPROXY=off GOFLAGS=-mod=mod CGO_ENABLED=1
+GO_SRC := $(wildcard bindings/go/*.go)
+GO_EXAMPLES := $(patsubst bindings/go/examples/%/main.go,$(BUILD)/examples/go/%,\
+                 $(wildcard bindings/go/examples/*/main.go))
+# The CPython extension is built in place, so PYTHONPATH=bindings/python imports it.
+PY_EXT_SUFFIX := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))' 2>/dev/null)
+PY_EXT := bindings/python/artemis/_artemis$(PY_EXT_SUFFIX)
+BINDINGS := $(if $(SANITIZER),,$(PY_EXT) $(GO_EXAMPLES))
+
+.PHONY: all deps run test check check-unit check-bindings check-exports check-integration test-asan test-tsan \
         fuzz fuzz-smoke \
         bench soak \
         install uninstall format format-check clean
 
-all: $(SERVER) $(SIDECAR) $(CTL) $(LIBA) $(LIBSO) $(PCFILE) $(EXAMPLES) $(SDK_TEST_BIN) $(UNIT_BIN)
+all: $(SERVER) $(SIDECAR) $(CTL) $(LIBA) $(LIBSO) $(PCFILE) $(EXAMPLES) $(SDK_TEST_BIN) $(UNIT_BIN) \
+     $(BINDINGS)
 
 # V=1 shows the full command lines.
 ifeq ($(V),1)
@@ -197,6 +214,23 @@ $(PCFILE): sdk/artemis.pc.in include/artemis/version.h
 	@mkdir -p $(dir $@)
 	@sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+$(PCUNINST): sdk/artemis.pc.in include/artemis/version.h
+	@mkdir -p $(dir $@)
+	@sed -e 's|@PREFIX@|$(CURDIR)|g' -e 's|@LIBDIR@|$(abspath $(BUILD)/lib)|g' \
+	    -e 's|@INCLUDEDIR@|$(CURDIR)/include|g' -e 's|@VERSION@|$(VERSION)|g' \
+	    -e 's|^Libs: .*|& -Wl,-rpath,$${libdir}|' $< > $@
+
+$(PY_EXT): bindings/python/artemis/_artemis.c bindings/python/build_artemis.py $(LIBSO) $(PCUNINST)
+	@$(if $(Q),echo "  PYEXT $@")
+	$(Q)PKG_CONFIG_PATH=$(abspath $(BUILD)/lib) $(PYTHON) bindings/python/build_artemis.py \
+	    --inplace --werror
+
+$(BUILD)/examples/go/%: bindings/go/examples/%/main.go $(GO_SRC) bindings/go/go.mod $(LIBSO) \
+                        $(PCUNINST)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  GO    $@")
+	$(Q)cd bindings/go && $(GO_ENV) $(GO) build -o $(abspath $@) ./examples/$*
 
 # Programs the SDK end-to-end tests drive (public API only, like the examples).
 $(BUILD)/tests/sdk/%: tests/sdk/%.c $(LIBA)
@@ -272,6 +306,10 @@ deps:
 	        >/dev/null 2>&1; then missing="$$missing libclang-rt-14-dev"; fi; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	$(PYTHON) -c 'import yaml' >/dev/null 2>&1 || missing="$$missing python3-yaml"; \
+	$(PYTHON) -c 'import cffi' >/dev/null 2>&1 || missing="$$missing python3-cffi"; \
+	$(PYTHON) -c 'import ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	[ -f "$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" ] \
+	    || missing="$$missing python3-dev"; \
 	missing=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); \
 	if [ -n "$$(echo $$missing | tr -d ' ')" ]; then \
 	    echo "deps: installing$$missing"; \
@@ -292,9 +330,13 @@ check-unit: $(UNIT_BIN)
 	    if $$t; then pass=$$((pass+1)); else fail=$$((fail+1)); echo "FAILED: $$t"; fi; done; \
 	echo "unit ($(BUILD)): $$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
-check-integration: $(SERVER) $(SIDECAR) $(CTL) $(EXAMPLES) $(SDK_TEST_BIN) $(PG_TEST_BIN)
+# The bindings' example modules (test_bindings_*) run in the plain tree only: the bindings
+# link the plain libartemis.so, and a sanitizer tree builds none (ARTEMIS_BINDINGS=0 skips
+# them with a note).
+check-integration: $(SERVER) $(SIDECAR) $(CTL) $(EXAMPLES) $(SDK_TEST_BIN) $(PG_TEST_BIN) $(BINDINGS)
 	ARTEMIS_SERVER=$(SERVER) ARTEMIS_SIDECAR=$(BUILD)/bin/artemis-sidecar ARTEMISCTL=$(CTL) \
 	    ARTEMIS_EXAMPLES=$(BUILD)/examples ARTEMIS_TEST_BIN_DIR=$(BUILD)/tests \
+	    ARTEMIS_BINDINGS=$(if $(SANITIZER),0,1) ARTEMIS_LIB_DIR=$(abspath $(BUILD)/lib) \
 	    $(PYTHON) tests/integration/run.py \
 	    $(INTEGRATION_FILTER)
 
@@ -305,7 +347,31 @@ check-exports: $(LIBSO)
 	if [ -n "$$bad" ]; then echo "libartemis exports internal symbols:"; echo "$$bad"; exit 1; fi; \
 	echo "exports: $$(nm -D --defined-only $(LIBSO) | grep -c ' T artemis_') artemis_* functions, nothing else"
 
-check: check-unit check-exports check-integration
+# Each binding's own suite against a real server: Python under -X dev, Go with -race. Then
+# the installed path: `make install` into a scratch prefix, `pip install ./bindings/python`
+# into a fresh venv (offline: the package's build backend needs nothing from an index) and
+# `go build ./...` against that prefix's artemis.pc.
+BINDINGS_PREFIX := $(abspath $(BUILD)/bindings-install)
+check-bindings: $(BINDINGS) $(SERVER)
+	ARTEMIS_SERVER_BIN=$(abspath $(SERVER)) PYTHONPATH=bindings/python \
+	    LD_LIBRARY_PATH=$(abspath $(BUILD)/lib) \
+	    $(PYTHON) -X dev -m unittest discover -s bindings/python/tests -t bindings/python
+	cd bindings/go && $(GO_ENV) $(GO) vet ./... && \
+	    $(GO_ENV) ARTEMIS_SERVER_BIN=$(abspath $(SERVER)) $(GO) test -race -count=1 ./...
+	rm -rf $(BINDINGS_PREFIX)
+	$(MAKE) -s install PREFIX=$(BINDINGS_PREFIX) >/dev/null
+	$(PYTHON) -m venv $(BINDINGS_PREFIX)/venv
+	cd bindings/python && PKG_CONFIG_PATH=$(BINDINGS_PREFIX)/lib/pkgconfig \
+	    $(BINDINGS_PREFIX)/venv/bin/pip install -q ./ && cd / && \
+	    $(BINDINGS_PREFIX)/venv/bin/python -X dev -c 'import artemis, sys; \
+	    assert artemis.__file__.startswith(sys.prefix), artemis.__file__; \
+	    print("bindings: pip-installed", artemis.__file__, "libartemis", artemis.library_version())'
+	cd bindings/go && PKG_CONFIG_PATH=$(BINDINGS_PREFIX)/lib/pkgconfig GOCACHE=$(abspath build/go/cache) \
+	    GOPATH=$(abspath build/go/path) GOPROXY=off CGO_ENABLED=1 \
+	    CGO_LDFLAGS=-Wl,-rpath,$(BINDINGS_PREFIX)/lib $(GO) build ./... && \
+	    echo "bindings: go build ./... against $(BINDINGS_PREFIX)/lib/pkgconfig/artemis.pc"
+
+check: check-unit check-exports check-integration $(if $(SANITIZER),,check-bindings)
 
 test-asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=16 UBSAN_OPTIONS=print_stacktrace=1 \

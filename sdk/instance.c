@@ -166,3 +166,20 @@ ARTEMIS_EXPORT const char *artemis_instance_metadata(const artemis_instance_t *i
         return NULL;
     return artemisi_instance_meta(artemisi_instance_of(inst), key);
 }
+
+ARTEMIS_EXPORT size_t artemis_instance_metadata_count(const artemis_instance_t *inst)
+{
+    return inst ? artemisi_instance_of(inst)->n_meta : 0;
+}
+
+ARTEMIS_EXPORT const char *artemis_instance_metadata_key(const artemis_instance_t *inst, size_t i)
+{
+    return i < artemis_instance_metadata_count(inst) ? artemisi_instance_of(inst)->meta[2 * i]
+                                                     : NULL;
+}
+
+ARTEMIS_EXPORT const char *artemis_instance_metadata_value(const artemis_instance_t *inst, size_t i)
+{
+    return i < artemis_instance_metadata_count(inst) ? artemisi_instance_of(inst)->meta[2 * i + 1]
+                                                     : NULL;
+}

@@ -167,6 +167,12 @@ ARTEMIS_EXPORT const char *artemis_instance_get(const artemis_instance_t *inst,
 ARTEMIS_EXPORT int artemis_instance_port(const artemis_instance_t *inst);
 ARTEMIS_EXPORT const char *artemis_instance_metadata(const artemis_instance_t *inst,
                                                      const char *key);
+/* Iterate the metadata (the bindings copy it whole): count, then key and value of the i-th
+ * entry in the server's order (NULL out of range). Borrowed like the getters above. */
+ARTEMIS_EXPORT size_t artemis_instance_metadata_count(const artemis_instance_t *inst);
+ARTEMIS_EXPORT const char *artemis_instance_metadata_key(const artemis_instance_t *inst, size_t i);
+ARTEMIS_EXPORT const char *artemis_instance_metadata_value(const artemis_instance_t *inst,
+                                                           size_t i);
 
 #ifdef __cplusplus
 }

@@ -154,6 +154,13 @@ static void test_builder_setters(void **state)
     assert_null(artemis_instance_metadata(i, "k3"));
     assert_string_equal(artemis_instance_metadata(i, "k4"), "v4");
     assert_int_equal(artemisi_instance_of(i)->n_meta, 19);
+    /* The iterators see the builder's entries in order, the removed one gone. */
+    assert_int_equal(artemis_instance_metadata_count(i), 19);
+    assert_string_equal(artemis_instance_metadata_key(i, 3), "k4");
+    assert_string_equal(artemis_instance_metadata_value(i, 3), "v4");
+    assert_null(artemis_instance_metadata_key(i, 19));
+    assert_null(artemis_instance_metadata_value(i, 19));
+    assert_int_equal(artemis_instance_metadata_count(NULL), 0);
     assert_int_equal(artemis_instance_set_metadata(i, "absent", NULL), ARTEMIS_OK);
     assert_int_equal(artemis_instance_set_metadata(i, NULL, "x"), ARTEMIS_ERR_INVALID_ARG);
     artemis_instance_free(i);
@@ -183,6 +190,10 @@ static void test_from_json_f10(void **state)
     assert_string_equal(artemis_instance_metadata(a, "env"), "prod");
     assert_null(artemis_instance_metadata(b, "env"));
     assert_string_equal(artemis_instance_get(b, ARTEMIS_FIELD_MACHINE_NAME), "host-6");
+    assert_int_equal(artemis_instance_metadata_count(a), 1);
+    assert_string_equal(artemis_instance_metadata_key(a, 0), "env");
+    assert_string_equal(artemis_instance_metadata_value(a, 0), "prod");
+    assert_int_equal(artemis_instance_metadata_count(b), 0);
     assert_int_equal(s->rules->n_rules, 0); /* routeRules [] */
 
     /* The disk form is lookup's Service shape with every field. */

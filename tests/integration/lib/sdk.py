@@ -1,5 +1,10 @@
 """Run the SDK's example programs (build/examples/{register,lookup,watch}) like a user would.
 
+The same programs exist in three languages with one contract (examples/README.md): C
+(build/examples/NAME), Python (bindings/python/examples/NAME.py under `python3 -X dev`, the
+in-tree package on PYTHONPATH) and Go (build/examples/go/NAME). A test module picks the
+language with EXAMPLES_LANG; `borrow_tests` runs another module's tests in another language.
+
 Each program is a child process whose stdout lines are collected by a reader thread with the
 time they arrived, so tests can wait for a line with a deadline and measure latencies. Every
 process is stopped by its own PID; `Examples.cleanup()` kills whatever is still running (the
@@ -23,11 +28,40 @@ def examples_dir():
     return os.environ.get("ARTEMIS_EXAMPLES") or os.path.join(ROOT, "build", "examples")
 
 
-def binary(name):
-    path = os.path.join(examples_dir(), name)
+LANGS = ("c", "python", "go")
+# Debian's interpreter: the one first on PATH may lack Debian's packages.
+PYTHON = os.environ.get("ARTEMIS_PYTHON", "/usr/bin/python3")
+
+
+def lib_dir():
+    return os.environ.get("ARTEMIS_LIB_DIR") or os.path.join(ROOT, "build", "lib")
+
+
+def command(name, lang="c"):
+    """argv prefix that runs example NAME in LANG; fails when it was not built."""
+    if lang == "python":
+        path = os.path.join(ROOT, "bindings", "python", "examples", name + ".py")
+        ext = [f for f in os.listdir(os.path.join(ROOT, "bindings", "python", "artemis")) if f.startswith("_artemis.")
+               and f.endswith(".so")]
+        if not ext:
+            raise AssertionError("the Python extension bindings/python/artemis/_artemis*.so is not built (run `make`)")
+        return [PYTHON, "-X", "dev", path]
+    if lang == "go":
+        path = os.path.join(os.environ.get("ARTEMIS_GO_EXAMPLES") or os.path.join(ROOT, "build", "examples", "go"), name)
+    else:
+        path = os.path.join(examples_dir(), name)
     if not os.access(path, os.X_OK):
         raise AssertionError("example %s does not exist (run `make`, or set ARTEMIS_EXAMPLES)" % path)
-    return path
+    return [path]
+
+
+def lang_env(env, lang):
+    """env plus what LANG's runtime needs to find the in-tree build."""
+    if lang == "python":
+        env = dict(env)
+        env["PYTHONPATH"] = os.path.join(ROOT, "bindings", "python")
+        env["LD_LIBRARY_PATH"] = lib_dir()
+    return env
 
 
 def sdk_env(**extra):
@@ -45,9 +79,9 @@ class Proc:
     """One running example. stdout lines go to a queue (with their arrival time); stderr to a
     buffer."""
 
-    def __init__(self, name, args, env=None):
-        self.name = name
-        self.argv = [binary(name)] + [str(a) for a in args]
+    def __init__(self, name, args, env=None, lang="c"):
+        self.name = name if lang == "c" else "%s (%s)" % (name, lang)
+        self.argv = command(name, lang) + [str(a) for a in args]
         self.lines = []  # (monotonic time, text) of every stdout line, in order
         self._q = queue.Queue()
         self._err = []
@@ -56,7 +90,7 @@ class Proc:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=env if env is not None else sdk_env(),
+            env=lang_env(env if env is not None else sdk_env(), lang),
             close_fds=True,
         )
         self.started = time.monotonic()
@@ -169,13 +203,14 @@ class Examples:
     def __init__(self, ctx):
         self.ctx = ctx
         self.procs = []
+        self.lang = getattr(ctx.module, "EXAMPLES_LANG", "c")
         ctx.defer(self.cleanup)
 
     def url(self, port=None):
         return "http://127.0.0.1:%d" % (port or self.ctx.port)
 
     def start(self, name, *args, env=None):
-        p = Proc(name, args, env)
+        p = Proc(name, args, env, self.lang)
         self.procs.append(p)
         return p
 
@@ -226,3 +261,24 @@ def parse_line(text):
 
 def ids(obj):
     return {i["instanceId"] for i in obj["instances"]}
+
+
+def borrow_tests(source, modname, skip=()):
+    """Copies of SOURCE's test functions for module MODNAME (which sets EXAMPLES_LANG): same
+    names, timeouts and order, so one set of end-to-end tests drives every language."""
+    out = {}
+    for name in dir(source):
+        fn = getattr(source, name)
+        if not name.startswith("test_") or name in skip or getattr(fn, "__module__", "") != source.__name__:
+            continue
+
+        def wrapper(ctx, fn=fn):
+            return fn(ctx)
+
+        wrapper.__name__ = name
+        wrapper.__module__ = modname
+        wrapper.__doc__ = fn.__doc__
+        wrapper.timeout = getattr(fn, "timeout", None) or 15.0
+        wrapper.order = fn.__code__.co_firstlineno
+        out[name] = wrapper
+    return out
