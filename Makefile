@@ -355,7 +355,7 @@ BINDINGS_PREFIX := $(abspath $(BUILD)/bindings-install)
 check-bindings: $(BINDINGS) $(SERVER)
 	ARTEMIS_SERVER_BIN=$(abspath $(SERVER)) PYTHONPATH=bindings/python \
 	    LD_LIBRARY_PATH=$(abspath $(BUILD)/lib) \
-	    $(PYTHON) -X dev -m unittest discover -s bindings/python/tests -t bindings/python
+	    $(PYTHON) -X dev -m unittest discover -s bindings/python/tests -v
 	cd bindings/go && $(GO_ENV) $(GO) vet ./... && \
 	    $(GO_ENV) ARTEMIS_SERVER_BIN=$(abspath $(SERVER)) $(GO) test -race -count=1 ./...
 	rm -rf $(BINDINGS_PREFIX)
