@@ -1,0 +1,443 @@
+package artemis
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func newTestClient(t testing.TB, cfg Config) *Client {
+	t.Helper()
+	c, err := NewClient(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func ctxTimeout(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// nextEvent reads one event or fails after d.
+func nextEvent(t *testing.T, ch <-chan ServiceEvent, d time.Duration, what string) ServiceEvent {
+	t.Helper()
+	select {
+	case ev, ok := <-ch:
+		if !ok {
+			t.Fatalf("watch channel closed while waiting for %s", what)
+		}
+		return ev
+	case <-time.After(d):
+		t.Fatalf("no watch event within %v (%s)", d, what)
+	}
+	return ServiceEvent{}
+}
+
+func TestLibraryVersion(t *testing.T) {
+	if v := LibraryVersion(); !regexp.MustCompile(`^\d+\.\d+\.\d+`).MatchString(v) {
+		t.Fatalf("LibraryVersion() = %q", v)
+	}
+}
+
+func TestRegisterThenLookup(t *testing.T) {
+	srv := startServer(t)
+	c := newTestClient(t, Config{Servers: []string{srv.url()}, HeartbeatInterval: 500 * time.Millisecond})
+	reg, err := c.Register(ctxTimeout(t, time.Second), Instance{
+		ServiceID: "go.reg.svc", InstanceID: "go-1", IP: "127.0.0.1", Port: 9000,
+		GroupID: "blue", Metadata: map[string]string{"owner": "team-go", "weight": "5"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Wait(ctxTimeout(t, 10*time.Second)); err != nil {
+		t.Fatalf("Wait: %v (state %v)", err, reg.State())
+	}
+	if st := reg.State(); st != Registered || st.String() != "registered" {
+		t.Fatalf("State() = %v", st)
+	}
+	svc, err := c.Lookup(ctxTimeout(t, 5*time.Second), "go.reg.svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if svc.ID != "go.reg.svc" || svc.Stale || len(svc.Instances) != 1 {
+		t.Fatalf("Lookup = %+v", svc)
+	}
+	in := svc.Instances[0]
+	want := Instance{ServiceID: "go.reg.svc", InstanceID: "go-1", IP: "127.0.0.1", Port: 9000,
+		Status: "up", ZoneID: "default", RegionID: "default", GroupID: "blue", Protocol: "http",
+		URL: "http://127.0.0.1:9000/"}
+	got := in
+	got.Metadata, got.MachineName, got.HealthCheckURL = nil, "", ""
+	if !reflect.DeepEqual(got, want) || in.Metadata["owner"] != "team-go" || in.Metadata["weight"] != "5" || len(in.Metadata) != 2 {
+		t.Fatalf("instance = %+v, want %+v with metadata owner=team-go weight=5", in, want)
+	}
+	if len(svc.RouteRules) != 1 || !svc.RouteRules[0].Derived || svc.RouteRules[0].ID != "default-route-rule" {
+		t.Fatalf("route rules = %+v, want the derived default", svc.RouteRules)
+	}
+	if ids := srv.lookupIDs("go.reg.svc"); join(ids) != "go-1" {
+		t.Fatalf("server lookup.json instances = %v, SDK = %v", ids, instanceIDs(svc.Instances))
+	}
+
+	// A second registration of the same ids on this client is refused.
+	if _, err := c.Register(context.Background(), Instance{ServiceID: "GO.reg.svc", InstanceID: "go-1",
+		IP: "127.0.0.1", Port: 9001}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("duplicate Register: %v, want ErrConflict", err)
+	}
+
+	if err := reg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if reg.State() != Unregistered {
+		t.Fatalf("State() after Close = %v", reg.State())
+	}
+	waitFor(t, 5*time.Second, "go-1 to leave the server", func() bool {
+		return len(srv.lookupIDs("go.reg.svc")) == 0
+	})
+	if err := reg.Close(); err != nil {
+		t.Fatalf("second Registration.Close: %v", err)
+	}
+}
+
+func TestWatchSeesChange(t *testing.T) {
+	srv := startServer(t)
+	srv.register(instanceJSON("go.watch.svc", "w-1", 8001, nil))
+	c := newTestClient(t, Config{Servers: []string{srv.url()}})
+	ch, err := c.Watch(context.Background(), "go.watch.svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := nextEvent(t, ch, 5*time.Second, "the first view")
+	if ev.Err != nil || join(instanceIDs(ev.Service.Instances)) != "w-1" {
+		t.Fatalf("first event = %+v", ev)
+	}
+	srv.register(instanceJSON("go.watch.svc", "w-2", 8002, nil))
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				t.Fatal("watch channel closed")
+			}
+			if ev.Err == nil && join(instanceIDs(ev.Service.Instances)) == "w-1,w-2" {
+				// A second subscriber of the same service starts from the latest view.
+				ch2, err := c.Watch(context.Background(), "go.watch.svc")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ev2 := nextEvent(t, ch2, time.Second, "the second subscriber's view"); join(instanceIDs(ev2.Service.Instances)) != "w-1,w-2" {
+					t.Fatalf("second subscriber got %+v", ev2)
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("no view with w-2 within 5 s")
+		}
+	}
+}
+
+func TestWatchContextCancelClosesChannel(t *testing.T) {
+	srv := startServer(t)
+	c := newTestClient(t, Config{Servers: []string{srv.url()}})
+	ctx, cancel := context.WithCancel(context.Background())
+	ch, err := c.Watch(ctx, "go.cancel.svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	deadline := time.After(2 * time.Second)
+	for {
+		select {
+		case _, ok := <-ch:
+			if !ok {
+				return
+			}
+		case <-deadline:
+			t.Fatal("channel not closed 2 s after the context was cancelled")
+		}
+	}
+}
+
+func TestPickHonoursWeights(t *testing.T) {
+	const svcID = "go.pick.svc"
+	srv := startServer(t)
+	srv.register(instanceJSON(svcID, "blue-1", 8101, "blue"), instanceJSON(svcID, "green-1", 8102, "green"))
+	// A route rule with groups blue 80 / green 20, released (docs/management.md).
+	op := map[string]interface{}{"operation": "go-test", "operatorId": "go-test", "token": "t"}
+	with := func(body map[string]interface{}) map[string]interface{} {
+		for k, v := range op {
+			body[k] = v
+		}
+		return body
+	}
+	group := func(name string, weight int) map[string]interface{} {
+		return map[string]interface{}{"serviceId": svcID, "regionId": "default", "zoneId": "default",
+			"name": name, "appId": "go", "status": "active", "weight": weight}
+	}
+	srv.postOK("/api/management/group/create-route-rule.json", with(map[string]interface{}{
+		"routeRule": map[string]interface{}{"serviceId": svcID, "name": "bluegreen", "status": "active",
+			"strategy": "weighted-round-robin", "description": "go"},
+		"groups": []interface{}{group("blue", 80), group("green", 20)},
+	}))
+	rules := srv.postOK("/api/management/group/get-route-rules.json", map[string]interface{}{"serviceId": svcID})
+	ruleID := rules["routeRules"].([]interface{})[0].(map[string]interface{})["routeRuleId"]
+	groups := srv.postOK("/api/management/group/get-groups.json", map[string]interface{}{"serviceId": svcID})
+	var release []interface{}
+	for _, g := range groups["groups"].([]interface{}) {
+		release = append(release, map[string]interface{}{"routeRuleId": ruleID, "groupId": g.(map[string]interface{})["groupId"]})
+	}
+	srv.postOK("/api/management/group/release-route-rule-groups.json", with(map[string]interface{}{"routeRuleGroups": release}))
+
+	c := newTestClient(t, Config{Servers: []string{srv.url()}})
+	ch, err := c.Watch(context.Background(), svcID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var svc *Service
+	for svc == nil {
+		ev := nextEvent(t, ch, 5*time.Second, "a view with the 80/20 rule")
+		if ev.Err == nil && len(ev.Service.RouteRules) > 0 && ev.Service.RouteRules[0].ID == "bluegreen" &&
+			len(ev.Service.RouteRules[0].Groups) == 2 && ev.Service.RouteRules[0].Groups[0].Weight == 80 {
+			svc = ev.Service
+		}
+	}
+	r := svc.RouteRules[0]
+	if r.Derived || r.Strategy != "weighted-round-robin" || r.Groups[0].Key != svcID+"/default/default/blue" ||
+		r.Groups[1].Weight != 20 || join(instanceIDs(r.Groups[0].Instances)) != "blue-1" ||
+		join(instanceIDs(r.Groups[1].Instances)) != "green-1" {
+		t.Fatalf("rule = %+v", r)
+	}
+	counts := map[string]int{}
+	for i := 0; i < 1000; i++ {
+		in, err := c.Pick(context.Background(), svcID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts[in.InstanceID]++
+	}
+	if counts["blue-1"] != 800 || counts["green-1"] != 200 || len(counts) != 2 {
+		t.Fatalf("1000 picks = %v, want blue-1 800, green-1 200", counts)
+	}
+}
+
+func TestPickNoInstanceUp(t *testing.T) {
+	srv := startServer(t)
+	c := newTestClient(t, Config{Servers: []string{srv.url()}})
+	_, err := c.Pick(ctxTimeout(t, 5*time.Second), "go.nobody.svc")
+	var ae *Error
+	if !errors.Is(err, ErrNotFound) || !errors.As(err, &ae) || !strings.Contains(ae.Detail, "go.nobody.svc") {
+		t.Fatalf("Pick of an empty service: %v, want ErrNotFound naming the service", err)
+	}
+}
+
+func TestServerRestartReRegisters(t *testing.T) {
+	srv := startServer(t)
+	c := newTestClient(t, Config{Servers: []string{srv.url()}, HeartbeatInterval: 500 * time.Millisecond})
+	reg, err := c.Register(context.Background(), Instance{ServiceID: "go.restart.svc", InstanceID: "r-1", IP: "127.0.0.1", Port: 9100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Wait(ctxTimeout(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	srv.restart()
+	t0 := time.Now()
+	waitFor(t, 8*time.Second, "r-1 back in the restarted server's lookup", func() bool {
+		return join(srv.lookupIDs("go.restart.svc")) == "r-1"
+	})
+	t.Logf("r-1 back %v after the restart", time.Since(t0).Round(10*time.Millisecond))
+	if err := reg.Wait(ctxTimeout(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCloseWhileReadingWatch(t *testing.T) {
+	srv := startServer(t)
+	srv.register(instanceJSON("go.close.svc", "c-1", 8201, nil))
+	c := newTestClient(t, Config{Servers: []string{srv.url()}})
+	ch, err := c.Watch(context.Background(), "go.close.svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, ch, 5*time.Second, "the first view")
+	closed := make(chan time.Time)
+	go func() {
+		for range ch {
+		}
+		closed <- time.Now()
+	}()
+	time.Sleep(100 * time.Millisecond) // the reader is blocked in the receive
+	t0 := time.Now()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case at := <-closed:
+		t.Logf("watch channel closed %v after Close began", at.Sub(t0).Round(time.Millisecond))
+	case <-time.After(3 * time.Second):
+		t.Fatal("watch channel still open 3 s after Close")
+	}
+}
+
+func TestLookupFromCacheWhileServerDown(t *testing.T) {
+	srv := startServer(t)
+	srv.register(instanceJSON("go.cache.svc", "k-1", 8301, nil))
+	dir := t.TempDir()
+	cfg := Config{Servers: []string{srv.url()}, CacheDir: dir, RequestTimeout: 500 * time.Millisecond}
+	c1 := newTestClient(t, cfg)
+	svc, err := c1.Lookup(ctxTimeout(t, 5*time.Second), "go.cache.svc")
+	if err != nil || svc.Stale || join(instanceIDs(svc.Instances)) != "k-1" {
+		t.Fatalf("first Lookup = %+v, %v", svc, err)
+	}
+	c1.Close()
+	srv.stop()
+
+	c2 := newTestClient(t, cfg)
+	svc, err = c2.Lookup(ctxTimeout(t, 3*time.Second), "go.cache.svc")
+	if err != nil {
+		t.Fatalf("Lookup with the server down and a disk cache: %v", err)
+	}
+	if !svc.Stale || join(instanceIDs(svc.Instances)) != "k-1" {
+		t.Fatalf("Lookup from the disk cache = %+v, want stale k-1", svc)
+	}
+	if in, err := c2.Pick(context.Background(), "go.cache.svc"); err != nil || in.InstanceID != "k-1" {
+		t.Fatalf("Pick from the disk cache = %+v, %v", in, err)
+	}
+
+	// Nothing cached: the SDK reports that no server answered.
+	_, err = c2.Lookup(ctxTimeout(t, 3*time.Second), "go.uncached.svc")
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Lookup of an uncached service with the server down: %v, want ErrUnavailable", err)
+	}
+	// A watch of it says so too, and stays open.
+	ch, err := c2.Watch(context.Background(), "go.uncached.svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, ch, 5*time.Second, "the watch's first-view error"); !errors.Is(ev.Err, ErrUnavailable) || ev.Service != nil {
+		t.Fatalf("watch event with the server down = %+v, want Err matching ErrUnavailable", ev)
+	}
+}
+
+func TestBadArguments(t *testing.T) {
+	c := newTestClient(t, Config{Servers: []string{"http://127.0.0.1:1"}, RequestTimeout: 200 * time.Millisecond})
+	ctx := context.Background()
+	long := strings.Repeat("x", 1025)
+	checks := []struct {
+		what string
+		err  error
+	}{
+		{"Register port 0", second(c.Register(ctx, Instance{ServiceID: "s", InstanceID: "i", IP: "127.0.0.1"}))},
+		{"Register port 70000", second(c.Register(ctx, Instance{ServiceID: "s", InstanceID: "i", IP: "127.0.0.1", Port: 70000}))},
+		{"Register empty service id", second(c.Register(ctx, Instance{InstanceID: "i", IP: "127.0.0.1", Port: 80}))},
+		{"Register NUL in metadata", second(c.Register(ctx, Instance{ServiceID: "s", InstanceID: "i", IP: "127.0.0.1", Port: 80,
+			Metadata: map[string]string{"k\x00": "v"}}))},
+		{"Lookup empty id", second(c.Lookup(ctx, ""))},
+		{"Lookup id over 1024 bytes", second(c.Lookup(ctx, long))},
+		{"Lookup id with NUL", second(c.Lookup(ctx, "a\x00b"))},
+		{"Pick empty id", second(c.Pick(ctx, ""))},
+		{"Pick id over 1024 bytes", second(c.Pick(ctx, long))},
+		{"Watch empty id", second(c.Watch(ctx, ""))},
+		{"Watch id over 1024 bytes", second(c.Watch(ctx, long))},
+	}
+	for _, ck := range checks {
+		if !errors.Is(ck.err, ErrInvalidArg) {
+			t.Errorf("%s: %v, want ErrInvalidArg", ck.what, ck.err)
+		}
+	}
+	for _, bad := range []struct {
+		field string
+		cfg   Config
+	}{
+		{"Servers", Config{Servers: []string{"ftp://nowhere"}}},
+		{"Servers", Config{Servers: []string{""}}},
+		{"HeartbeatInterval", Config{HeartbeatInterval: time.Millisecond}},
+		{"RequestTimeout", Config{RequestTimeout: time.Hour}},
+		{"PollInterval", Config{PollInterval: time.Millisecond}},
+		{"Token", Config{Token: "has space"}},
+		{"KeyFile", Config{KeyFile: "/nonexistent/key.pem"}},
+	} {
+		_, err := NewClient(ctx, bad.cfg)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Field != bad.field || !errors.Is(err, ErrInvalidArg) {
+			t.Errorf("NewClient(%+v): %v, want a ConfigError for %s matching ErrInvalidArg", bad.cfg, err, bad.field)
+		}
+	}
+	if _, err := NewClient(ctx, Config{Token: "has space"}); err == nil || strings.Contains(err.Error(), "has space") {
+		t.Errorf("a refused token must not be echoed: %v", err)
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
+
+func TestCloseTwiceAndAfterClose(t *testing.T) {
+	srv := startServer(t)
+	c, err := NewClient(context.Background(), Config{Servers: []string{srv.url()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := c.Register(context.Background(), Instance{ServiceID: "go.after.svc", InstanceID: "a-1", IP: "127.0.0.1", Port: 9200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Wait(ctxTimeout(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ { // concurrent Closes all return once it is done
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.Close(); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := c.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	// Close deregistered the instance.
+	if ids := srv.lookupIDs("go.after.svc"); len(ids) != 0 {
+		t.Fatalf("server still has %v after Close", ids)
+	}
+	ctx := context.Background()
+	for what, err := range map[string]error{
+		"Lookup":   second(c.Lookup(ctx, "go.after.svc")),
+		"Pick":     second(c.Pick(ctx, "go.after.svc")),
+		"Watch":    second(c.Watch(ctx, "go.after.svc")),
+		"Register": second(c.Register(ctx, Instance{ServiceID: "s", InstanceID: "i", IP: "127.0.0.1", Port: 80})),
+		"Wait":     reg.Wait(ctx),
+	} {
+		if !errors.Is(err, ErrClosed) {
+			t.Errorf("%s after Close: %v, want ErrClosed", what, err)
+		}
+	}
+	if reg.State() != Unregistered {
+		t.Errorf("State() after Close = %v", reg.State())
+	}
+	if err := reg.Close(); err != nil {
+		t.Errorf("Registration.Close after Client.Close: %v", err)
+	}
+}
+
+func TestErrorFormatting(t *testing.T) {
+	e := &Error{Code: CodeHTTP, HTTPStatus: 503, Detail: "lookup failed"}
+	if got := e.Error(); got != "artemis: HTTP error status: lookup failed (HTTP 503)" {
+		t.Fatalf("Error() = %q", got)
+	}
+	if !errors.Is(e, ErrHTTP) || errors.Is(e, ErrTimeout) {
+		t.Fatal("Is must compare codes only")
+	}
+	if CodeUnavailable.String() != "no server available" || Code(99).String() != "unknown error 99" {
+		t.Fatal("Code.String")
+	}
+}

@@ -1,0 +1,3 @@
+module github.com/artemis-in-c/artemis/bindings/go
+
+go 1.19

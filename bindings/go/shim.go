@@ -1,0 +1,453 @@
+package artemis
+
+/*
+#cgo pkg-config: artemis
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <artemis/artemis.h>
+
+// Every C helper of the binding lives in this one preamble: static functions are only
+// visible to the Go file whose preamble defines them, and the callbacks.go preamble may
+// hold declarations only (it has //export functions).
+
+#define GOART_MAX_ID 1024
+#define GOART_PICK_BUF 1536
+#define GOART_NULL 0xffffffffu
+
+// Go strings arrive as (pointer, length) without a C.CString allocation; the ids the SDK
+// needs NUL-terminated are copied into a bounded stack buffer.
+static int goart_copy_id(char *dst, _GoString_ s)
+{
+	size_t n = _GoStringLen(s);
+	const char *p = _GoStringPtr(s);
+	if (n == 0 || n > GOART_MAX_ID || memchr(p, 0, n))
+		return -1;
+	memcpy(dst, p, n);
+	dst[n] = 0;
+	return 0;
+}
+
+static void goart_bad_id(artemis_error_t *err)
+{
+	err->code = ARTEMIS_ERR_INVALID_ARG;
+	err->sys_errno = 0;
+	err->http_status = 0;
+	snprintf(err->text, sizeof(err->text),
+		 "service id must be 1..%d bytes without a NUL", GOART_MAX_ID);
+}
+
+// The snapshot travels to Go as one flat little-endian buffer (see service.go, decoder):
+// one copy into Go memory instead of one cgo call per field.
+typedef struct {
+	unsigned char *p;
+	size_t cap, len;
+} goart_w;
+
+static void goart_u32(goart_w *w, uint32_t v)
+{
+	if (w->len + 4 <= w->cap) {
+		unsigned char *o = w->p + w->len;
+		o[0] = (unsigned char)v;
+		o[1] = (unsigned char)(v >> 8);
+		o[2] = (unsigned char)(v >> 16);
+		o[3] = (unsigned char)(v >> 24);
+	}
+	w->len += 4;
+}
+
+static void goart_str(goart_w *w, const char *s)
+{
+	if (!s) {
+		goart_u32(w, GOART_NULL);
+		return;
+	}
+	size_t n = strlen(s);
+	goart_u32(w, (uint32_t)n);
+	if (w->len + n <= w->cap)
+		memcpy(w->p + w->len, s, n);
+	w->len += n;
+}
+
+static void goart_inst(goart_w *w, const artemis_instance_t *x)
+{
+	for (int f = ARTEMIS_FIELD_GROUP_ID; f <= ARTEMIS_FIELD_ZONE_ID; f++)
+		goart_str(w, artemis_instance_get(x, (artemis_field_t)f));
+	goart_u32(w, (uint32_t)artemis_instance_port(x));
+	size_t n = artemis_instance_metadata_count(x);
+	goart_u32(w, (uint32_t)n);
+	for (size_t i = 0; i < n; i++) {
+		goart_str(w, artemis_instance_metadata_key(x, i));
+		goart_str(w, artemis_instance_metadata_value(x, i));
+	}
+}
+
+static void goart_service(goart_w *w, const artemis_service_t *s)
+{
+	goart_str(w, artemis_service_id(s));
+	goart_u32(w, (uint32_t)(artemis_service_is_stale(s) != 0));
+	uint64_t age = (uint64_t)artemis_service_age_ms(s);
+	goart_u32(w, (uint32_t)age);
+	goart_u32(w, (uint32_t)(age >> 32));
+	size_t n = artemis_service_instance_count(s);
+	goart_u32(w, (uint32_t)n);
+	for (size_t i = 0; i < n; i++)
+		goart_inst(w, artemis_service_instance(s, i));
+	n = artemis_service_logic_instance_count(s);
+	goart_u32(w, (uint32_t)n);
+	for (size_t i = 0; i < n; i++)
+		goart_inst(w, artemis_service_logic_instance(s, i));
+	n = artemis_service_route_rule_count(s);
+	goart_u32(w, (uint32_t)n);
+	for (size_t r = 0; r < n; r++) {
+		const artemis_route_rule_t *rule = artemis_service_route_rule(s, r);
+		goart_str(w, artemis_route_rule_id(rule));
+		goart_str(w, artemis_route_rule_strategy(rule));
+		goart_u32(w, (uint32_t)(artemis_route_rule_is_derived(rule) != 0));
+		size_t ng = artemis_route_rule_group_count(rule);
+		goart_u32(w, (uint32_t)ng);
+		for (size_t g = 0; g < ng; g++) {
+			const artemis_group_t *grp = artemis_route_rule_group(rule, g);
+			goart_str(w, artemis_group_key(grp));
+			goart_u32(w, (uint32_t)artemis_group_weight(grp));
+			size_t ni = artemis_group_instance_count(grp);
+			goart_u32(w, (uint32_t)ni);
+			for (size_t i = 0; i < ni; i++)
+				goart_inst(w, artemis_group_instance(grp, i));
+			size_t nm = artemis_group_metadata_count(grp);
+			goart_u32(w, (uint32_t)nm);
+			for (size_t i = 0; i < nm; i++) {
+				goart_str(w, artemis_group_metadata_key(grp, i));
+				goart_str(w, artemis_group_metadata_value(grp, i));
+			}
+		}
+	}
+}
+
+static size_t goart_service_size(const artemis_service_t *s)
+{
+	goart_w w = {NULL, 0, 0};
+	goart_service(&w, s);
+	return w.len;
+}
+
+// Writes the snapshot into buf (cap bytes, from goart_service_size) and drops the
+// reference the caller was handed.
+static void goart_service_take(artemis_service_t *s, void *buf, size_t cap)
+{
+	goart_w w = {buf, cap, 0};
+	goart_service(&w, s);
+	artemis_service_unref(s);
+}
+
+typedef struct {
+	int rc;
+	artemis_error_t err;
+	artemis_service_t *svc; // a new reference when rc == 0: pass it to goart_service_take
+	size_t size;
+} goart_lookup_t;
+
+static goart_lookup_t goart_lookup(artemis_client_t *c, _GoString_ id, int64_t timeout_ms)
+{
+	goart_lookup_t r;
+	char buf[GOART_MAX_ID + 1];
+	r.svc = NULL;
+	r.size = 0;
+	r.err.text[0] = 0;
+	if (goart_copy_id(buf, id) != 0) {
+		goart_bad_id(&r.err);
+		r.rc = ARTEMIS_ERR_INVALID_ARG;
+		return r;
+	}
+	r.rc = artemis_client_discover(c, buf, timeout_ms, &r.svc, &r.err);
+	if (r.rc == ARTEMIS_OK)
+		r.size = goart_service_size(r.svc);
+	return r;
+}
+
+typedef struct {
+	int rc;
+	artemis_error_t err;
+	size_t size;                    // bytes of the encoded instance
+	artemis_service_t *svc;         // only when size > GOART_PICK_BUF: goart_instance_take
+	const artemis_instance_t *inst; // idem
+	unsigned char buf[GOART_PICK_BUF];
+} goart_pick_t;
+
+// The whole Pick in one cgo call: the cached view (a lookup only when there is none), the
+// SDK's weighted pick, and the chosen instance encoded into the returned struct. Returned
+// by value so that no Go pointer is handed to C and nothing escapes to the Go heap.
+static goart_pick_t goart_pick(artemis_client_t *c, _GoString_ id, int64_t timeout_ms)
+{
+	goart_pick_t r;
+	char idb[GOART_MAX_ID + 1];
+	r.rc = ARTEMIS_OK;
+	r.size = 0;
+	r.svc = NULL;
+	r.inst = NULL;
+	r.err.text[0] = 0;
+	if (goart_copy_id(idb, id) != 0) {
+		goart_bad_id(&r.err);
+		r.rc = ARTEMIS_ERR_INVALID_ARG;
+		return r;
+	}
+	artemis_service_t *svc = artemis_client_get_cached(c, idb);
+	if (!svc) {
+		r.rc = artemis_client_discover(c, idb, timeout_ms, &svc, &r.err);
+		if (r.rc != ARTEMIS_OK)
+			return r;
+	}
+	const artemis_instance_t *x = artemis_service_pick(svc);
+	if (!x) {
+		artemis_service_unref(svc);
+		r.rc = ARTEMIS_ERR_NOT_FOUND;
+		r.err.code = ARTEMIS_ERR_NOT_FOUND;
+		r.err.sys_errno = 0;
+		r.err.http_status = 0;
+		snprintf(r.err.text, sizeof(r.err.text), "no instance of %s is up", idb);
+		return r;
+	}
+	goart_w w = {r.buf, sizeof(r.buf), 0};
+	goart_inst(&w, x);
+	r.size = w.len;
+	if (w.len > sizeof(r.buf)) {
+		r.svc = svc;
+		r.inst = x;
+	} else {
+		artemis_service_unref(svc);
+	}
+	return r;
+}
+
+static void goart_instance_take(artemis_service_t *s, const artemis_instance_t *x, void *buf,
+				size_t cap)
+{
+	goart_w w = {buf, cap, 0};
+	goart_inst(&w, x);
+	artemis_service_unref(s);
+}
+
+// ---- callbacks: C -> Go through the //export functions of callbacks.go ----
+// userdata is a runtime/cgo.Handle (an integer), never a Go pointer.
+
+extern void goArtemisWatch(uintptr_t h, unsigned char *p, size_t n);
+extern void goArtemisRegistration(uintptr_t h, char *service_id, char *instance_id, int state);
+extern void goArtemisLog(uintptr_t h, int level, char *module, char *message);
+
+static void goart_watch_cb(void *ud, const char *service_id, artemis_service_t *svc)
+{
+	(void)service_id;
+	size_t n = goart_service_size(svc);
+	unsigned char *p = malloc(n);
+	if (!p)
+		return; // the next change (or the poll) delivers a view again
+	goart_w w = {p, n, 0};
+	goart_service(&w, svc);
+	goArtemisWatch((uintptr_t)ud, p, n);
+	free(p);
+}
+
+static void goart_reg_cb(void *ud, const char *service_id, const char *instance_id,
+			 artemis_reg_state_t state, artemis_err_t last_error)
+{
+	(void)last_error;
+	goArtemisRegistration((uintptr_t)ud, (char *)service_id, (char *)instance_id, (int)state);
+}
+
+static void goart_log_cb(void *ud, artemis_log_level_t level, const char *module,
+			 const char *message)
+{
+	goArtemisLog((uintptr_t)ud, (int)level, (char *)module, (char *)message);
+}
+
+static int goart_watch(artemis_client_t *c, _GoString_ id, uintptr_t h, artemis_error_t *err)
+{
+	char buf[GOART_MAX_ID + 1];
+	if (goart_copy_id(buf, id) != 0) {
+		goart_bad_id(err);
+		return ARTEMIS_ERR_INVALID_ARG;
+	}
+	return artemis_client_watch(c, buf, goart_watch_cb, (void *)h, err);
+}
+
+static int goart_set_registration_cb(artemis_client_t *c, uintptr_t h)
+{
+	return artemis_client_set_registration_cb(c, goart_reg_cb, (void *)h);
+}
+
+static int goart_set_log_cb(artemis_config_t *cfg, uintptr_t h)
+{
+	return artemis_config_set_log_cb(cfg, goart_log_cb, (void *)h);
+}
+
+// ---- instances to register: Go strings copied without C.CString ----
+
+static char *goart_dup(_GoString_ s)
+{
+	size_t n = _GoStringLen(s);
+	if (n && memchr(_GoStringPtr(s), 0, n))
+		return NULL;
+	char *p = malloc(n + 1);
+	if (p) {
+		memcpy(p, _GoStringPtr(s), n);
+		p[n] = 0;
+	}
+	return p;
+}
+
+static artemis_instance_t *goart_instance_new(_GoString_ sid, _GoString_ iid, _GoString_ ip,
+					      int port)
+{
+	char *a = goart_dup(sid), *b = goart_dup(iid), *d = goart_dup(ip);
+	artemis_instance_t *x = a && b && d ? artemis_instance_new(a, b, d, port) : NULL;
+	free(a);
+	free(b);
+	free(d);
+	return x;
+}
+
+static int goart_instance_set(artemis_instance_t *x, int field, _GoString_ v)
+{
+	char *p = goart_dup(v);
+	int rc = p ? artemis_instance_set(x, (artemis_field_t)field, p) : ARTEMIS_ERR_INVALID_ARG;
+	free(p);
+	return rc;
+}
+
+static int goart_instance_set_metadata(artemis_instance_t *x, _GoString_ k, _GoString_ v)
+{
+	char *a = goart_dup(k), *b = goart_dup(v);
+	int rc = a && b ? artemis_instance_set_metadata(x, a, b) : ARTEMIS_ERR_INVALID_ARG;
+	free(a);
+	free(b);
+	return rc;
+}
+
+static int goart_deregister(artemis_client_t *c, _GoString_ sid, _GoString_ iid,
+			    artemis_error_t *err)
+{
+	char *a = goart_dup(sid), *b = goart_dup(iid);
+	int rc = a && b ? artemis_client_deregister(c, a, b, err) : ARTEMIS_ERR_INVALID_ARG;
+	free(a);
+	free(b);
+	return rc;
+}
+*/
+import "C"
+
+import (
+	"runtime/cgo"
+	"unsafe"
+)
+
+// maxIDLen is the longest service id the binding passes to the SDK (GOART_MAX_ID).
+const maxIDLen = C.GOART_MAX_ID
+
+// Field numbers of artemis_field_t, in the order the encoder writes them.
+const (
+	fieldGroupID        = C.ARTEMIS_FIELD_GROUP_ID
+	fieldHealthCheckURL = C.ARTEMIS_FIELD_HEALTH_CHECK_URL
+	fieldMachineName    = C.ARTEMIS_FIELD_MACHINE_NAME
+	fieldProtocol       = C.ARTEMIS_FIELD_PROTOCOL
+	fieldRegionID       = C.ARTEMIS_FIELD_REGION_ID
+	fieldStatus         = C.ARTEMIS_FIELD_STATUS
+	fieldURL            = C.ARTEMIS_FIELD_URL
+	fieldZoneID         = C.ARTEMIS_FIELD_ZONE_ID
+)
+
+// cLookup runs artemis_client_discover and copies the snapshot into Go memory.
+func cLookup(c *C.artemis_client_t, serviceID string, timeoutMS int64) (*Service, error) {
+	r := C.goart_lookup(c, serviceID, C.int64_t(timeoutMS))
+	if r.rc != C.ARTEMIS_OK {
+		return nil, errFrom(int(r.rc), r.err)
+	}
+	buf := make([]byte, int(r.size))
+	C.goart_service_take(r.svc, unsafe.Pointer(&buf[0]), r.size)
+	return decodeService(bytesToString(buf)), nil
+}
+
+// cPick runs goart_pick and copies the chosen instance.
+func cPick(c *C.artemis_client_t, serviceID string, timeoutMS int64) (Instance, error) {
+	r := C.goart_pick(c, serviceID, C.int64_t(timeoutMS))
+	if r.rc != C.ARTEMIS_OK {
+		return Instance{}, errFrom(int(r.rc), r.err)
+	}
+	var s string
+	if r.svc == nil {
+		b := (*[C.GOART_PICK_BUF]byte)(unsafe.Pointer(&r.buf))[:r.size:r.size]
+		s = string(b)
+	} else {
+		// Rare: an instance with more metadata than the inline buffer holds.
+		buf := make([]byte, int(r.size))
+		C.goart_instance_take(r.svc, r.inst, unsafe.Pointer(&buf[0]), r.size)
+		s = bytesToString(buf)
+	}
+	d := decoder{s: s}
+	var in Instance
+	d.instance(&in)
+	return in, nil
+}
+
+// cWatch adds a C watch whose callbacks carry h.
+func cWatch(c *C.artemis_client_t, serviceID string, h cgo.Handle) error {
+	var e C.artemis_error_t
+	if rc := C.goart_watch(c, serviceID, C.uintptr_t(h), &e); rc != C.ARTEMIS_OK {
+		return errFrom(int(rc), e)
+	}
+	return nil
+}
+
+func cSetRegistrationCallback(c *C.artemis_client_t, h cgo.Handle) C.int {
+	return C.goart_set_registration_cb(c, C.uintptr_t(h))
+}
+
+func cSetLogCallback(cfg *C.artemis_config_t, h cgo.Handle) C.int {
+	return C.goart_set_log_cb(cfg, C.uintptr_t(h))
+}
+
+// cInstance builds the C instance to register; nil when the SDK refuses the arguments.
+func cInstance(in *Instance) (*C.artemis_instance_t, error) {
+	x := C.goart_instance_new(in.ServiceID, in.InstanceID, in.IP, C.int(in.Port))
+	if x == nil {
+		return nil, &Error{Code: CodeInvalidArg, Detail: "bad instance arguments (service id, instance id, ip or port)"}
+	}
+	fields := []struct {
+		f C.int
+		v string
+	}{
+		{fieldStatus, in.Status}, {fieldZoneID, in.ZoneID}, {fieldRegionID, in.RegionID},
+		{fieldGroupID, in.GroupID}, {fieldMachineName, in.MachineName}, {fieldProtocol, in.Protocol},
+		{fieldURL, in.URL}, {fieldHealthCheckURL, in.HealthCheckURL},
+	}
+	for _, f := range fields {
+		if f.v == "" {
+			continue // keep the SDK default
+		}
+		if rc := C.goart_instance_set(x, f.f, f.v); rc != C.ARTEMIS_OK {
+			C.artemis_instance_free(x)
+			return nil, &Error{Code: Code(rc), Detail: "bad instance field value " + quote(f.v)}
+		}
+	}
+	for k, v := range in.Metadata {
+		if rc := C.goart_instance_set_metadata(x, k, v); rc != C.ARTEMIS_OK {
+			C.artemis_instance_free(x)
+			return nil, &Error{Code: Code(rc), Detail: "bad metadata entry " + quote(k)}
+		}
+	}
+	return x, nil
+}
+
+func cDeregister(c *C.artemis_client_t, serviceID, instanceID string) error {
+	var e C.artemis_error_t
+	if rc := C.goart_deregister(c, serviceID, instanceID, &e); rc != C.ARTEMIS_OK {
+		return errFrom(int(rc), e)
+	}
+	return nil
+}
+
+// bytesToString reuses b's memory: the buffers passed here are never written again, and
+// every string of a decoded snapshot then shares one allocation.
+func bytesToString(b []byte) string {
+	return *(*string)(unsafe.Pointer(&b))
+}
