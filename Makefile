@@ -139,6 +139,8 @@ GO_EXAMPLES := $(patsubst bindings/go/examples/%/main.go,$(BUILD)/examples/go/%,
 PY_EXT_SUFFIX := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))' 2>/dev/null)
 PY_EXT := bindings/python/artemis/_artemis$(PY_EXT_SUFFIX)
 BINDINGS := $(if $(SANITIZER),,$(PY_EXT) $(GO_EXAMPLES))
+.PHONY: bindings
+bindings: $(BINDINGS)
 
 .PHONY: all deps run test check check-unit check-bindings check-exports check-integration test-asan test-tsan \
         fuzz fuzz-smoke \
@@ -456,7 +458,10 @@ install: all
 	ln -sf $(SOREAL) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libartemis.so
 	install -m 644 $(LIBA) $(DESTDIR)$(LIBDIR)/
-	install -m 644 $(PCFILE) $(DESTDIR)$(PKGCONFIGDIR)/
+	@# Written for this PREFIX: the build tree's artemis.pc has the PREFIX of the build.
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
+	    -e 's|@VERSION@|$(VERSION)|g' sdk/artemis.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/artemis.pc
+	chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/artemis.pc
 	install -m 755 $(SERVER) $(DESTDIR)$(BINDIR)/artemis-server
 	install -m 755 $(CTL) $(DESTDIR)$(BINDIR)/artemisctl
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR)

@@ -994,6 +994,67 @@ class Bench:
         finally:
             srv.stop()
 
+    # -- bindings: cached lookup + pick from Python (extension vs cffi) and Go, beside C's
+    def bindings(self):
+        """bench/bindings_py.py and the Go package's benchmarks, on the plain tree's
+        libartemis (the bindings link build/lib; C's row above uses the release tree)."""
+        env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "bindings", "python"),
+                   LD_LIBRARY_PATH=os.path.join(ROOT, "build", "lib"))
+        p = subprocess.run(["make", "-s", "bindings"], cwd=ROOT, capture_output=True, text=True,
+                           timeout=900)
+        if p.returncode != 0:
+            self.res["bindings"] = {"why": "make bindings failed: " + p.stderr.strip()[-300:]}
+            return
+        out = {"python": [], "go": []}
+        try:
+            for _ in range(self.runs):
+                srv = artemis(self.opt.server)
+                try:
+                    loadgen(srv.port, "register", "--count", 1, "--batch", 100, "--conns", 1,
+                            "--instances", 100, "--services", 1)
+                    q = subprocess.run(
+                        ["/usr/bin/python3", os.path.join(ROOT, "bench", "bindings_py.py"),
+                         "--url", f"http://127.0.0.1:{srv.port}", "--service", "bench.service.0",
+                         "--ops", "1000000" if not self.opt.quick else "100000",
+                         "--batch", "100000" if not self.opt.quick else "10000"],
+                        capture_output=True, text=True, timeout=300, env=env)
+                    if q.returncode != 0:
+                        raise RuntimeError("bindings_py: " + q.stderr.strip()[-300:])
+                    r = json.loads(q.stdout.strip().splitlines()[-1])
+                    out["python"].append(r)
+                    log(f"  python: lookup+pick {r['ext_lookup_pick_ns']['median']} ns (extension), "
+                        f"{r.get('cffi_api_lookup_pick_ns', {}).get('median')} ns (cffi API), "
+                        f"{r.get('cffi_abi_lookup_pick_ns', {}).get('median')} ns (cffi ABI)")
+                finally:
+                    srv.stop()
+                out["go"].append(self.go_bench())
+                log(f"  go: {out['go'][-1]}")
+        except (RuntimeError, ValueError, KeyError, subprocess.TimeoutExpired) as e:
+            self.res["bindings"] = {"why": str(e)[:400]}
+            return
+        self.res["bindings"] = {"ours": out}
+
+    def go_bench(self):
+        """ns/op of each Benchmark* of bindings/go (they start their own server)."""
+        env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(ROOT, "build", "lib"),
+                   GOCACHE=os.path.join(ROOT, "build", "go", "cache"),
+                   GOPATH=os.path.join(ROOT, "build", "go", "path"), GOPROXY="off",
+                   GOFLAGS="-mod=mod", CGO_ENABLED="1", ARTEMIS_SERVER_BIN=self.opt.server)
+        p = subprocess.run(["go", "test", "-run", "^$", "-bench", ".",
+                            "-benchtime", "2s" if not self.opt.quick else "200ms", "."],
+                           cwd=os.path.join(ROOT, "bindings", "go"), capture_output=True,
+                           text=True, timeout=600, env=env)
+        if p.returncode != 0:
+            raise RuntimeError("go test -bench: " + (p.stdout + p.stderr).strip()[-300:])
+        res = {}
+        for line in p.stdout.splitlines():
+            f = line.split()
+            if len(f) >= 4 and f[0].startswith("Benchmark") and f[3] == "ns/op":
+                res[f[0].split("-")[0][len("Benchmark"):]] = float(f[2])
+        if not res:
+            raise RuntimeError("go test -bench printed no ns/op: " + p.stdout.strip()[-300:])
+        return res
+
     def sidecar_bin(self):
         """The sidecar of the server's build tree (built here if missing), else build/bin."""
         tree = os.path.dirname(os.path.dirname(self.opt.server))
@@ -1330,6 +1391,26 @@ def build_report(b, info):
             "one thread, threaded-mode client; median of 1M-op batches (bench/sdk_cached.c)")
     else:
         row("sdk_lookup", name, "", None, bar, "not measured", notes=s["why"])
+    # bindings: cached lookup + pick from Python and Go
+    s = R.get("bindings") or {"why": "not run"}
+    name, bar = "Bindings: cached lookup + pick (Python, Go)", "reported beside C's"
+    if "ours" in s:
+        py = s["ours"]["python"]
+        o = agg([x["ext_lookup_pick_ns"]["median"] for x in py])
+        ref = {"c_get_pick_unref_ns": (R.get("sdk_lookup") or {}).get("ours") and
+               agg([x["get_pick_unref_ns"]["median"] for x in R["sdk_lookup"]["ours"]])}
+        for k in ("ext_lookup_ns", "ext_pick_ns", "cffi_abi_raw_ns", "cffi_abi_lookup_pick_ns",
+                  "cffi_api_raw_ns", "cffi_api_lookup_pick_ns", "loop_overhead_ns"):
+            if all(k in x for x in py):
+                ref["py_" + k] = agg([x[k]["median"] for x in py])
+        for k in sorted({k for g in s["ours"]["go"] for k in g}):
+            ref["go_" + k + "_ns"] = agg([g[k] for g in s["ours"]["go"] if k in g])
+        row("bindings", name, "ns/op", o, bar, "measured", ref,
+            "Python: client.lookup(id).pick() through the CPython extension, 100 instances "
+            "(bench/bindings_py.py, median of 100k-op batches); cffi doing the same work for "
+            "comparison; Go: bindings/go Benchmark* (go test -bench)")
+    else:
+        row("bindings", name, "", None, bar, "not measured", notes=s["why"])
     # sidecar DNS
     s = R.get("sidecar_dns") or {"why": "not run"}
     name, bar = "sidecar DNS vs dnsmasq, dnsperf (100 names × 5 A)", "qps ≥ dnsmasq in the same run"
@@ -1517,6 +1598,9 @@ def reference_text(r):
     if r["id"] == "sdk_lookup" and ref:
         parts.append(f"with artemis_service_pick {fmt(ref['get_pick_unref_ns'])} ns/op; "
                      f"{ref['instances']} instances")
+    if r["id"] == "bindings" and ref:
+        parts.append("; ".join(f"{k} {fmt(v['median'] if isinstance(v, dict) else v)}"
+                               for k, v in ref.items() if v))
     if r["id"] == "sidecar_dns" and ref:
         parts.append(f"dnsmasq {fmt(ref['dnsmasq_qps'])} qps (sidecar ×{ref['ratio_to_dnsmasq']}); "
                      f"p99 {fmt(ref['p99_us'])} vs {fmt(ref['dnsmasq_p99_us'])} µs; CPU "
@@ -1649,7 +1733,7 @@ def main():
     t0 = time.monotonic()
     parts = [("etcd", b.etcd_ref), ("http", b.http_rows), ("ws", b.ws_heartbeat),
              ("capacity", b.capacity), ("push", b.push), ("expiry", b.expiry),
-             ("sdk", b.sdk), ("mgmt", b.mgmt), ("tls", b.tls), ("dns", b.dns),
+             ("sdk", b.sdk), ("bindings", b.bindings), ("mgmt", b.mgmt), ("tls", b.tls), ("dns", b.dns),
              ("replication", b.replication)]
     if opt.profile == "yes" or (opt.profile == "auto" and not opt.quick):
         parts.append(("profile", b.profile))
