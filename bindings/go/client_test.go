@@ -3,6 +3,7 @@ package artemis
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"regexp"
 	"strings"
@@ -170,31 +171,7 @@ func TestPickHonoursWeights(t *testing.T) {
 	const svcID = "go.pick.svc"
 	srv := startServer(t)
 	srv.register(instanceJSON(svcID, "blue-1", 8101, "blue"), instanceJSON(svcID, "green-1", 8102, "green"))
-	// A route rule with groups blue 80 / green 20, released (docs/management.md).
-	op := map[string]interface{}{"operation": "go-test", "operatorId": "go-test", "token": "t"}
-	with := func(body map[string]interface{}) map[string]interface{} {
-		for k, v := range op {
-			body[k] = v
-		}
-		return body
-	}
-	group := func(name string, weight int) map[string]interface{} {
-		return map[string]interface{}{"serviceId": svcID, "regionId": "default", "zoneId": "default",
-			"name": name, "appId": "go", "status": "active", "weight": weight}
-	}
-	srv.postOK("/api/management/group/create-route-rule.json", with(map[string]interface{}{
-		"routeRule": map[string]interface{}{"serviceId": svcID, "name": "bluegreen", "status": "active",
-			"strategy": "weighted-round-robin", "description": "go"},
-		"groups": []interface{}{group("blue", 80), group("green", 20)},
-	}))
-	rules := srv.postOK("/api/management/group/get-route-rules.json", map[string]interface{}{"serviceId": svcID})
-	ruleID := rules["routeRules"].([]interface{})[0].(map[string]interface{})["routeRuleId"]
-	groups := srv.postOK("/api/management/group/get-groups.json", map[string]interface{}{"serviceId": svcID})
-	var release []interface{}
-	for _, g := range groups["groups"].([]interface{}) {
-		release = append(release, map[string]interface{}{"routeRuleId": ruleID, "groupId": g.(map[string]interface{})["groupId"]})
-	}
-	srv.postOK("/api/management/group/release-route-rule-groups.json", with(map[string]interface{}{"routeRuleGroups": release}))
+	srv.releasedRule(svcID, "bluegreen", map[string]int{"blue": 80, "green": 20})
 
 	c := newTestClient(t, Config{Servers: []string{srv.url()}})
 	ch, err := c.Watch(context.Background(), svcID)
@@ -439,5 +416,82 @@ func TestErrorFormatting(t *testing.T) {
 	}
 	if CodeUnavailable.String() != "no server available" || Code(99).String() != "unknown error 99" {
 		t.Fatal("Code.String")
+	}
+}
+
+// waitView reads ch until a view satisfies ok.
+func waitView(t *testing.T, ch <-chan ServiceEvent, what string, ok func(*Service) bool) *Service {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ev := nextEvent(t, ch, time.Until(deadline), what)
+		if ev.Err == nil && ok(ev.Service) {
+			return ev.Service
+		}
+	}
+}
+
+func TestLogicInstancesAndGroupTags(t *testing.T) {
+	const svcID = "go.logic.svc"
+	srv := startServer(t)
+	srv.register(instanceJSON(svcID, "blue-1", 8401, "blue"))
+	srv.mgmt("group/insert-service-instances.json", map[string]interface{}{"serviceInstances": []interface{}{
+		map[string]interface{}{"serviceId": svcID, "instanceId": "vip-1", "ip": "10.0.1.1", "port": 80,
+			"url": "http://10.0.1.1/", "regionId": "default", "zoneId": "default",
+			"metadata": map[string]string{"kind": "vip"}},
+	}})
+	srv.releasedRule(svcID, "bluegreen", map[string]int{"blue": 100})
+	blue := srv.groupIDs(svcID)["blue"]
+	srv.mgmt("group/insert-group-instances.json", map[string]interface{}{
+		"groupInstances": []interface{}{map[string]interface{}{"groupId": blue, "instanceId": "vip-1"}}})
+	srv.mgmt("group/insert-group-tags.json", map[string]interface{}{
+		"groupTagsList": []interface{}{map[string]interface{}{"groupId": blue, "tags": map[string]string{"owner": "team-a"}}}})
+
+	c := newTestClient(t, Config{Servers: []string{srv.url()}})
+	ch, err := c.Watch(context.Background(), svcID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := waitView(t, ch, "rule bluegreen with vip-1 and tags", func(s *Service) bool {
+		return len(s.RouteRules) > 0 && len(s.RouteRules[0].Groups) == 1 &&
+			len(s.RouteRules[0].Groups[0].Instances) == 2 && s.RouteRules[0].Groups[0].Metadata["owner"] == "team-a"
+	})
+	if len(svc.LogicInstances) != 1 || svc.LogicInstances[0].InstanceID != "vip-1" ||
+		svc.LogicInstances[0].Metadata["kind"] != "vip" || svc.LogicInstances[0].Status != "up" {
+		t.Fatalf("LogicInstances = %+v", svc.LogicInstances)
+	}
+	g := svc.RouteRules[0].Groups[0]
+	if g.Key != svcID+"/default/default/blue" || g.Weight != 100 || g.Instances[0].InstanceID != "blue-1" ||
+		g.Instances[1].InstanceID != "vip-1" || g.Instances[1].IP != "10.0.1.1" || g.Instances[1].Metadata["kind"] != "vip" {
+		t.Fatalf("group = %+v", g)
+	}
+	// The group's copy of vip-1 does not share its map with LogicInstances.
+	g.Instances[1].Metadata["kind"] = "changed"
+	if svc.LogicInstances[0].Metadata["kind"] != "vip" {
+		t.Fatal("a group member's Metadata aliases the LogicInstances entry")
+	}
+	if last := svc.RouteRules[len(svc.RouteRules)-1]; !last.Derived || len(last.Groups) != 1 ||
+		join(instanceIDs(last.Groups[0].Instances)) != "blue-1" {
+		t.Fatalf("derived default rule = %+v", last)
+	}
+}
+
+func TestPickLargeInstance(t *testing.T) {
+	// More metadata than Pick's inline buffer holds takes the second path.
+	srv := startServer(t)
+	inst := instanceJSON("go.big.svc", "big-1", 8501, nil)
+	meta := map[string]string{}
+	for i := 0; i < 20; i++ {
+		meta[fmt.Sprintf("key-%02d", i)] = strings.Repeat("v", 100)
+	}
+	inst["metadata"] = meta
+	srv.register(inst)
+	c := newTestClient(t, Config{Servers: []string{srv.url()}})
+	in, err := c.Pick(ctxTimeout(t, 5*time.Second), "go.big.svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.InstanceID != "big-1" || in.Port != 8501 || !reflect.DeepEqual(in.Metadata, meta) {
+		t.Fatalf("Pick = %+v", in)
 	}
 }

@@ -255,3 +255,53 @@ func waitFor(tb testing.TB, timeout time.Duration, what string, cond func() bool
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// mgmt posts to a management path with the operation context every write needs
+// (docs/management.md) and asserts success.
+func (s *testServer) mgmt(path string, body map[string]interface{}) map[string]interface{} {
+	s.tb.Helper()
+	for k, v := range map[string]interface{}{"operation": "go-test", "operatorId": "go-test", "token": "t"} {
+		body[k] = v
+	}
+	return s.postOK("/api/management/"+path, body)
+}
+
+// groupIDs maps the service's group names to their ids.
+func (s *testServer) groupIDs(serviceID string) map[string]interface{} {
+	s.tb.Helper()
+	out := s.postOK("/api/management/group/get-groups.json", map[string]interface{}{"serviceId": serviceID})
+	ids := map[string]interface{}{}
+	for _, g := range out["groups"].([]interface{}) {
+		m := g.(map[string]interface{})
+		ids[m["name"].(string)] = m["groupId"]
+	}
+	return ids
+}
+
+// releasedRule creates route rule name over groups (name -> weight) in the default region
+// and zone, and releases the weights so that clients see them.
+func (s *testServer) releasedRule(serviceID, name string, weights map[string]int) {
+	s.tb.Helper()
+	var groups []interface{}
+	for g, w := range weights {
+		groups = append(groups, map[string]interface{}{"serviceId": serviceID, "regionId": "default",
+			"zoneId": "default", "name": g, "appId": "go", "status": "active", "weight": w})
+	}
+	s.mgmt("group/create-route-rule.json", map[string]interface{}{
+		"routeRule": map[string]interface{}{"serviceId": serviceID, "name": name, "status": "active",
+			"strategy": "weighted-round-robin", "description": "go"},
+		"groups": groups,
+	})
+	rules := s.postOK("/api/management/group/get-route-rules.json", map[string]interface{}{"serviceId": serviceID})
+	var ruleID interface{}
+	for _, r := range rules["routeRules"].([]interface{}) {
+		if m := r.(map[string]interface{}); m["name"] == name {
+			ruleID = m["routeRuleId"]
+		}
+	}
+	var release []interface{}
+	for _, id := range s.groupIDs(serviceID) {
+		release = append(release, map[string]interface{}{"routeRuleId": ruleID, "groupId": id})
+	}
+	s.mgmt("group/release-route-rule-groups.json", map[string]interface{}{"routeRuleGroups": release})
+}

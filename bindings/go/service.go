@@ -115,6 +115,41 @@ func (d *decoder) instances() []Instance {
 	return out
 }
 
+// members reads a group's instances: copies of svc's instances named by index (tag 0:
+// Instances, 1: LogicInstances) or instances in full (tag 2), see goart_member.
+func (d *decoder) members(svc *Service) []Instance {
+	n := int(d.u32())
+	if n == 0 {
+		return nil
+	}
+	out := make([]Instance, n)
+	for i := range out {
+		// A copy gets its own map: the Service's values must not alias each other.
+		switch d.u32() {
+		case 0:
+			out[i] = svc.Instances[d.u32()]
+			out[i].Metadata = cloneMap(out[i].Metadata)
+		case 1:
+			out[i] = svc.LogicInstances[d.u32()]
+			out[i].Metadata = cloneMap(out[i].Metadata)
+		default:
+			d.instance(&out[i])
+		}
+	}
+	return out
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
 func decodeService(s string) *Service {
 	d := decoder{s: s}
 	svc := &Service{ID: d.str()}
@@ -136,7 +171,7 @@ func decodeService(s string) *Service {
 					g := &r.Groups[j]
 					g.Key = d.str()
 					g.Weight = int(int32(d.u32()))
-					g.Instances = d.instances()
+					g.Instances = d.members(svc)
 					g.Metadata = d.metadata()
 				}
 			}

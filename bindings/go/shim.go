@@ -13,15 +13,13 @@ package artemis
 // hold declarations only (it has //export functions).
 
 #define GOART_MAX_ID 1024
-#define GOART_PICK_BUF 1536
+#define GOART_PICK_BUF 512
 #define GOART_NULL 0xffffffffu
 
-// Go strings arrive as (pointer, length) without a C.CString allocation; the ids the SDK
-// needs NUL-terminated are copied into a bounded stack buffer.
-static int goart_copy_id(char *dst, _GoString_ s)
+// Service ids arrive as (pointer, length) without a C.CString allocation; the SDK needs
+// them NUL-terminated, so they are copied into a bounded stack buffer.
+static int goart_copy_id(char *dst, const void *p, size_t n)
 {
-	size_t n = _GoStringLen(s);
-	const char *p = _GoStringPtr(s);
 	if (n == 0 || n > GOART_MAX_ID || memchr(p, 0, n))
 		return -1;
 	memcpy(dst, p, n);
@@ -38,16 +36,36 @@ static void goart_bad_id(artemis_error_t *err)
 		 "service id must be 1..%d bytes without a NUL", GOART_MAX_ID);
 }
 
-// The snapshot travels to Go as one flat little-endian buffer (see service.go, decoder):
-// one copy into Go memory instead of one cgo call per field.
+// The snapshot travels to Go as one flat little-endian buffer (decoder in service.go):
+// one copy into Go memory instead of one cgo call per field. A writer either fills a
+// fixed buffer (cap bytes, counting what did not fit in len) or, with grow set, a malloc'd
+// one it enlarges (oom set when that fails).
 typedef struct {
 	unsigned char *p;
 	size_t cap, len;
+	int grow, oom;
 } goart_w;
+
+static int goart_room(goart_w *w, size_t n)
+{
+	if (w->len + n <= w->cap)
+		return 1;
+	if (!w->grow || w->oom)
+		return 0;
+	size_t cap = w->cap * 2 > w->len + n ? w->cap * 2 : w->len + n;
+	unsigned char *p = realloc(w->p, cap);
+	if (!p) {
+		w->oom = 1;
+		return 0;
+	}
+	w->p = p;
+	w->cap = cap;
+	return 1;
+}
 
 static void goart_u32(goart_w *w, uint32_t v)
 {
-	if (w->len + 4 <= w->cap) {
+	if (goart_room(w, 4)) {
 		unsigned char *o = w->p + w->len;
 		o[0] = (unsigned char)v;
 		o[1] = (unsigned char)(v >> 8);
@@ -65,7 +83,7 @@ static void goart_str(goart_w *w, const char *s)
 	}
 	size_t n = strlen(s);
 	goart_u32(w, (uint32_t)n);
-	if (w->len + n <= w->cap)
+	if (goart_room(w, n))
 		memcpy(w->p + w->len, s, n);
 	w->len += n;
 }
@@ -81,6 +99,42 @@ static void goart_inst(goart_w *w, const artemis_instance_t *x)
 		goart_str(w, artemis_instance_metadata_key(x, i));
 		goart_str(w, artemis_instance_metadata_value(x, i));
 	}
+}
+
+// Group members are mostly the snapshot's own instances (the derived default group holds
+// all of them): those go as an index into Instances (tag 0) or LogicInstances (tag 1),
+// found with a cursor since a group keeps the snapshot's order; others in full (tag 2).
+static size_t goart_find(const artemis_service_t *s, int logic, const artemis_instance_t *x,
+			 size_t *cursor)
+{
+	size_t n = logic ? artemis_service_logic_instance_count(s) : artemis_service_instance_count(s);
+	for (size_t k = 0; k < n; k++) {
+		size_t i = (*cursor + k) % n;
+		if ((logic ? artemis_service_logic_instance(s, i) : artemis_service_instance(s, i)) == x) {
+			*cursor = i + 1;
+			return i;
+		}
+	}
+	return (size_t)-1;
+}
+
+static void goart_member(goart_w *w, const artemis_service_t *s, const artemis_instance_t *x,
+			 size_t *reg_cursor, size_t *logic_cursor)
+{
+	size_t i = goart_find(s, 0, x, reg_cursor);
+	if (i != (size_t)-1) {
+		goart_u32(w, 0);
+		goart_u32(w, (uint32_t)i);
+		return;
+	}
+	i = goart_find(s, 1, x, logic_cursor);
+	if (i != (size_t)-1) {
+		goart_u32(w, 1);
+		goart_u32(w, (uint32_t)i);
+		return;
+	}
+	goart_u32(w, 2);
+	goart_inst(w, x);
 }
 
 static void goart_service(goart_w *w, const artemis_service_t *s)
@@ -113,8 +167,9 @@ static void goart_service(goart_w *w, const artemis_service_t *s)
 			goart_u32(w, (uint32_t)artemis_group_weight(grp));
 			size_t ni = artemis_group_instance_count(grp);
 			goart_u32(w, (uint32_t)ni);
+			size_t rc = 0, lc = 0;
 			for (size_t i = 0; i < ni; i++)
-				goart_inst(w, artemis_group_instance(grp, i));
+				goart_member(w, s, artemis_group_instance(grp, i), &rc, &lc);
 			size_t nm = artemis_group_metadata_count(grp);
 			goart_u32(w, (uint32_t)nm);
 			for (size_t i = 0; i < nm; i++) {
@@ -125,44 +180,55 @@ static void goart_service(goart_w *w, const artemis_service_t *s)
 	}
 }
 
-static size_t goart_service_size(const artemis_service_t *s)
+// The encoded snapshot in a malloc'd buffer (free it), or NULL when memory ran out.
+static unsigned char *goart_encode(const artemis_service_t *s, size_t *len)
 {
-	goart_w w = {NULL, 0, 0};
+	goart_w w = {NULL, 0, 0, 1, 0};
+	w.cap = 256 + 192 * artemis_service_instance_count(s); // usually enough at once
+	w.p = malloc(w.cap);
+	if (!w.p)
+		return NULL;
 	goart_service(&w, s);
-	return w.len;
-}
-
-// Writes the snapshot into buf (cap bytes, from goart_service_size) and drops the
-// reference the caller was handed.
-static void goart_service_take(artemis_service_t *s, void *buf, size_t cap)
-{
-	goart_w w = {buf, cap, 0};
-	goart_service(&w, s);
-	artemis_service_unref(s);
+	if (w.oom) {
+		free(w.p);
+		return NULL;
+	}
+	*len = w.len;
+	return w.p;
 }
 
 typedef struct {
 	int rc;
 	artemis_error_t err;
-	artemis_service_t *svc; // a new reference when rc == 0: pass it to goart_service_take
+	unsigned char *buf; // the encoded snapshot when rc == 0: copy it, then free it
 	size_t size;
 } goart_lookup_t;
 
-static goart_lookup_t goart_lookup(artemis_client_t *c, _GoString_ id, int64_t timeout_ms)
+static goart_lookup_t goart_lookup(uintptr_t c, const void *id, size_t id_len,
+				   int64_t timeout_ms)
 {
 	goart_lookup_t r;
-	char buf[GOART_MAX_ID + 1];
-	r.svc = NULL;
+	char idb[GOART_MAX_ID + 1];
+	artemis_service_t *svc = NULL;
+	r.buf = NULL;
 	r.size = 0;
 	r.err.text[0] = 0;
-	if (goart_copy_id(buf, id) != 0) {
+	if (goart_copy_id(idb, id, id_len) != 0) {
 		goart_bad_id(&r.err);
 		r.rc = ARTEMIS_ERR_INVALID_ARG;
 		return r;
 	}
-	r.rc = artemis_client_discover(c, buf, timeout_ms, &r.svc, &r.err);
-	if (r.rc == ARTEMIS_OK)
-		r.size = goart_service_size(r.svc);
+	r.rc = artemis_client_discover((artemis_client_t *)c, idb, timeout_ms, &svc, &r.err);
+	if (r.rc != ARTEMIS_OK)
+		return r;
+	r.buf = goart_encode(svc, &r.size);
+	artemis_service_unref(svc);
+	if (!r.buf) {
+		r.rc = r.err.code = ARTEMIS_ERR_NOMEM;
+		r.err.sys_errno = 0;
+		r.err.http_status = 0;
+		snprintf(r.err.text, sizeof(r.err.text), "out of memory copying %s", idb);
+	}
 	return r;
 }
 
@@ -178,8 +244,10 @@ typedef struct {
 // The whole Pick in one cgo call: the cached view (a lookup only when there is none), the
 // SDK's weighted pick, and the chosen instance encoded into the returned struct. Returned
 // by value so that no Go pointer is handed to C and nothing escapes to the Go heap.
-static goart_pick_t goart_pick(artemis_client_t *c, _GoString_ id, int64_t timeout_ms)
+static goart_pick_t goart_pick(uintptr_t cp, const void *id, size_t id_len,
+			       int64_t timeout_ms)
 {
+	artemis_client_t *c = (artemis_client_t *)cp;
 	goart_pick_t r;
 	char idb[GOART_MAX_ID + 1];
 	r.rc = ARTEMIS_OK;
@@ -187,7 +255,7 @@ static goart_pick_t goart_pick(artemis_client_t *c, _GoString_ id, int64_t timeo
 	r.svc = NULL;
 	r.inst = NULL;
 	r.err.text[0] = 0;
-	if (goart_copy_id(idb, id) != 0) {
+	if (goart_copy_id(idb, id, id_len) != 0) {
 		goart_bad_id(&r.err);
 		r.rc = ARTEMIS_ERR_INVALID_ARG;
 		return r;
@@ -208,7 +276,7 @@ static goart_pick_t goart_pick(artemis_client_t *c, _GoString_ id, int64_t timeo
 		snprintf(r.err.text, sizeof(r.err.text), "no instance of %s is up", idb);
 		return r;
 	}
-	goart_w w = {r.buf, sizeof(r.buf), 0};
+	goart_w w = {r.buf, sizeof(r.buf), 0, 0, 0};
 	goart_inst(&w, x);
 	r.size = w.len;
 	if (w.len > sizeof(r.buf)) {
@@ -223,7 +291,7 @@ static goart_pick_t goart_pick(artemis_client_t *c, _GoString_ id, int64_t timeo
 static void goart_instance_take(artemis_service_t *s, const artemis_instance_t *x, void *buf,
 				size_t cap)
 {
-	goart_w w = {buf, cap, 0};
+	goart_w w = {buf, cap, 0, 0, 0};
 	goart_inst(&w, x);
 	artemis_service_unref(s);
 }
@@ -238,12 +306,10 @@ extern void goArtemisLog(uintptr_t h, int level, char *module, char *message);
 static void goart_watch_cb(void *ud, const char *service_id, artemis_service_t *svc)
 {
 	(void)service_id;
-	size_t n = goart_service_size(svc);
-	unsigned char *p = malloc(n);
+	size_t n = 0;
+	unsigned char *p = goart_encode(svc, &n);
 	if (!p)
-		return; // the next change (or the poll) delivers a view again
-	goart_w w = {p, n, 0};
-	goart_service(&w, svc);
+		return; // out of memory: the next change (or the poll) delivers a view again
 	goArtemisWatch((uintptr_t)ud, p, n);
 	free(p);
 }
@@ -261,10 +327,11 @@ static void goart_log_cb(void *ud, artemis_log_level_t level, const char *module
 	goArtemisLog((uintptr_t)ud, (int)level, (char *)module, (char *)message);
 }
 
-static int goart_watch(artemis_client_t *c, _GoString_ id, uintptr_t h, artemis_error_t *err)
+static int goart_watch(artemis_client_t *c, const void *id, size_t id_len, uintptr_t h,
+		       artemis_error_t *err)
 {
 	char buf[GOART_MAX_ID + 1];
-	if (goart_copy_id(buf, id) != 0) {
+	if (goart_copy_id(buf, id, id_len) != 0) {
 		goart_bad_id(err);
 		return ARTEMIS_ERR_INVALID_ARG;
 	}
@@ -358,18 +425,18 @@ const (
 
 // cLookup runs artemis_client_discover and copies the snapshot into Go memory.
 func cLookup(c *C.artemis_client_t, serviceID string, timeoutMS int64) (*Service, error) {
-	r := C.goart_lookup(c, serviceID, C.int64_t(timeoutMS))
+	r := C.goart_lookup(clientPtr(c), strData(serviceID), C.size_t(len(serviceID)), C.int64_t(timeoutMS))
 	if r.rc != C.ARTEMIS_OK {
 		return nil, errFrom(int(r.rc), r.err)
 	}
-	buf := make([]byte, int(r.size))
-	C.goart_service_take(r.svc, unsafe.Pointer(&buf[0]), r.size)
-	return decodeService(bytesToString(buf)), nil
+	s := C.GoStringN((*C.char)(unsafe.Pointer(r.buf)), C.int(r.size))
+	C.free(unsafe.Pointer(r.buf))
+	return decodeService(s), nil
 }
 
 // cPick runs goart_pick and copies the chosen instance.
 func cPick(c *C.artemis_client_t, serviceID string, timeoutMS int64) (Instance, error) {
-	r := C.goart_pick(c, serviceID, C.int64_t(timeoutMS))
+	r := C.goart_pick(clientPtr(c), strData(serviceID), C.size_t(len(serviceID)), C.int64_t(timeoutMS))
 	if r.rc != C.ARTEMIS_OK {
 		return Instance{}, errFrom(int(r.rc), r.err)
 	}
@@ -392,7 +459,7 @@ func cPick(c *C.artemis_client_t, serviceID string, timeoutMS int64) (Instance, 
 // cWatch adds a C watch whose callbacks carry h.
 func cWatch(c *C.artemis_client_t, serviceID string, h cgo.Handle) error {
 	var e C.artemis_error_t
-	if rc := C.goart_watch(c, serviceID, C.uintptr_t(h), &e); rc != C.ARTEMIS_OK {
+	if rc := C.goart_watch(c, strData(serviceID), C.size_t(len(serviceID)), C.uintptr_t(h), &e); rc != C.ARTEMIS_OK {
 		return errFrom(int(rc), e)
 	}
 	return nil
@@ -450,4 +517,17 @@ func cDeregister(c *C.artemis_client_t, serviceID, instanceID string) error {
 // every string of a decoded snapshot then shares one allocation.
 func bytesToString(b []byte) string {
 	return *(*string)(unsafe.Pointer(&b))
+}
+
+// strData is the address of s's bytes (nil for ""), for C helpers that take a length.
+// C only reads them during the call.
+func strData(s string) unsafe.Pointer {
+	return *(*unsafe.Pointer)(unsafe.Pointer(&s))
+}
+
+// clientPtr passes the C client to the hot-path helpers as an integer: cgo boxes a
+// pointer to an incomplete C type (not pointer-shaped for the Go runtime) into an
+// interface for its pointer check, an allocation per call.
+func clientPtr(c *C.artemis_client_t) C.uintptr_t {
+	return C.uintptr_t(uintptr(unsafe.Pointer(c)))
 }

@@ -1,0 +1,69 @@
+package artemis
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// cachedService starts a server with a 100-instance service (i-0..i-99, ports 10000+i,
+// registered in one register.json call) and a client whose cache holds its view.
+func cachedService(b *testing.B) (*Client, string) {
+	b.Helper()
+	const id = "go.bench.svc"
+	srv := startServer(b)
+	insts := make([]map[string]interface{}, 100)
+	for i := range insts {
+		insts[i] = instanceJSON(id, fmt.Sprintf("i-%d", i), 10000+i, nil)
+	}
+	srv.register(insts...)
+	c := newTestClient(b, Config{Servers: []string{srv.url()}})
+	svc, err := c.Lookup(ctxTimeout(b, 5*time.Second), id)
+	if err != nil || len(svc.Instances) != 100 {
+		b.Fatalf("Lookup: %d instances, %v", len(svc.Instances), err)
+	}
+	return c, id
+}
+
+func BenchmarkPickCached(b *testing.B) {
+	c, id := cachedService(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.Pick(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPickCachedParallel shows what concurrent Picks on one client cost (the read
+// lock and the SDK's atomic pick counter are shared).
+func BenchmarkPickCachedParallel(b *testing.B) {
+	c, id := cachedService(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := c.Pick(ctx, id); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkLookupCached is the cost of copying the 100-instance snapshot into Go values.
+func BenchmarkLookupCached(b *testing.B) {
+	c, id := cachedService(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.Lookup(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
