@@ -55,8 +55,9 @@ type Config struct {
 
 	// Logger receives the SDK's log lines at level warn and above. It is called from one
 	// goroutine of the client, in order; lines are dropped while it lags far behind, so the
-	// SDK thread never waits for it. Nil: no log (ARTEMIS_DEBUG=1 in the environment then
-	// makes the SDK print debug lines on stderr itself).
+	// SDK thread never waits for it. It must not call Close (Close waits for it). Nil: no
+	// log (ARTEMIS_DEBUG=1 in the environment then makes the SDK print debug lines on
+	// stderr itself).
 	Logger func(level LogLevel, module, message string)
 }
 
