@@ -495,3 +495,103 @@ func TestPickLargeInstance(t *testing.T) {
 		t.Fatalf("Pick = %+v", in)
 	}
 }
+
+func TestLoggerAndFailingRegistration(t *testing.T) {
+	var mu sync.Mutex
+	var lines []string
+	url := fmt.Sprintf("http://127.0.0.1:%d", freePort(t)) // nobody listens there
+	c := newTestClient(t, Config{Servers: []string{url}, RequestTimeout: 200 * time.Millisecond,
+		Logger: func(level LogLevel, module, message string) {
+			mu.Lock()
+			lines = append(lines, level.String()+" "+module+" "+message)
+			mu.Unlock()
+		}})
+	reg, err := c.Register(context.Background(), Instance{ServiceID: "go.fail.svc", InstanceID: "f-1", IP: "127.0.0.1", Port: 9300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "state Failing", func() bool { return reg.State() == Failing })
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := reg.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait without a server: %v, want context.DeadlineExceeded", err)
+	}
+	waitFor(t, 5*time.Second, "a warn line from the registry module", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, l := range lines {
+			if strings.HasPrefix(l, "warn registry ") && strings.Contains(l, url) {
+				return true
+			}
+		}
+		return false
+	})
+	// Close waits for the Logger goroutine; nothing is logged after it returns.
+	c.Close()
+	mu.Lock()
+	n := len(lines)
+	mu.Unlock()
+	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(lines) != n {
+		t.Fatalf("Logger called after Close: %v", lines[n:])
+	}
+}
+
+func TestConcurrentUseDuringClose(t *testing.T) {
+	srv := startServer(t)
+	srv.register(instanceJSON("go.busy.svc", "b-1", 8601, nil))
+	c := newTestClient(t, Config{Servers: []string{srv.url()}})
+	if _, err := c.Lookup(ctxTimeout(t, 5*time.Second), "go.busy.svc"); err != nil {
+		t.Fatal(err)
+	}
+	ok := func(err error) bool { return err == nil || errors.Is(err, ErrClosed) }
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var err error
+				switch (g + i) % 4 {
+				case 0:
+					_, err = c.Pick(context.Background(), "go.busy.svc")
+				case 1:
+					_, err = c.Lookup(context.Background(), "go.busy.svc")
+				case 2:
+					var ch <-chan ServiceEvent
+					ctx, cancel := context.WithCancel(context.Background())
+					ch, err = c.Watch(ctx, "go.busy.svc")
+					if err == nil {
+						<-ch
+					}
+					cancel()
+				case 3:
+					var r *Registration
+					r, err = c.Register(context.Background(), Instance{ServiceID: "go.busy.svc",
+						InstanceID: fmt.Sprintf("r-%d-%d", g, i), IP: "127.0.0.1", Port: 9400})
+					if err == nil {
+						err = r.Close()
+					}
+				}
+				if !ok(err) {
+					t.Errorf("goroutine %d call %d: %v", g, i, err)
+					return
+				}
+			}
+		}(g)
+	}
+	time.Sleep(300 * time.Millisecond)
+	t0 := time.Now()
+	c.Close()
+	t.Logf("Close took %v", time.Since(t0))
+	close(stop)
+	wg.Wait()
+}
