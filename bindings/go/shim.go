@@ -411,7 +411,7 @@ import (
 // maxIDLen is the longest service id the binding passes to the SDK (GOART_MAX_ID).
 const maxIDLen = C.GOART_MAX_ID
 
-// Field numbers of artemis_field_t, in the order the encoder writes them.
+// artemis_field_t numbers of the optional fields Register sets.
 const (
 	fieldGroupID        = C.ARTEMIS_FIELD_GROUP_ID
 	fieldHealthCheckURL = C.ARTEMIS_FIELD_HEALTH_CHECK_URL
@@ -513,8 +513,8 @@ func cDeregister(c *C.artemis_client_t, serviceID, instanceID string) error {
 	return nil
 }
 
-// bytesToString reuses b's memory: the buffers passed here are never written again, and
-// every string of a decoded snapshot then shares one allocation.
+// bytesToString reuses b's memory instead of copying it: the buffers passed here are
+// never written again, and every field decoded from them is a substring.
 func bytesToString(b []byte) string {
 	return *(*string)(unsafe.Pointer(&b))
 }
