@@ -283,7 +283,7 @@ func (s *testServer) groupIDs(serviceID string) map[string]interface{} {
 func (s *testServer) releasedRule(serviceID, name string, weights map[string]int) {
 	s.tb.Helper()
 	var groups []interface{}
-	for g, w := range weights {
+	for g, w := range weights { // in map order: the tests find groups by key, not position
 		groups = append(groups, map[string]interface{}{"serviceId": serviceID, "regionId": "default",
 			"zoneId": "default", "name": g, "appId": "go", "status": "active", "weight": w})
 	}
