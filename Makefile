@@ -132,7 +132,7 @@ PCUNINST := $(BUILD)/lib/artemis-uninstalled.pc
 GO ?= go
 GO_ENV = PKG_CONFIG_PATH=$(abspath $(BUILD)/lib) GOCACHE=$(abspath build/go/cache) \
          GOPATH=$(abspath build/go/path) GOPROXY=off GOFLAGS=-mod=mod CGO_ENABLED=1
-GO_SRC := $(wildcard bindings/go/*.go)
+GO_SRC := $(wildcard bindings/go/*.go bindings/go/internal/*/*.go)
 GO_EXAMPLES := $(patsubst bindings/go/examples/%/main.go,$(BUILD)/examples/go/%,\
                  $(wildcard bindings/go/examples/*/main.go))
 # The CPython extension is built in place, so PYTHONPATH=bindings/python imports it.

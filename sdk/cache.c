@@ -157,16 +157,22 @@ int artemisi_cache_apply_full(artemisi_cache_t *c, const json_t *service_obj, in
         artemis_service_unref(svc);
         if (old->stale)
             return 0;
-        artemis_service_t *kept = artemisi_service_restamp(old, old->confirmed_wall_ms, 1);
+        artemis_service_t *kept =
+            artemisi_service_restamp(old, artemisi_service_confirmed_ms(old), 1);
         if (!kept)
             return -1;
         swap(c, e, kept);
         return 1;
     }
     e->empty_pending = 0;
-    int changed = old->stale || !artemisi_service_same_data(old, svc);
-    swap(c, e, svc); /* even if unchanged: the confirmed time moves on */
-    return changed;
+    if (!old->stale && artemisi_service_same_data(old, svc)) {
+        /* Keep the published snapshot (pick()'s counters go on); only its time moves. */
+        artemisi_service_confirm(old, artemisi_service_confirmed_ms(svc));
+        artemis_service_unref(svc);
+        return 0;
+    }
+    swap(c, e, svc);
+    return 1;
 }
 
 int artemisi_cache_apply_change(artemisi_cache_t *c, const char *service_id,
@@ -209,7 +215,8 @@ static int mark_entry_stale(artemisi_cache_t *c, cache_entry_t *e)
 {
     if (e->svc->stale)
         return 0;
-    artemis_service_t *s = artemisi_service_restamp(e->svc, e->svc->confirmed_wall_ms, 1);
+    artemis_service_t *s =
+        artemisi_service_restamp(e->svc, artemisi_service_confirmed_ms(e->svc), 1);
     if (!s)
         return -1;
     swap(c, e, s);

@@ -111,7 +111,9 @@ struct artemis_service {
     artemisi_instance_t **inst; /* packed, one reference each */
     size_t n;
     artemisi_rules_t *rules; /* NULL when the server sent neither routeRules nor logicInstances */
-    int64_t confirmed_wall_ms;
+    /* Moves on in place when a server confirms the same data again (artemisi_service_confirm),
+     * so the snapshot, and pick()'s position in it, survive an identical refresh. */
+    atomic_int_fast64_t confirmed_wall_ms;
     int stale;
     /* resolved route rules and pick plans (sdk/route.c) */
     uint32_t *up; /* indexes of instances whose status is "up" */
@@ -165,6 +167,9 @@ artemis_service_t *artemisi_service_restamp(const artemis_service_t *svc, int64_
 int artemisi_service_same_data(const artemis_service_t *a, const artemis_service_t *b);
 
 int64_t artemisi_service_confirmed_ms(const artemis_service_t *svc);
+/* A server confirmed svc's data again at now_wall: the one change a published snapshot
+ * allows (readers see it through artemis_service_age_ms). */
+void artemisi_service_confirm(artemis_service_t *svc, int64_t now_wall);
 
 /* Append the Service JSON as lookup.json returns it:
  * {"instances":[<every field>],"logicInstances":null,"metadata":null,"routeRules":..,

@@ -384,7 +384,7 @@ static artemis_service_t *service_build(const char *service_id, artemisi_instanc
     svc->inst = inst;
     svc->n = n;
     svc->rules = rules;
-    svc->confirmed_wall_ms = confirmed;
+    atomic_init(&svc->confirmed_wall_ms, confirmed);
     svc->stale = stale ? 1 : 0;
     if (!(svc->service_id = strdup(service_id)) || artemisi_routes_build(svc) != 0) {
         service_free(svc);
@@ -490,7 +490,7 @@ artemis_service_t *artemisi_service_with_change(const artemis_service_t *old,
     } else {
         a[n++] = ni;
     }
-    int64_t confirmed = old->stale ? old->confirmed_wall_ms : now_wall;
+    int64_t confirmed = old->stale ? artemisi_service_confirmed_ms(old) : now_wall;
     return service_build(old->service_id, a, n, rules_ref(old->rules), confirmed, old->stale);
 }
 
@@ -525,7 +525,13 @@ int artemisi_service_same_data(const artemis_service_t *a, const artemis_service
 
 int64_t artemisi_service_confirmed_ms(const artemis_service_t *svc)
 {
-    return svc->confirmed_wall_ms;
+    return atomic_load_explicit(&((artemis_service_t *)svc)->confirmed_wall_ms,
+                                memory_order_relaxed);
+}
+
+void artemisi_service_confirm(artemis_service_t *svc, int64_t now_wall)
+{
+    atomic_store_explicit(&svc->confirmed_wall_ms, now_wall, memory_order_relaxed);
 }
 
 int artemisi_service_encode(artemisi_buf_t *b, const artemis_service_t *svc)
@@ -598,7 +604,7 @@ ARTEMIS_EXPORT int64_t artemis_service_age_ms(const artemis_service_t *svc)
 {
     if (!svc)
         return 0;
-    int64_t age = artemisi_wall_ms() - svc->confirmed_wall_ms;
+    int64_t age = artemisi_wall_ms() - artemisi_service_confirmed_ms(svc);
     return age > 0 ? age : 0;
 }
 

@@ -124,7 +124,8 @@ int artemisi_snapshot_save(const char *dir, const artemis_service_t *svc)
     if (artemisi_buf_appends(&body, "{\"serviceId\":") ||
         artemisi_json_str(&body, svc->service_id) ||
         artemisi_buf_appendf(&body, ",\"savedAt\":%lld,\"confirmedAt\":%lld,\"service\":",
-                             (long long)artemisi_wall_ms(), (long long)svc->confirmed_wall_ms) ||
+                             (long long)artemisi_wall_ms(),
+                             (long long)artemisi_service_confirmed_ms(svc)) ||
         artemisi_service_encode(&body, svc) || artemisi_buf_appends(&body, "}\n") ||
         artemisi_buf_appendf(&path, "%s/%s", dir, name) ||
         artemisi_buf_appendf(&tmp, "%s/.%s.XXXXXX", dir, name)) {

@@ -92,6 +92,20 @@ static void test_full_and_changes(void **state)
     artemis_service_unref(s);
     assert_int_equal(full(c, "demo.service", 3, 300), 1);
 
+    /* An identical refresh keeps the snapshot itself: pick()'s round-robin position goes on
+     * (a new snapshot restarted it, so after a poll the next pick repeated the last one's
+     * slot and a weighted split stopped being exact), and a binding that keys its objects by
+     * snapshot does not rebuild them. Readers see the new confirmed time. */
+    s = artemisi_cache_get(c, "demo.service");
+    const artemis_instance_t *p1 = artemis_service_pick(s);
+    assert_int_equal(full(c, "demo.service", 3, 350), 0);
+    artemis_service_t *s2 = artemisi_cache_get(c, "demo.service");
+    assert_ptr_equal(s2, s);
+    assert_int_equal(artemisi_service_confirmed_ms(s2), 350);
+    assert_ptr_not_equal(artemis_service_pick(s2), p1);
+    artemis_service_unref(s2);
+    artemis_service_unref(s);
+
     /* pushed changes, looked up case-insensitively (Java quirk §11.5 fixed) */
     assert_int_equal(chg(c, "DEMO.service", "new", "i9", 400), 1);
     assert_int_equal(count(c, "demo.service"), 4);

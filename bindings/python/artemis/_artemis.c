@@ -493,13 +493,29 @@ static PyTypeObject ServiceType = {
 
 /* ---- Client ------------------------------------------------------------------------------ */
 
+/* What the SDK thread's callbacks reach: apart from the Client object, because it must live
+ * as long as the C client, which can outlive the object (see reap()). */
 typedef struct {
-    PyObject_HEAD artemis_client_t *c;
     PyObject *on_reg;   /* on_reg(service_id, instance_id, state, error_code) */
     PyObject *on_watch; /* on_watch(service_id, Service) */
     PyObject *on_log;   /* on_log(level, module, message) or NULL */
-    PyObject *cache;    /* dict: service id as asked -> the Service returned last */
-    unsigned long gen;  /* fork_gen at creation */
+} cbs_t;
+
+static void cbs_free(cbs_t *cb) /* GIL held */
+{
+    if (!cb)
+        return;
+    Py_XDECREF(cb->on_reg);
+    Py_XDECREF(cb->on_watch);
+    Py_XDECREF(cb->on_log);
+    PyMem_RawFree(cb);
+}
+
+typedef struct {
+    PyObject_HEAD artemis_client_t *c;
+    cbs_t *cbs;
+    PyObject *cache;   /* dict: service id as asked -> the Service returned last */
+    unsigned long gen; /* fork_gen at creation */
     int closed;
     int busy; /* Python threads inside a blocking call with the GIL released */
 } ClientObject;
@@ -507,14 +523,14 @@ typedef struct {
 static void reg_cb(void *ud, const char *sid, const char *iid, artemis_reg_state_t st,
                    artemis_err_t err)
 {
-    ClientObject *self = ud;
+    cbs_t *cb = ud;
     if (finalizing())
         return;
     PyGILState_STATE g = PyGILState_Ensure();
-    if (self->on_reg) {
-        PyObject *r = PyObject_CallFunction(self->on_reg, "ssii", sid, iid, (int)st, (int)err);
+    if (cb->on_reg) {
+        PyObject *r = PyObject_CallFunction(cb->on_reg, "ssii", sid, iid, (int)st, (int)err);
         if (!r)
-            PyErr_WriteUnraisable(self->on_reg);
+            PyErr_WriteUnraisable(cb->on_reg);
         Py_XDECREF(r);
     }
     PyGILState_Release(g);
@@ -522,15 +538,15 @@ static void reg_cb(void *ud, const char *sid, const char *iid, artemis_reg_state
 
 static void watch_cb(void *ud, const char *sid, artemis_service_t *svc)
 {
-    ClientObject *self = ud;
+    cbs_t *cb = ud;
     if (finalizing())
         return;
     PyGILState_STATE g = PyGILState_Ensure();
-    if (self->on_watch) {
+    if (cb->on_watch) {
         PyObject *s = service_wrap(artemis_service_ref(svc));
-        PyObject *r = s ? PyObject_CallFunction(self->on_watch, "sO", sid, s) : NULL;
+        PyObject *r = s ? PyObject_CallFunction(cb->on_watch, "sO", sid, s) : NULL;
         if (!r)
-            PyErr_WriteUnraisable(self->on_watch);
+            PyErr_WriteUnraisable(cb->on_watch);
         Py_XDECREF(r);
         Py_XDECREF(s);
     }
@@ -539,14 +555,14 @@ static void watch_cb(void *ud, const char *sid, artemis_service_t *svc)
 
 static void log_cb(void *ud, artemis_log_level_t level, const char *module, const char *msg)
 {
-    ClientObject *self = ud;
+    cbs_t *cb = ud;
     if (finalizing())
         return;
     PyGILState_STATE g = PyGILState_Ensure();
-    if (self->on_log) {
-        PyObject *r = PyObject_CallFunction(self->on_log, "iss", (int)level, module, msg);
+    if (cb->on_log) {
+        PyObject *r = PyObject_CallFunction(cb->on_log, "iss", (int)level, module, msg);
         if (!r)
-            PyErr_WriteUnraisable(self->on_log);
+            PyErr_WriteUnraisable(cb->on_log);
         Py_XDECREF(r);
     }
     PyGILState_Release(g);
@@ -607,7 +623,12 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kw)
     SET(ca, artemis_config_set_tls_ca_file(cfg, ca), "ca_file")
     SET(cert || key, artemis_config_set_tls_client_cert(cfg, cert, key), "cert_file/key_file")
     SET(level >= 0, artemis_config_set_log_level(cfg, (artemis_log_level_t)level), "log_level")
-    SET(on_log != Py_None, artemis_config_set_log_cb(cfg, log_cb, self), "log")
+    if (!(self->cbs = PyMem_RawCalloc(1, sizeof(*self->cbs)))) {
+        artemis_config_free(cfg);
+        PyErr_NoMemory();
+        return -1;
+    }
+    SET(on_log != Py_None, artemis_config_set_log_cb(cfg, log_cb, self->cbs), "log")
 #undef SET
     if (rc != ARTEMIS_OK) {
         artemis_error_t e = {.code = rc};
@@ -629,13 +650,13 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kw)
         return -1;
     Py_XINCREF(on_reg);
     Py_XINCREF(on_watch);
-    self->on_reg = on_reg;
-    self->on_watch = on_watch;
+    self->cbs->on_reg = on_reg;
+    self->cbs->on_watch = on_watch;
     if (on_log != Py_None) {
         Py_INCREF(on_log);
-        self->on_log = on_log;
+        self->cbs->on_log = on_log;
     }
-    artemis_client_set_registration_cb(self->c, reg_cb, self);
+    artemis_client_set_registration_cb(self->c, reg_cb, self->cbs);
     if (artemis_client_start(self->c, &err) != ARTEMIS_OK) {
         raise_err(err.code, &err);
         return -1;
@@ -643,32 +664,96 @@ static int client_init(ClientObject *self, PyObject *args, PyObject *kw)
     return 0;
 }
 
-/* Stop and free the C client. Waits (GIL released) for threads still inside a blocking call:
- * artemis_client_stop() wakes them with ARTEMIS_ERR_CLOSED. */
-static void client_shutdown(ClientObject *self, int64_t timeout_ms)
+typedef struct {
+    artemis_client_t *c;
+    cbs_t *cbs;
+} reap_t;
+
+/* Frees a C client whose last Python reference went away on its own SDK thread (inside a
+ * callback), where it cannot be stopped: another thread can. */
+static void *reaper(void *arg)
+{
+    reap_t *r = arg;
+    artemis_client_free(r->c);
+    if (!finalizing()) {
+        PyGILState_STATE g = PyGILState_Ensure();
+        cbs_free(r->cbs);
+        PyGILState_Release(g);
+    }
+    PyMem_RawFree(r);
+    return NULL;
+}
+
+static int reap(ClientObject *self)
+{
+    pthread_t t;
+    pthread_attr_t a;
+    reap_t *r = PyMem_RawMalloc(sizeof(*r));
+    if (!r || pthread_attr_init(&a) != 0) {
+        PyMem_RawFree(r);
+        return -1;
+    }
+    r->c = self->c;
+    r->cbs = self->cbs;
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&t, &a, reaper, r);
+    pthread_attr_destroy(&a);
+    if (rc != 0) {
+        PyMem_RawFree(r);
+        return -1;
+    }
+    self->c = NULL;
+    self->cbs = NULL;
+    return 0;
+}
+
+/* Stop and free the C client: 0, or -1 with an exception set when called on the SDK thread
+ * (from a callback: the thread cannot join itself). With reap set (the object is being
+ * finalized) that case hands the client to a reaper thread instead. Waits (GIL released) for
+ * threads still inside a blocking call: artemis_client_stop() wakes them with
+ * ARTEMIS_ERR_CLOSED. */
+static int client_shutdown(ClientObject *self, int64_t timeout_ms, int reap_in_callback)
 {
     artemis_client_t *c = self->c;
-    self->closed = 1;
-    if (!c)
-        return;
+    if (!c) {
+        self->closed = 1;
+        return 0;
+    }
     if (self->gen != fork_gen) {
+        self->closed = 1;
         self->c = NULL; /* the parent's client: its thread is not ours to stop */
-        return;
+        return 0;
     }
     PyThreadState *ts = PyEval_SaveThread();
-    artemis_client_stop(c, timeout_ms);
+    artemis_err_t rc = artemis_client_stop(c, timeout_ms);
     PyEval_RestoreThread(ts);
+    if (rc == ARTEMIS_ERR_STATE) {
+        if (reap_in_callback && reap(self) == 0) {
+            self->closed = 1;
+            return 0;
+        }
+        artemis_error_t e = {.code = rc};
+        snprintf(e.text, sizeof(e.text),
+                 "close() cannot run on the SDK's thread (from a callback); close from another "
+                 "thread");
+        raise_err(rc, &e);
+        return -1;
+    }
+    self->closed = 1;
     while (self->busy > 0) {
         ts = PyEval_SaveThread();
         usleep(1000);
         PyEval_RestoreThread(ts);
     }
     if (self->c != c)
-        return; /* another thread finished the job while we waited */
+        return 0; /* another thread finished the job while we waited */
     self->c = NULL;
     ts = PyEval_SaveThread();
     artemis_client_free(c);
     PyEval_RestoreThread(ts);
+    cbs_free(self->cbs); /* no callback can run any more */
+    self->cbs = NULL;
+    return 0;
 }
 
 static PyObject *client_close(ClientObject *self, PyObject *args)
@@ -676,24 +761,30 @@ static PyObject *client_close(ClientObject *self, PyObject *args)
     long long timeout_ms = 2000;
     if (!PyArg_ParseTuple(args, "|L", &timeout_ms))
         return NULL;
-    client_shutdown(self, timeout_ms);
+    if (client_shutdown(self, timeout_ms, 0) < 0)
+        return NULL;
     Py_RETURN_NONE;
 }
 
 static int client_traverse(ClientObject *self, visitproc visit, void *arg)
 {
-    Py_VISIT(self->on_reg);
-    Py_VISIT(self->on_watch);
-    Py_VISIT(self->on_log);
+    if (self->cbs) {
+        Py_VISIT(self->cbs->on_reg);
+        Py_VISIT(self->cbs->on_watch);
+        Py_VISIT(self->cbs->on_log);
+    }
     Py_VISIT(self->cache);
     return 0;
 }
 
+/* The collector calls this only after client_finalize() stopped the C client (or handed it
+ * to a reaper, which then owns cbs): no callback can run. */
 static int client_clear(ClientObject *self)
 {
-    Py_CLEAR(self->on_reg);
-    Py_CLEAR(self->on_watch);
-    Py_CLEAR(self->on_log);
+    if (!self->c) {
+        cbs_free(self->cbs);
+        self->cbs = NULL;
+    }
     Py_CLEAR(self->cache);
     return 0;
 }
@@ -704,7 +795,8 @@ static void client_finalize(ClientObject *self)
 {
     PyObject *type, *value, *tb;
     PyErr_Fetch(&type, &value, &tb);
-    client_shutdown(self, 2000);
+    if (client_shutdown(self, 2000, 1) < 0)
+        PyErr_WriteUnraisable((PyObject *)self);
     PyErr_Restore(type, value, tb);
 }
 
@@ -861,7 +953,7 @@ static PyObject *client_watch(ClientObject *self, PyObject *sid)
     artemis_client_t *c = self->c;
     self->busy++;
     PyThreadState *ts = PyEval_SaveThread();
-    rc = artemis_client_watch(c, id, watch_cb, self, &err);
+    rc = artemis_client_watch(c, id, watch_cb, self->cbs, &err);
     PyEval_RestoreThread(ts);
     self->busy--;
     if (rc != ARTEMIS_OK)
