@@ -91,18 +91,27 @@ class Registration:
 
     def __init__(self, client: "Client", instance: Instance) -> None:
         self.instance = instance
-        self._client = client
+        # Weak: the client's hub holds this registration, and a strong reference back would
+        # keep an unreferenced client (and its SDK thread) alive until a cycle collection.
+        self._client_ref = weakref.ref(client)
+        self._hub = client._hub
         self._cond = threading.Condition()
         self._state = RegState.PENDING
         self._last_error = 0
         self._closed = False
 
     @property
+    def _client(self) -> Optional["Client"]:
+        c = self._client_ref()
+        return None if c is None or c.closed else c
+
+    @property
     def state(self) -> RegState:
         """The SDK's current state of this registration."""
-        if self._closed or self._client.closed:
+        c = self._client
+        if self._closed or c is None:
             return RegState.UNREGISTERED
-        return RegState(self._client._c.state(self.instance.service_id, self.instance.instance_id))
+        return RegState(c._c.state(self.instance.service_id, self.instance.instance_id))
 
     def wait(self, timeout: Optional[float] = None) -> bool:
         """Block until a server holds the lease; False if timeout (seconds) passed first or
@@ -116,7 +125,7 @@ class Registration:
         with self._cond:
             self._state = state
             self._last_error = err
-            if state == RegState.UNREGISTERED and self._client.closed:
+            if state == RegState.UNREGISTERED and self._client is None:
                 self._closed = True
             self._cond.notify_all()
 
@@ -127,11 +136,11 @@ class Registration:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-        hub = self._client._hub
-        with hub.lock:
-            hub.regs.pop((self.instance.service_id.lower(), self.instance.instance_id.lower()), None)
-        if not self._client.closed:
-            self._client._c.deregister(self.instance.service_id, self.instance.instance_id)
+        with self._hub.lock:
+            self._hub.regs.pop((self.instance.service_id.lower(), self.instance.instance_id.lower()), None)
+        c = self._client
+        if c is not None:
+            c._c.deregister(self.instance.service_id, self.instance.instance_id)
 
     def __enter__(self) -> "Registration":
         return self
@@ -195,6 +204,14 @@ class Watch:
                 raise StopIteration
             s, self._latest = self._latest, None
             return s  # type: ignore[return-value]
+
+    def get(self, timeout: Optional[float] = None) -> Optional["Service"]:
+        """The next view not yet returned (waiting up to timeout seconds; None waits as
+        long as it takes), or None when the timeout passed or the watch is closed."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._latest is not None or self._closed, timeout)
+            s, self._latest = self._latest, None
+            return None if self._closed else s
 
     @property
     def closed(self) -> bool:
@@ -342,8 +359,8 @@ class Client:
         stop the SDK thread. Idempotent; methods raise Closed afterwards."""
         if self._closed:
             return
+        self._c.close(_ms(timeout))  # raises (and stays open) when called from a callback
         self._closed = True
-        self._c.close(_ms(timeout))
         self._hub.close()
         _live.discard(self)
 

@@ -120,11 +120,13 @@ class TestRegistryAndDiscovery(ServerCase):
 
         cb = c.watch("py.w", on_view)
         it = c.watch("py.w")
-        first = next(it)
+        first = it.get(5)
+        self.assertIsNotNone(first, "the current view within 5 s")
         self.assertEqual({i.instance_id for i in first.instances}, {"w-0"})
         t0 = time.monotonic()
         self.api.must_register(instance("py.w", "w-1", port=8081, region=REGION, zone=ZONE))
-        view = next(it)
+        view = it.get(5)
+        self.assertIsNotNone(view, "a pushed view within 5 s")
         self.assertEqual({i.instance_id for i in view.instances}, {"w-0", "w-1"})
         self.assertLess(time.monotonic() - t0, 2.0, "the push reached the iterator within 2 s")
         wait_until(lambda: frozenset({"w-0", "w-1"}) in seen, 2, "the callback saw w-1")
@@ -133,12 +135,15 @@ class TestRegistryAndDiscovery(ServerCase):
         cb.close()
         n = len(seen)
         self.api.must_unregister(instance("py.w", "w-1", port=8081, region=REGION, zone=ZONE))
-        view = next(it)
+        view = it.get(5)
+        self.assertIsNotNone(view, "a pushed view within 5 s")
         self.assertEqual({i.instance_id for i in view.instances}, {"w-0"})
         time.sleep(0.2)
         self.assertEqual(len(seen), n, "a closed callback watch is not called")
+        self.assertIsNone(it.get(0.2), "no view without a change")
         it.close()
         self.assertRaises(StopIteration, next, it)
+        self.assertIsNone(it.get())
 
     def test_callback_exception_is_logged_and_watch_goes_on(self):
         c = self.client()
@@ -325,6 +330,42 @@ class TestErrorsAndLifecycle(ServerCase):
         del c, reg
         gc.collect()
         wait_until(lambda: not self.server_ids("py.gc"), 5, "gc-1 deregistered by the collected client")
+
+    def test_last_reference_dropped_on_the_sdk_thread(self):
+        """The client's last reference goes away inside its own watch callback (on the SDK
+        thread, which cannot join itself): a reaper thread frees it, deregistering."""
+        box = [artemis.Client(self.url, region=REGION, zone=ZONE)]
+        reg = box[0].register("py.reap", "reap-1", "127.0.0.1", 9101)
+        self.assertTrue(reg.wait(5))
+        del reg
+        dropped = threading.Event()
+
+        def drop(view):
+            if box:
+                box.clear()  # the last reference: the client is finalized right here
+                dropped.set()
+
+        box[0].watch("py.reap", drop)
+        self.assertTrue(dropped.wait(5), "the callback ran")
+        wait_until(lambda: not self.server_ids("py.reap"), 5, "reap-1 deregistered by the reaper thread")
+
+    def test_close_from_a_callback_raises(self):
+        c = self.client()
+        self.api.must_register(instance("py.cb", "cb-1", region=REGION, zone=ZONE))
+        got = []
+        c.watch("py.cb", lambda view: got.append(self._try_close(c)))
+        wait_until(lambda: got, 5, "the callback ran")
+        self.assertEqual(got[0], artemis.ErrorCode.STATE)
+        self.assertFalse(c.closed)
+        self.assertEqual(len(c.lookup("py.cb")), 1, "the client still works")
+
+    @staticmethod
+    def _try_close(c):
+        try:
+            c.close()
+        except artemis.ArtemisError as e:
+            return e.code
+        return None
 
     def test_fork_child_cannot_use_parent_client(self):
         c = self.client()
