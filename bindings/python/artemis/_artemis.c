@@ -282,34 +282,40 @@ static void service_dealloc(ServiceObject *s)
     PyObject_Free(s);
 }
 
-static PyObject *service_instances(ServiceObject *s, void *closure)
+/* instances (closure NULL) or logic_instances (closure non-NULL). */
+static PyObject *service_list(ServiceObject *s, void *closure)
 {
-    (void)closure;
     if (ensure_instances(s) < 0)
         return NULL;
-    Py_INCREF(s->instances);
-    return s->instances;
+    PyObject *t = closure ? s->logic : s->instances;
+    Py_INCREF(t);
+    return t;
 }
 
-static PyObject *service_logic(ServiceObject *s, void *closure)
+/* A tuple of the n objects item(s, owner, i) makes; NULL on failure. */
+static PyObject *tuple_of(ServiceObject *s, const void *owner, size_t n,
+                          PyObject *(*item)(ServiceObject *, const void *, size_t))
 {
-    (void)closure;
-    if (ensure_instances(s) < 0)
-        return NULL;
-    Py_INCREF(s->logic);
-    return s->logic;
+    PyObject *t = PyTuple_New((Py_ssize_t)n);
+    for (size_t i = 0; t && i < n; i++) {
+        PyObject *o = item(s, owner, i);
+        if (!o)
+            Py_CLEAR(t);
+        else
+            PyTuple_SET_ITEM(t, (Py_ssize_t)i, o);
+    }
+    return t;
+}
+
+static PyObject *member_at(ServiceObject *s, const void *g, size_t i)
+{
+    return instance_of(s, artemis_group_instance(g, i));
 }
 
 static PyObject *group_new(ServiceObject *s, const artemis_group_t *g)
 {
-    size_t n = artemis_group_instance_count(g);
-    PyObject *insts = PyTuple_New((Py_ssize_t)n), *meta = NULL, *key = NULL, *r = NULL;
-    for (size_t i = 0; insts && i < n; i++) {
-        PyObject *o = instance_of(s, artemis_group_instance(g, i));
-        if (!o)
-            goto out;
-        PyTuple_SET_ITEM(insts, (Py_ssize_t)i, o);
-    }
+    PyObject *insts = tuple_of(s, g, artemis_group_instance_count(g), member_at);
+    PyObject *meta = NULL, *key = NULL, *r = NULL;
     if (!insts ||
         !(meta =
               metadata_dict(artemis_group_metadata_count(g), group_meta_key, group_meta_val, g)) ||
@@ -323,16 +329,15 @@ out:
     return r;
 }
 
+static PyObject *rule_group(ServiceObject *s, const void *rule, size_t i)
+{
+    return group_new(s, artemis_route_rule_group(rule, i));
+}
+
 static PyObject *rule_new(ServiceObject *s, const artemis_route_rule_t *rule)
 {
-    size_t n = artemis_route_rule_group_count(rule);
-    PyObject *groups = PyTuple_New((Py_ssize_t)n), *id = NULL, *strategy = NULL, *r = NULL;
-    for (size_t i = 0; groups && i < n; i++) {
-        PyObject *g = group_new(s, artemis_route_rule_group(rule, i));
-        if (!g)
-            goto out;
-        PyTuple_SET_ITEM(groups, (Py_ssize_t)i, g);
-    }
+    PyObject *groups = tuple_of(s, rule, artemis_route_rule_group_count(rule), rule_group);
+    PyObject *id = NULL, *strategy = NULL, *r = NULL;
     if (!groups || !(id = str_or_none(artemis_route_rule_id(rule))) ||
         !(strategy = str_or_none(artemis_route_rule_strategy(rule))))
         goto out;
@@ -345,23 +350,17 @@ out:
     return r;
 }
 
+static PyObject *service_rule(ServiceObject *s, const void *svc, size_t i)
+{
+    return rule_new(s, artemis_service_route_rule(svc, i));
+}
+
 static PyObject *service_rules(ServiceObject *s, void *closure)
 {
     (void)closure;
-    if (!s->rules) {
-        size_t n = artemis_service_route_rule_count(s->svc);
-        PyObject *t = PyTuple_New((Py_ssize_t)n);
-        for (size_t i = 0; t && i < n; i++) {
-            PyObject *r = rule_new(s, artemis_service_route_rule(s->svc, i));
-            if (!r)
-                Py_CLEAR(t);
-            else
-                PyTuple_SET_ITEM(t, (Py_ssize_t)i, r);
-        }
-        if (!t)
-            return NULL;
-        s->rules = t;
-    }
+    if (!s->rules &&
+        !(s->rules = tuple_of(s, s->svc, artemis_service_route_rule_count(s->svc), service_rule)))
+        return NULL;
     Py_INCREF(s->rules);
     return s->rules;
 }
@@ -452,10 +451,10 @@ static Py_hash_t service_hash(ServiceObject *s)
 
 static PyGetSetDef service_getset[] = {
     {"service_id", (getter)service_id, NULL, "The service id as the server spells it.", NULL},
-    {"instances", (getter)service_instances, NULL,
+    {"instances", (getter)service_list, NULL,
      "Registered instances (tuple of Instance), in the server's order.", NULL},
-    {"logic_instances", (getter)service_logic, NULL,
-     "Logical instances from the management database (tuple of Instance).", NULL},
+    {"logic_instances", (getter)service_list, NULL,
+     "Logical instances from the management database (tuple of Instance).", (void *)1},
     {"route_rules", (getter)service_rules, NULL,
      "Route rules as the SDK derived them (tuple of RouteRule); at least one.", NULL},
     {"stale", (getter)service_stale, NULL,

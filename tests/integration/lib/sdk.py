@@ -2,8 +2,8 @@
 
 The same programs exist in three languages with one contract (examples/README.md): C
 (build/examples/NAME), Python (bindings/python/examples/NAME.py under `python3 -X dev`, the
-in-tree package on PYTHONPATH) and Go (build/examples/go/NAME). A test module picks the
-language with EXAMPLES_LANG; `borrow_tests` runs another module's tests in another language.
+in-tree package on PYTHONPATH) and Go (build/examples/go/NAME). `borrow_tests` runs another
+module's tests in another language (it sets ctx.lang, which Examples reads).
 
 Each program is a child process whose stdout lines are collected by a reader thread with the
 time they arrived, so tests can wait for a line with a deadline and measure latencies. Every
@@ -203,7 +203,7 @@ class Examples:
     def __init__(self, ctx):
         self.ctx = ctx
         self.procs = []
-        self.lang = getattr(ctx.module, "EXAMPLES_LANG", "c")
+        self.lang = getattr(ctx, "lang", "c")
         ctx.defer(self.cleanup)
 
     def url(self, port=None):
@@ -263,22 +263,25 @@ def ids(obj):
     return {i["instanceId"] for i in obj["instances"]}
 
 
-def borrow_tests(source, modname, skip=()):
-    """Copies of SOURCE's test functions for module MODNAME (which sets EXAMPLES_LANG): same
-    names, timeouts and order, so one set of end-to-end tests drives every language."""
+def borrow_tests(source, modname, lang, skip=(), only=None):
+    """Copies of SOURCE's test functions for module MODNAME that run the examples in LANG:
+    named test_LANG_<name without test_>, with the same timeouts and in the same order
+    (after every earlier language's), so one set of end-to-end tests drives every language."""
     out = {}
     for name in dir(source):
         fn = getattr(source, name)
-        if not name.startswith("test_") or name in skip or getattr(fn, "__module__", "") != source.__name__:
+        if (not name.startswith("test_") or name in skip or (only is not None and name not in only)
+                or getattr(fn, "__module__", "") != source.__name__):
             continue
 
         def wrapper(ctx, fn=fn):
+            ctx.lang = lang
             return fn(ctx)
 
-        wrapper.__name__ = name
+        wrapper.__name__ = "test_%s_%s" % (lang, name[len("test_"):])
         wrapper.__module__ = modname
         wrapper.__doc__ = fn.__doc__
         wrapper.timeout = getattr(fn, "timeout", None) or 15.0
-        wrapper.order = fn.__code__.co_firstlineno
-        out[name] = wrapper
+        wrapper.order = LANGS.index(lang) * 1000000 + fn.__code__.co_firstlineno
+        out[wrapper.__name__] = wrapper
     return out
