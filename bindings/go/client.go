@@ -23,6 +23,11 @@ type Client struct {
 	done   chan struct{} // closed once the SDK thread is gone
 	self   cgo.Handle    // userdata of the registration and log callbacks
 
+	// tab is the C table of the snapshots Lookup last copied (a goart_table_t, 0 if it
+	// could not be allocated), freed by Close after c; views holds their Go copies.
+	tab   uintptr
+	views lookupCache
+
 	regMu sync.Mutex
 	regs  map[string]*Registration // by regKey
 
@@ -95,6 +100,7 @@ func NewClient(ctx context.Context, cfg Config) (*Client, error) {
 		}
 		return nil, errFrom(int(rc), e)
 	}
+	cl.tab = cTableNew()
 	cl.c = c
 	return cl, nil
 }
@@ -123,6 +129,9 @@ func (cl *Client) close() {
 	cl.mu.Lock()
 	C.artemis_client_free(cl.c)
 	cl.c = nil
+	cTableFree(cl.tab)
+	cl.tab = 0
+	cl.views.reset()
 	cl.mu.Unlock()
 	close(cl.done)
 
@@ -180,21 +189,35 @@ func timeoutMS(ctx context.Context) (int64, error) {
 	return ms, nil
 }
 
-// Lookup returns a copy of the service's view: the cached one when it is fresh, else the
-// answer of a lookup that waits until ctx's deadline (the request timeout without one).
-// When no server answers but a cached or disk view exists, that view is returned with
-// Stale set. The service is watched and kept fresh from then on. A ctx cancelled without a
-// deadline does not interrupt a lookup in flight.
+// Lookup returns the service's view: the cached one when it is fresh, else the answer of
+// a lookup that waits until ctx's deadline (the request timeout without one). When no
+// server answers but a cached or disk view exists, that view is returned with Stale set.
+// The service is watched and kept fresh from then on. A ctx cancelled without a deadline
+// does not interrupt a lookup in flight.
+//
+// The *Service is shared and read-only: while the SDK's snapshot of the service is
+// unchanged (an identical refresh keeps it), every Lookup of it on this client returns the
+// same *Service, without copying anything; a change makes a new one, and the old one stays
+// as it was. Do not modify it, its slices or its maps; copy what you want to change. Its
+// Age is the age when it was made. A client remembers the views of up to 4096 service ids
+// (ids differing only in ASCII case are one); views of further ids are copied on every
+// Lookup.
 func (cl *Client) Lookup(ctx context.Context, serviceID string) (*Service, error) {
+	svc, _, err := cl.lookup(ctx, serviceID)
+	return svc, err
+}
+
+// lookup is Lookup with the generation of the view (lookupCache; 0: not cached).
+func (cl *Client) lookup(ctx context.Context, serviceID string) (*Service, uint64, error) {
 	ms, err := timeoutMS(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if !cl.enter() {
-		return nil, errClosed()
+		return nil, 0, errClosed()
 	}
 	defer cl.leave()
-	return cLookup(cl.c, serviceID, ms)
+	return cLookup(cl.c, cl.tab, &cl.views, serviceID, ms)
 }
 
 // Pick returns one "up" instance chosen by the SDK's weighted round-robin over the route

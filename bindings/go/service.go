@@ -22,14 +22,16 @@ type Instance struct {
 }
 
 // Service is a copy of one immutable SDK snapshot of a service. It holds no C memory and
-// stays valid after the Client is closed.
+// stays valid after the Client is closed. The Services that Lookup and Watch return are
+// shared (Lookup returns the same one while the snapshot is unchanged): treat them as
+// read-only.
 type Service struct {
 	ID             string        // the service id as the server spells it
 	Instances      []Instance    // the registered instances, in the server's order
 	LogicInstances []Instance    // logical instances defined in the management database
 	RouteRules     []RouteRule   // at least one: the SDK appends a derived default rule
 	Stale          bool          // from the disk cache, or kept while no server answered
-	Age            time.Duration // since a server last confirmed the view, when copied
+	Age            time.Duration // since a server last confirmed the view, when copied (not updated later)
 }
 
 // RouteRule is one route rule of a snapshot (docs/sdk.md, "Route rules and groups").

@@ -2,6 +2,10 @@ package artemis
 
 /*
 #cgo pkg-config: artemis
+#cgo CFLAGS: -pthread
+#cgo LDFLAGS: -pthread
+#include <ctype.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,19 +201,171 @@ static unsigned char *goart_encode(const artemis_service_t *s, size_t *len)
 	return w.p;
 }
 
+// ---- Lookup: the last snapshot handed to Go, per client and service id ----
+//
+// A Go *Service must hold no C memory, so the identity of the snapshot a Service was
+// copied from is kept here, in C memory: per client, a table from the lower-cased service
+// id (as the SDK's cache folds it) to the snapshot last encoded for Go (a reference is
+// held, so its address cannot be reused by another snapshot) and a generation. The SDK
+// keeps the same artemis_service_t* across identical refreshes, so the same pointer means
+// the same view: the Go side then returns the *Service it decoded for that generation
+// (client.go, lookupCache) without encoding anything. Slots are never removed before
+// goart_table_free; at GOART_TABLE_MAX ids, new ids are not cached (always encoded).
+
+#define GOART_TABLE_MAX 4096
+
+typedef struct {
+	char *key;              // lower-cased id, malloc'd
+	uint32_t hash;
+	artemis_service_t *svc; // a reference to the snapshot last encoded for Go
+	uint64_t gen;           // the generation that encoding got
+} goart_slot_t;
+
+typedef struct {
+	pthread_mutex_t mu;
+	goart_slot_t *slots; // n used of cap
+	size_t n, cap;
+	uint32_t *index;     // open addressing over slots: 0 free, else slot + 1
+	size_t index_cap;    // a power of two, at least twice cap
+	uint64_t gen;        // the last generation handed out, table-wide
+} goart_table_t;
+
+static _Atomic long goart_tables_live; // for the tests: tables not freed yet
+
+// NULL when memory runs out: Lookup then works without the table (always encodes).
+static goart_table_t *goart_table_new(void)
+{
+	goart_table_t *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	if (pthread_mutex_init(&t->mu, NULL) != 0) {
+		free(t);
+		return NULL;
+	}
+	goart_tables_live++;
+	return t;
+}
+
+// After artemis_client_free: no Lookup can be running (Client.mu is write-held).
+static void goart_table_free(uintptr_t tp)
+{
+	goart_table_t *t = (goart_table_t *)tp;
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->slots[i].key);
+		artemis_service_unref(t->slots[i].svc);
+	}
+	free(t->slots);
+	free(t->index);
+	pthread_mutex_destroy(&t->mu);
+	free(t);
+	goart_tables_live--;
+}
+
+static long goart_tables_count(void) { return goart_tables_live; }
+
+static uint32_t goart_hash(const char *k, size_t n)
+{
+	uint32_t h = 2166136261u; // FNV-1a
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)k[i]) * 16777619u;
+	return h;
+}
+
+// The slot of key (n bytes, lower-cased), added when absent; -1 when the table is full or
+// memory runs out. Called with t->mu held.
+static long goart_table_slot(goart_table_t *t, const char *key, size_t n)
+{
+	uint32_t h = goart_hash(key, n);
+	size_t mask = t->index_cap - 1, i;
+	if (t->index_cap) {
+		for (i = h & mask; t->index[i]; i = (i + 1) & mask) {
+			goart_slot_t *s = &t->slots[t->index[i] - 1];
+			if (s->hash == h && strcmp(s->key, key) == 0)
+				return (long)t->index[i] - 1;
+		}
+	}
+	if (t->n == GOART_TABLE_MAX)
+		return -1;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 8;
+		goart_slot_t *slots = realloc(t->slots, cap * sizeof(*slots));
+		if (!slots)
+			return -1;
+		t->slots = slots;
+		uint32_t *index = calloc(cap * 2, sizeof(*index));
+		if (!index)
+			return -1; // slots is only larger: the table stays consistent
+		free(t->index);
+		t->index = index;
+		t->index_cap = cap * 2;
+		t->cap = cap;
+		mask = t->index_cap - 1;
+		for (size_t k = 0; k < t->n; k++) {
+			for (i = t->slots[k].hash & mask; t->index[i]; i = (i + 1) & mask)
+				;
+			t->index[i] = (uint32_t)k + 1;
+		}
+	}
+	char *copy = malloc(n + 1);
+	if (!copy)
+		return -1;
+	memcpy(copy, key, n + 1);
+	goart_slot_t *s = &t->slots[t->n];
+	s->key = copy;
+	s->hash = h;
+	s->svc = NULL;
+	s->gen = 0;
+	for (i = h & mask; t->index[i]; i = (i + 1) & mask)
+		;
+	t->index[i] = (uint32_t)t->n + 1;
+	return (long)t->n++;
+}
+
+// goart_table_slot taking the lock, for the tests.
+static long goart_table_slot_locked(uintptr_t tp, const char *key, size_t n)
+{
+	goart_table_t *t = (goart_table_t *)tp;
+	pthread_mutex_lock(&t->mu);
+	long slot = goart_table_slot(t, key, n);
+	pthread_mutex_unlock(&t->mu);
+	return slot;
+}
+
 typedef struct {
 	int rc;
 	artemis_error_t err;
-	unsigned char *buf; // the encoded snapshot when rc == 0: copy it, then free it
-	size_t size;
+	long slot;          // the table slot of the id, -1 when it is not cached
+	uint64_t gen;       // the generation of the view in slot (0 when slot is -1)
+	unsigned char *buf; // the encoded view (copy it, then free it), or NULL when the view is
+	size_t size;        // the one slot's generation already names and force was 0
 } goart_lookup_t;
 
-static goart_lookup_t goart_lookup(uintptr_t c, const void *id, size_t id_len,
-				   int64_t timeout_ms)
+static void goart_nomem(goart_lookup_t *r, const char *what)
 {
+	r->rc = r->err.code = ARTEMIS_ERR_NOMEM;
+	r->err.sys_errno = 0;
+	r->err.http_status = 0;
+	snprintf(r->err.text, sizeof(r->err.text), "out of memory copying %s", what);
+}
+
+// Lookup in one cgo call. The cached view when it is fresh, else artemis_client_discover
+// (which waits up to timeout_ms). The table's lock is held while the cache is read and the
+// slot compared, so a slot follows the cache's order of snapshots and its generation only
+// grows: a lookup never reports a view older than one an earlier lookup got. With the
+// same snapshot as the slot's, nothing is encoded unless force is set.
+static goart_lookup_t goart_lookup(uintptr_t cp, uintptr_t tp, const void *id, size_t id_len,
+				   int64_t timeout_ms, int force)
+{
+	artemis_client_t *c = (artemis_client_t *)cp;
+	goart_table_t *t = (goart_table_t *)tp;
 	goart_lookup_t r;
-	char idb[GOART_MAX_ID + 1];
+	char idb[GOART_MAX_ID + 1], key[GOART_MAX_ID + 1];
 	artemis_service_t *svc = NULL;
+	r.rc = ARTEMIS_OK;
+	r.slot = -1;
+	r.gen = 0;
 	r.buf = NULL;
 	r.size = 0;
 	r.err.text[0] = 0;
@@ -218,17 +374,52 @@ static goart_lookup_t goart_lookup(uintptr_t c, const void *id, size_t id_len,
 		r.rc = ARTEMIS_ERR_INVALID_ARG;
 		return r;
 	}
-	r.rc = artemis_client_discover((artemis_client_t *)c, idb, timeout_ms, &svc, &r.err);
-	if (r.rc != ARTEMIS_OK)
-		return r;
-	r.buf = goart_encode(svc, &r.size);
-	artemis_service_unref(svc);
-	if (!r.buf) {
-		r.rc = r.err.code = ARTEMIS_ERR_NOMEM;
-		r.err.sys_errno = 0;
-		r.err.http_status = 0;
-		snprintf(r.err.text, sizeof(r.err.text), "out of memory copying %s", idb);
+	if (t) {
+		for (size_t i = 0; i <= id_len; i++)
+			key[i] = (char)tolower((unsigned char)idb[i]);
+		pthread_mutex_lock(&t->mu);
+		svc = artemis_client_get_cached(c, idb);
+		if (svc && artemis_service_is_stale(svc)) {
+			artemis_service_unref(svc); // discover tries the servers first
+			svc = NULL;
+		}
+		if (!svc)
+			pthread_mutex_unlock(&t->mu);
 	}
+	if (!svc) {
+		r.rc = artemis_client_discover(c, idb, timeout_ms, &svc, &r.err);
+		if (r.rc != ARTEMIS_OK)
+			return r;
+		if (t) {
+			pthread_mutex_lock(&t->mu);
+			// What the cache holds now is at least as new as the answer.
+			artemis_service_t *cur = artemis_client_get_cached(c, idb);
+			if (cur) {
+				artemis_service_unref(svc);
+				svc = cur;
+			}
+		}
+	}
+	if (t) {
+		r.slot = goart_table_slot(t, key, id_len);
+		if (r.slot >= 0) {
+			goart_slot_t *s = &t->slots[r.slot];
+			if (s->svc != svc) {
+				artemis_service_unref(s->svc);
+				s->svc = artemis_service_ref(svc);
+				s->gen = ++t->gen;
+				force = 1;
+			}
+			r.gen = s->gen;
+		}
+		pthread_mutex_unlock(&t->mu);
+	}
+	if (r.slot < 0 || force) {
+		r.buf = goart_encode(svc, &r.size); // the snapshot is immutable: no lock needed
+		if (!r.buf)
+			goart_nomem(&r, idb);
+	}
+	artemis_service_unref(svc);
 	return r;
 }
 
@@ -423,16 +614,45 @@ const (
 	fieldZoneID         = C.ARTEMIS_FIELD_ZONE_ID
 )
 
-// cLookup runs artemis_client_discover and copies the snapshot into Go memory.
-func cLookup(c *C.artemis_client_t, serviceID string, timeoutMS int64) (*Service, error) {
-	r := C.goart_lookup(clientPtr(c), strData(serviceID), C.size_t(len(serviceID)), C.int64_t(timeoutMS))
+// cLookup runs goart_lookup and returns the view: the *Service views already holds for
+// the generation the C table reports, or a new copy of the snapshot (recorded in views),
+// with its generation (0 when the id has no slot: the table is full or missing). tab is
+// the client's goart_table_t (0: no table, every view is copied).
+func cLookup(c *C.artemis_client_t, tab uintptr, views *lookupCache, serviceID string, timeoutMS int64) (*Service, uint64, error) {
+	r := C.goart_lookup(clientPtr(c), C.uintptr_t(tab), strData(serviceID), C.size_t(len(serviceID)), C.int64_t(timeoutMS), 0)
 	if r.rc != C.ARTEMIS_OK {
-		return nil, errFrom(int(r.rc), r.err)
+		return nil, 0, errFrom(int(r.rc), r.err)
+	}
+	if r.buf == nil {
+		// The slot's snapshot is unchanged: its Service, or a newer one another goroutine
+		// stored meanwhile.
+		if svc, gen := views.get(int(r.slot), uint64(r.gen)); svc != nil {
+			return svc, gen, nil
+		}
+		// The goroutine that got this generation has not stored its copy yet: make one.
+		r = C.goart_lookup(clientPtr(c), C.uintptr_t(tab), strData(serviceID), C.size_t(len(serviceID)), C.int64_t(timeoutMS), 1)
+		if r.rc != C.ARTEMIS_OK {
+			return nil, 0, errFrom(int(r.rc), r.err)
+		}
 	}
 	s := C.GoStringN((*C.char)(unsafe.Pointer(r.buf)), C.int(r.size))
 	C.free(unsafe.Pointer(r.buf))
-	return decodeService(s), nil
+	svc := decodeService(s)
+	if r.slot < 0 {
+		return svc, 0, nil
+	}
+	svc, gen := views.put(int(r.slot), uint64(r.gen), svc)
+	return svc, gen, nil
 }
+
+// cTableNew is a new goart_table_t, or 0 when memory ran out (Lookup then always copies).
+func cTableNew() uintptr { return uintptr(unsafe.Pointer(C.goart_table_new())) }
+
+// cTableFree frees a goart_table_t and the references it holds; 0 is a no-op.
+func cTableFree(tab uintptr) { C.goart_table_free(C.uintptr_t(tab)) }
+
+// cTablesLive counts the tables not freed yet (for the tests).
+func cTablesLive() int { return int(C.goart_tables_count()) }
 
 // cPick runs goart_pick and copies the chosen instance.
 func cPick(c *C.artemis_client_t, serviceID string, timeoutMS int64) (Instance, error) {
@@ -530,4 +750,11 @@ func strData(s string) unsafe.Pointer {
 // interface for its pointer check, an allocation per call.
 func clientPtr(c *C.artemis_client_t) C.uintptr_t {
 	return C.uintptr_t(uintptr(unsafe.Pointer(c)))
+}
+
+// cTableSlot is the slot goart_table_slot gives key (already lower-cased), for the tests.
+func cTableSlot(tab uintptr, key string) int {
+	k := C.CString(key)
+	defer C.free(unsafe.Pointer(k))
+	return int(C.goart_table_slot_locked(C.uintptr_t(tab), k, C.size_t(len(key))))
 }
