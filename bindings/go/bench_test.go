@@ -55,7 +55,8 @@ func BenchmarkPickCachedParallel(b *testing.B) {
 	})
 }
 
-// BenchmarkLookupCached is the cost of copying the 100-instance snapshot into Go values.
+// BenchmarkLookupCached is Lookup of the unchanged 100-instance snapshot: the *Service
+// copied by the first Lookup is returned again, nothing is copied.
 func BenchmarkLookupCached(b *testing.B) {
 	c, id := cachedService(b)
 	ctx := context.Background()
@@ -65,5 +66,40 @@ func BenchmarkLookupCached(b *testing.B) {
 		if _, err := c.Lookup(ctx, id); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkLookupCachedParallel is the same from GOMAXPROCS goroutines (they share the
+// table's lock and the SDK's cache lock).
+func BenchmarkLookupCachedParallel(b *testing.B) {
+	c, id := cachedService(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := c.Lookup(ctx, id); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkLookupCopy is what a Lookup costs when the snapshot changed: encoding the
+// 100-instance snapshot in C and decoding it into new Go values.
+func BenchmarkLookupCopy(b *testing.B) {
+	c, id := cachedService(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.mu.RLock()
+		_, _, err := cLookup(c.c, 0, nil, id, 0) // no table: always copied
+		c.mu.RUnlock()
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = ctx
 	}
 }

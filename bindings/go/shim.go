@@ -333,21 +333,24 @@ static long goart_table_slot_locked(uintptr_t tp, const char *key, size_t n)
 	return slot;
 }
 
+// Returned by value (no Go pointer goes to C, nothing escapes to the Go heap) and kept
+// small: the error, rare, comes in a malloc'd copy.
 typedef struct {
 	int rc;
-	artemis_error_t err;
-	long slot;          // the table slot of the id, -1 when it is not cached
-	uint64_t gen;       // the generation of the view in slot (0 when slot is -1)
-	unsigned char *buf; // the encoded view (copy it, then free it), or NULL when the view is
-	size_t size;        // the one slot's generation already names and force was 0
+	artemis_error_t *err; // when rc != ARTEMIS_OK: malloc'd (free it), NULL if memory ran out
+	long slot;            // the table slot of the id, -1 when it is not cached
+	uint64_t gen;         // the generation of the view in slot (0 when slot is -1)
+	unsigned char *buf;   // the encoded view (copy it, then free it), or NULL when the view
+	size_t size;          // is the one slot's generation names and force was 0
 } goart_lookup_t;
 
-static void goart_nomem(goart_lookup_t *r, const char *what)
+static goart_lookup_t goart_lookup_fail(goart_lookup_t r, int rc, const artemis_error_t *e)
 {
-	r->rc = r->err.code = ARTEMIS_ERR_NOMEM;
-	r->err.sys_errno = 0;
-	r->err.http_status = 0;
-	snprintf(r->err.text, sizeof(r->err.text), "out of memory copying %s", what);
+	r.rc = rc;
+	r.err = malloc(sizeof(*r.err));
+	if (r.err)
+		*r.err = *e;
+	return r;
 }
 
 // Lookup in one cgo call. The cached view when it is fresh, else artemis_client_discover
@@ -360,19 +363,13 @@ static goart_lookup_t goart_lookup(uintptr_t cp, uintptr_t tp, const void *id, s
 {
 	artemis_client_t *c = (artemis_client_t *)cp;
 	goart_table_t *t = (goart_table_t *)tp;
-	goart_lookup_t r;
+	goart_lookup_t r = {ARTEMIS_OK, NULL, -1, 0, NULL, 0};
+	artemis_error_t e;
 	char idb[GOART_MAX_ID + 1], key[GOART_MAX_ID + 1];
 	artemis_service_t *svc = NULL;
-	r.rc = ARTEMIS_OK;
-	r.slot = -1;
-	r.gen = 0;
-	r.buf = NULL;
-	r.size = 0;
-	r.err.text[0] = 0;
 	if (goart_copy_id(idb, id, id_len) != 0) {
-		goart_bad_id(&r.err);
-		r.rc = ARTEMIS_ERR_INVALID_ARG;
-		return r;
+		goart_bad_id(&e);
+		return goart_lookup_fail(r, ARTEMIS_ERR_INVALID_ARG, &e);
 	}
 	if (t) {
 		for (size_t i = 0; i <= id_len; i++)
@@ -387,9 +384,10 @@ static goart_lookup_t goart_lookup(uintptr_t cp, uintptr_t tp, const void *id, s
 			pthread_mutex_unlock(&t->mu);
 	}
 	if (!svc) {
-		r.rc = artemis_client_discover(c, idb, timeout_ms, &svc, &r.err);
-		if (r.rc != ARTEMIS_OK)
-			return r;
+		e.text[0] = 0;
+		int rc = artemis_client_discover(c, idb, timeout_ms, &svc, &e);
+		if (rc != ARTEMIS_OK)
+			return goart_lookup_fail(r, rc, &e);
 		if (t) {
 			pthread_mutex_lock(&t->mu);
 			// What the cache holds now is at least as new as the answer.
@@ -416,8 +414,13 @@ static goart_lookup_t goart_lookup(uintptr_t cp, uintptr_t tp, const void *id, s
 	}
 	if (r.slot < 0 || force) {
 		r.buf = goart_encode(svc, &r.size); // the snapshot is immutable: no lock needed
-		if (!r.buf)
-			goart_nomem(&r, idb);
+		if (!r.buf) {
+			e.code = ARTEMIS_ERR_NOMEM;
+			e.sys_errno = 0;
+			e.http_status = 0;
+			snprintf(e.text, sizeof(e.text), "out of memory copying %s", idb);
+			r = goart_lookup_fail(r, ARTEMIS_ERR_NOMEM, &e);
+		}
 	}
 	artemis_service_unref(svc);
 	return r;
@@ -599,6 +602,9 @@ import (
 	"unsafe"
 )
 
+// tableMax is the number of service ids a client's Lookup table takes (GOART_TABLE_MAX).
+const tableMax = C.GOART_TABLE_MAX
+
 // maxIDLen is the longest service id the binding passes to the SDK (GOART_MAX_ID).
 const maxIDLen = C.GOART_MAX_ID
 
@@ -621,7 +627,7 @@ const (
 func cLookup(c *C.artemis_client_t, tab uintptr, views *lookupCache, serviceID string, timeoutMS int64) (*Service, uint64, error) {
 	r := C.goart_lookup(clientPtr(c), C.uintptr_t(tab), strData(serviceID), C.size_t(len(serviceID)), C.int64_t(timeoutMS), 0)
 	if r.rc != C.ARTEMIS_OK {
-		return nil, 0, errFrom(int(r.rc), r.err)
+		return nil, 0, lookupErr(r)
 	}
 	if r.buf == nil {
 		// The slot's snapshot is unchanged: its Service, or a newer one another goroutine
@@ -632,7 +638,7 @@ func cLookup(c *C.artemis_client_t, tab uintptr, views *lookupCache, serviceID s
 		// The goroutine that got this generation has not stored its copy yet: make one.
 		r = C.goart_lookup(clientPtr(c), C.uintptr_t(tab), strData(serviceID), C.size_t(len(serviceID)), C.int64_t(timeoutMS), 1)
 		if r.rc != C.ARTEMIS_OK {
-			return nil, 0, errFrom(int(r.rc), r.err)
+			return nil, 0, lookupErr(r)
 		}
 	}
 	s := C.GoStringN((*C.char)(unsafe.Pointer(r.buf)), C.int(r.size))
@@ -643,6 +649,16 @@ func cLookup(c *C.artemis_client_t, tab uintptr, views *lookupCache, serviceID s
 	}
 	svc, gen := views.put(int(r.slot), uint64(r.gen), svc)
 	return svc, gen, nil
+}
+
+// lookupErr is the error of a failed goart_lookup; it frees the copy of the details.
+func lookupErr(r C.goart_lookup_t) error {
+	var e C.artemis_error_t
+	if r.err != nil {
+		e = *r.err
+		C.free(unsafe.Pointer(r.err))
+	}
+	return errFrom(int(r.rc), e)
 }
 
 // cTableNew is a new goart_table_t, or 0 when memory ran out (Lookup then always copies).
