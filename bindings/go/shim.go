@@ -428,12 +428,20 @@ static goart_lookup_t goart_lookup(uintptr_t cp, uintptr_t tp, const void *id, s
 
 typedef struct {
 	int rc;
-	artemis_error_t err;
+	artemis_error_t *err;           // when rc != ARTEMIS_OK: malloc'd (free it), or NULL
 	size_t size;                    // bytes of the encoded instance
 	artemis_service_t *svc;         // only when size > GOART_PICK_BUF: goart_instance_take
 	const artemis_instance_t *inst; // idem
 	unsigned char buf[GOART_PICK_BUF];
 } goart_pick_t;
+
+static artemis_error_t *goart_err_copy(const artemis_error_t *e)
+{
+	artemis_error_t *p = malloc(sizeof(*p));
+	if (p)
+		*p = *e;
+	return p;
+}
 
 // The whole Pick in one cgo call: the cached view (a lookup only when there is none), the
 // SDK's weighted pick, and the chosen instance encoded into the returned struct. Returned
@@ -443,31 +451,37 @@ static goart_pick_t goart_pick(uintptr_t cp, const void *id, size_t id_len,
 {
 	artemis_client_t *c = (artemis_client_t *)cp;
 	goart_pick_t r;
+	artemis_error_t e;
 	char idb[GOART_MAX_ID + 1];
 	r.rc = ARTEMIS_OK;
+	r.err = NULL;
 	r.size = 0;
 	r.svc = NULL;
 	r.inst = NULL;
-	r.err.text[0] = 0;
 	if (goart_copy_id(idb, id, id_len) != 0) {
-		goart_bad_id(&r.err);
+		goart_bad_id(&e);
 		r.rc = ARTEMIS_ERR_INVALID_ARG;
+		r.err = goart_err_copy(&e);
 		return r;
 	}
 	artemis_service_t *svc = artemis_client_get_cached(c, idb);
 	if (!svc) {
-		r.rc = artemis_client_discover(c, idb, timeout_ms, &svc, &r.err);
-		if (r.rc != ARTEMIS_OK)
+		e.text[0] = 0;
+		r.rc = artemis_client_discover(c, idb, timeout_ms, &svc, &e);
+		if (r.rc != ARTEMIS_OK) {
+			r.err = goart_err_copy(&e);
 			return r;
+		}
 	}
 	const artemis_instance_t *x = artemis_service_pick(svc);
 	if (!x) {
 		artemis_service_unref(svc);
 		r.rc = ARTEMIS_ERR_NOT_FOUND;
-		r.err.code = ARTEMIS_ERR_NOT_FOUND;
-		r.err.sys_errno = 0;
-		r.err.http_status = 0;
-		snprintf(r.err.text, sizeof(r.err.text), "no instance of %s is up", idb);
+		e.code = ARTEMIS_ERR_NOT_FOUND;
+		e.sys_errno = 0;
+		e.http_status = 0;
+		snprintf(e.text, sizeof(e.text), "no instance of %s is up", idb);
+		r.err = goart_err_copy(&e);
 		return r;
 	}
 	goart_w w = {r.buf, sizeof(r.buf), 0, 0, 0};
@@ -627,7 +641,7 @@ const (
 func cLookup(c *C.artemis_client_t, tab uintptr, views *lookupCache, serviceID string, timeoutMS int64) (*Service, uint64, error) {
 	r := C.goart_lookup(clientPtr(c), C.uintptr_t(tab), strData(serviceID), C.size_t(len(serviceID)), C.int64_t(timeoutMS), 0)
 	if r.rc != C.ARTEMIS_OK {
-		return nil, 0, lookupErr(r)
+		return nil, 0, takeErr(int(r.rc), r.err)
 	}
 	if r.buf == nil {
 		// The slot's snapshot is unchanged: its Service, or a newer one another goroutine
@@ -638,7 +652,7 @@ func cLookup(c *C.artemis_client_t, tab uintptr, views *lookupCache, serviceID s
 		// The goroutine that got this generation has not stored its copy yet: make one.
 		r = C.goart_lookup(clientPtr(c), C.uintptr_t(tab), strData(serviceID), C.size_t(len(serviceID)), C.int64_t(timeoutMS), 1)
 		if r.rc != C.ARTEMIS_OK {
-			return nil, 0, lookupErr(r)
+			return nil, 0, takeErr(int(r.rc), r.err)
 		}
 	}
 	s := C.GoStringN((*C.char)(unsafe.Pointer(r.buf)), C.int(r.size))
@@ -651,14 +665,15 @@ func cLookup(c *C.artemis_client_t, tab uintptr, views *lookupCache, serviceID s
 	return svc, gen, nil
 }
 
-// lookupErr is the error of a failed goart_lookup; it frees the copy of the details.
-func lookupErr(r C.goart_lookup_t) error {
+// takeErr is the error of a failed helper call from the malloc'd copy of its details
+// (freed here; nil when memory ran out).
+func takeErr(code int, p *C.artemis_error_t) error {
 	var e C.artemis_error_t
-	if r.err != nil {
-		e = *r.err
-		C.free(unsafe.Pointer(r.err))
+	if p != nil {
+		e = *p
+		C.free(unsafe.Pointer(p))
 	}
-	return errFrom(int(r.rc), e)
+	return errFrom(code, e)
 }
 
 // cTableNew is a new goart_table_t, or 0 when memory ran out (Lookup then always copies).
@@ -674,7 +689,7 @@ func cTablesLive() int { return int(C.goart_tables_count()) }
 func cPick(c *C.artemis_client_t, serviceID string, timeoutMS int64) (Instance, error) {
 	r := C.goart_pick(clientPtr(c), strData(serviceID), C.size_t(len(serviceID)), C.int64_t(timeoutMS))
 	if r.rc != C.ARTEMIS_OK {
-		return Instance{}, errFrom(int(r.rc), r.err)
+		return Instance{}, takeErr(int(r.rc), r.err)
 	}
 	var s string
 	if r.svc == nil {
