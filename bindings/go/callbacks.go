@@ -21,6 +21,30 @@ func goArtemisWatch(h C.uintptr_t, p *C.uchar, n C.size_t) {
 	w.deliver(svc)
 }
 
+// goArtemisWatchView is goArtemisWatch for a client with a Lookup table: slot and gen
+// name the view in the client's lookupCache (slot -1: none); p is NULL when the view is
+// unchanged in the table, and the answer 1 asks for the encoding when the cache does not
+// hold that generation.
+//
+//export goArtemisWatchView
+func goArtemisWatchView(h C.uintptr_t, slot C.long, gen C.uint64_t, p *C.uchar, n C.size_t) C.int {
+	w := cgo.Handle(h).Value().(*watchEntry)
+	if p == nil {
+		svc, _ := w.cl.views.get(int(slot), uint64(gen))
+		if svc == nil {
+			return 1
+		}
+		w.deliver(svc)
+		return 0
+	}
+	svc := decodeService(C.GoStringN((*C.char)(unsafe.Pointer(p)), C.int(n)))
+	if slot >= 0 {
+		svc, _ = w.cl.views.put(int(slot), uint64(gen), svc)
+	}
+	w.deliver(svc)
+	return 0
+}
+
 //export goArtemisRegistration
 func goArtemisRegistration(h C.uintptr_t, serviceID, instanceID *C.char, state C.int) {
 	cl := cgo.Handle(h).Value().(*Client)

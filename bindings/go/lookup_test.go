@@ -48,21 +48,27 @@ func TestLookupNewViewAfterChange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitView(t, ch, "c-1", func(s *Service) bool { return join(instanceIDs(s.Instances)) == "c-1" })
+	w1 := waitView(t, ch, "c-1", func(s *Service) bool { return join(instanceIDs(s.Instances)) == "c-1" })
 	ctx := ctxTimeout(t, 10*time.Second)
 	svc1, err := c.Lookup(ctx, "go.change.svc")
 	if err != nil || join(instanceIDs(svc1.Instances)) != "c-1" {
 		t.Fatalf("Lookup = %+v, %v", svc1, err)
 	}
+	if svc1 != w1 {
+		t.Fatalf("Lookup = %p, the watch delivered %p for the same snapshot", svc1, w1)
+	}
 
 	srv.register(instanceJSON("go.change.svc", "c-2", 8712, nil))
-	waitView(t, ch, "c-1,c-2", func(s *Service) bool { return join(instanceIDs(s.Instances)) == "c-1,c-2" })
+	w2 := waitView(t, ch, "c-1,c-2", func(s *Service) bool { return join(instanceIDs(s.Instances)) == "c-1,c-2" })
 	svc2, err := c.Lookup(ctx, "go.change.svc")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if svc2 == svc1 || join(instanceIDs(svc2.Instances)) != "c-1,c-2" {
 		t.Fatalf("Lookup after the change = %p %v, want a new view with c-1,c-2 (old %p)", svc2, instanceIDs(svc2.Instances), svc1)
+	}
+	if svc2 != w2 {
+		t.Fatalf("Lookup = %p, the watch delivered %p for the same snapshot", svc2, w2)
 	}
 	if join(instanceIDs(svc1.Instances)) != "c-1" {
 		t.Fatalf("the earlier view changed: %v", instanceIDs(svc1.Instances))
@@ -88,6 +94,30 @@ func TestLookupConcurrentWithChanges(t *testing.T) {
 	byGen := map[uint64]*Service{}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	// A watch shares the table with the goroutines; its last view ends as Lookup's.
+	wch, err := c.Watch(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var watched *Service
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case ev := <-wch:
+				if ev.Err != nil {
+					t.Errorf("watch: %v", ev.Err)
+					return
+				}
+				mu.Lock()
+				watched = ev.Service
+				mu.Unlock()
+			case <-stop:
+				return
+			}
+		}
+	}()
 	for g := 0; g < 8; g++ {
 		wg.Add(1)
 		go func(g int) {
@@ -154,9 +184,16 @@ func TestLookupConcurrentWithChanges(t *testing.T) {
 	if k-1 < 3 {
 		t.Fatalf("only %d changes in 2 s", k-1)
 	}
+	var final *Service
 	waitFor(t, 5*time.Second, "the last view ("+want+")", func() bool {
 		svc, err := c.Lookup(context.Background(), id)
+		final = svc
 		return err == nil && join(instanceIDs(svc.Instances)) == join(sortedCopy(strings.Split(want, ",")))
+	})
+	waitFor(t, 5*time.Second, "the watch to deliver the last view", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return watched == final
 	})
 	close(stop)
 	wg.Wait()

@@ -221,14 +221,27 @@ typedef struct {
 	uint64_t gen;           // the generation that encoding got
 } goart_slot_t;
 
-typedef struct {
+typedef struct goart_table {
 	pthread_mutex_t mu;
 	goart_slot_t *slots; // n used of cap
 	size_t n, cap;
 	uint32_t *index;     // open addressing over slots: 0 free, else slot + 1
 	size_t index_cap;    // a power of two, at least twice cap
 	uint64_t gen;        // the last generation handed out, table-wide
+	struct goart_wud *wuds; // the userdata of the client's watches (goart_watch)
 } goart_table_t;
+
+// The userdata of a watch on a client with a table (goart_watch_view_cb): the Watch's
+// handle and what the callback needs to record the snapshot it hands to Go in the table.
+// Owned by the table: the SDK has no unwatch, so it lives as long as the client.
+struct goart_wud {
+	struct goart_wud *next;
+	uintptr_t h;
+	artemis_client_t *c;
+	struct goart_table *t;
+	size_t key_len;
+	char key[]; // the watched id, lower-cased
+};
 
 static _Atomic long goart_tables_live; // for the tests: tables not freed yet
 
@@ -255,6 +268,11 @@ static void goart_table_free(uintptr_t tp)
 	for (size_t i = 0; i < t->n; i++) {
 		free(t->slots[i].key);
 		artemis_service_unref(t->slots[i].svc);
+	}
+	while (t->wuds) {
+		struct goart_wud *u = t->wuds;
+		t->wuds = u->next;
+		free(u);
 	}
 	free(t->slots);
 	free(t->index);
@@ -508,6 +526,7 @@ static void goart_instance_take(artemis_service_t *s, const artemis_instance_t *
 // userdata is a runtime/cgo.Handle (an integer), never a Go pointer.
 
 extern void goArtemisWatch(uintptr_t h, unsigned char *p, size_t n);
+extern int goArtemisWatchView(uintptr_t h, long slot, uint64_t gen, unsigned char *p, size_t n);
 extern void goArtemisRegistration(uintptr_t h, char *service_id, char *instance_id, int state);
 extern void goArtemisLog(uintptr_t h, int level, char *module, char *message);
 
@@ -535,15 +554,74 @@ static void goart_log_cb(void *ud, artemis_log_level_t level, const char *module
 	goArtemisLog((uintptr_t)ud, (int)level, (char *)module, (char *)message);
 }
 
-static int goart_watch(artemis_client_t *c, const void *id, size_t id_len, uintptr_t h,
-		       artemis_error_t *err)
+// The watch callback of a client with a table: like goart_lookup, the snapshot goes in
+// the id's slot (the callback runs on the SDK thread, which alone changes the cache, so
+// svc is the cached view), and Go gets the slot's generation. The view is encoded only
+// when it is new to the slot or Go does not hold that generation's Service.
+static void goart_watch_view_cb(void *ud, const char *service_id, artemis_service_t *svc)
+{
+	struct goart_wud *u = ud;
+	goart_table_t *t = u->t;
+	long slot = -1;
+	uint64_t gen = 0;
+	int encode = 1;
+	(void)service_id;
+	pthread_mutex_lock(&t->mu);
+	artemis_service_t *cur = artemis_client_get_cached(u->c, u->key);
+	if (cur == svc) {
+		slot = goart_table_slot(t, u->key, u->key_len);
+		if (slot >= 0) {
+			goart_slot_t *s = &t->slots[slot];
+			if (s->svc != svc) {
+				artemis_service_unref(s->svc);
+				s->svc = artemis_service_ref(svc);
+				s->gen = ++t->gen;
+			} else {
+				encode = 0;
+			}
+			gen = s->gen;
+		}
+	}
+	pthread_mutex_unlock(&t->mu);
+	artemis_service_unref(cur);
+	if (!encode && goArtemisWatchView(u->h, slot, gen, NULL, 0) == 0)
+		return;
+	size_t n = 0;
+	unsigned char *p = goart_encode(svc, &n);
+	if (!p)
+		return; // out of memory: the next change (or the poll) delivers a view again
+	goArtemisWatchView(u->h, slot, gen, p, n);
+	free(p);
+}
+
+static int goart_watch(artemis_client_t *c, uintptr_t tp, const void *id, size_t id_len,
+		       uintptr_t h, artemis_error_t *err)
 {
 	char buf[GOART_MAX_ID + 1];
 	if (goart_copy_id(buf, id, id_len) != 0) {
 		goart_bad_id(err);
 		return ARTEMIS_ERR_INVALID_ARG;
 	}
-	return artemis_client_watch(c, buf, goart_watch_cb, (void *)h, err);
+	goart_table_t *t = (goart_table_t *)tp;
+	struct goart_wud *u = t ? malloc(sizeof(*u) + id_len + 1) : NULL;
+	if (!u) // no table: every view is encoded
+		return artemis_client_watch(c, buf, goart_watch_cb, (void *)h, err);
+	u->h = h;
+	u->c = c;
+	u->t = t;
+	u->key_len = id_len;
+	for (size_t i = 0; i <= id_len; i++)
+		u->key[i] = (char)tolower((unsigned char)buf[i]);
+	int rc = artemis_client_watch(c, buf, goart_watch_view_cb, u, err);
+	if (rc != ARTEMIS_OK) {
+		free(u);
+		return rc;
+	}
+	pthread_mutex_lock(&t->mu);
+	u->next = t->wuds;
+	t->wuds = u;
+	pthread_mutex_unlock(&t->mu);
+	return rc;
 }
 
 static int goart_set_registration_cb(artemis_client_t *c, uintptr_t h)
@@ -707,10 +785,11 @@ func cPick(c *C.artemis_client_t, serviceID string, timeoutMS int64) (Instance, 
 	return in, nil
 }
 
-// cWatch adds a C watch whose callbacks carry h.
-func cWatch(c *C.artemis_client_t, serviceID string, h cgo.Handle) error {
+// cWatch adds a C watch whose callbacks carry h; with a table (tab != 0) its views go
+// through the table as Lookup's do, so that both share the *Service of a snapshot.
+func cWatch(c *C.artemis_client_t, tab uintptr, serviceID string, h cgo.Handle) error {
 	var e C.artemis_error_t
-	if rc := C.goart_watch(c, strData(serviceID), C.size_t(len(serviceID)), C.uintptr_t(h), &e); rc != C.ARTEMIS_OK {
+	if rc := C.goart_watch(c, C.uintptr_t(tab), strData(serviceID), C.size_t(len(serviceID)), C.uintptr_t(h), &e); rc != C.ARTEMIS_OK {
 		return errFrom(int(rc), e)
 	}
 	return nil

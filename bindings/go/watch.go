@@ -57,7 +57,7 @@ func (cl *Client) Watch(ctx context.Context, serviceID string) (<-chan ServiceEv
 		w.h = cgo.NewHandle(w)
 		// Holding watchMu across the call is safe: artemis_client_watch only queues a
 		// command; the first callback waits for watchMu on the SDK thread.
-		if err := cWatch(cl.c, serviceID, w.h); err != nil {
+		if err := cWatch(cl.c, cl.tab, serviceID, w.h); err != nil {
 			cl.watchMu.Unlock()
 			w.h.Delete()
 			return nil, err
