@@ -437,7 +437,18 @@ bench-etcd:
 	    (command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && S=sudo; \
 	     DEBIAN_FRONTEND=noninteractive timeout 600 $$S apt-get install -y --no-install-recommends \
 	     etcd-server) || echo "bench: etcd-server could not be installed; the etcd rows are skipped"; }
-bench: bench-server bench-etcd
+# nginx (one worker, fixed answers) is the machine's HTTP reference; installed only if missing.
+# Debian's policy-rc.d may keep the package from starting its service on port 80; if it did start
+# one, it is stopped by its pid file.
+.PHONY: bench-nginx
+bench-nginx:
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { echo "bench: installing nginx"; \
+	    S=; command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && S=sudo; \
+	    DEBIAN_FRONTEND=noninteractive timeout 600 $$S apt-get install -y --no-install-recommends \
+	     nginx || echo "bench: nginx could not be installed; the nginx references are skipped"; \
+	    [ ! -f /run/nginx.pid ] || { echo "bench: stopping the nginx service the package started"; \
+	     $$S kill "$$(cat /run/nginx.pid)" || true; }; }
+bench: bench-server bench-etcd bench-nginx
 	$(PYTHON) bench/run.py --server $(BENCH_BUILD)/bin/artemis-server
 bench-quick: bench-server
 	$(PYTHON) bench/run.py --quick --server $(BENCH_BUILD)/bin/artemis-server
