@@ -197,11 +197,12 @@ func timeoutMS(ctx context.Context) (int64, error) {
 //
 // The *Service is shared and read-only: while the SDK's snapshot of the service is
 // unchanged (an identical refresh keeps it), every Lookup of it on this client returns the
-// same *Service, without copying anything; a change makes a new one, and the old one stays
-// as it was. Do not modify it, its slices or its maps; copy what you want to change. Its
-// Age is the age when it was made. A client remembers the views of up to 4096 service ids
-// (ids differing only in ASCII case are one); views of further ids are copied on every
-// Lookup.
+// same *Service, without copying anything, and Watch delivers that same one; a change
+// makes a new one, and the old one stays as it was. Do not modify it, its slices or its
+// maps; copy what you want to change. Its Age is the age when it was made. A goroutine
+// never gets a view older than one it already got. A client remembers the views of up to
+// 4096 service ids (ids differing only in ASCII case are one); views of further ids are
+// copied on every Lookup.
 func (cl *Client) Lookup(ctx context.Context, serviceID string) (*Service, error) {
 	svc, _, err := cl.lookup(ctx, serviceID)
 	return svc, err

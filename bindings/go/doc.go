@@ -6,7 +6,9 @@
 //
 // It wraps the public C API only (pkg-config name "artemis") and copies everything it
 // gets from C into plain Go values: a *Service or an Instance never refers to C memory
-// and stays valid after the client is closed.
+// and stays valid after the client is closed. A snapshot is copied once per client: Lookup
+// returns the same *Service while the SDK's snapshot of the service is unchanged, and Watch
+// delivers that same one, so a *Service is shared and must be treated as read-only.
 //
 // # Threads
 //

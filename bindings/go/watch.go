@@ -33,7 +33,8 @@ type subscriber struct {
 // The channel has a buffer of one and latest-wins semantics: a new view replaces one the
 // receiver has not read yet, so a slow receiver skips intermediate views but always ends
 // up with the latest, and the SDK thread never waits for it. The *Service values are
-// shared by all subscribers of the service: treat them as read-only.
+// shared by all subscribers of the service, and are the ones Lookup returns for the same
+// snapshot: treat them as read-only.
 //
 // The client keeps watching the service (and keeping its cached view fresh) after the
 // channel closes.
