@@ -31,6 +31,19 @@ func TestLookupSharesUnchangedView(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { _, _ = c.Lookup(ctx, "go.share.svc") }); n != 0 {
 		t.Fatalf("Lookup of an unchanged view: %v allocations, want 0", n)
 	}
+	// Go does not hold the generation's Service (as when the goroutine that got the
+	// generation has not stored its copy yet): the unchanged snapshot is copied again, with
+	// the same generation, and that copy is shared from then on.
+	_, gen1, _ := c.lookup(ctx, "go.share.svc")
+	c.views.reset()
+	svc2, gen2, err := c.lookup(ctx, "go.share.svc")
+	if err != nil || svc2 == svc1 || gen2 != gen1 || join(instanceIDs(svc2.Instances)) != "s-1" {
+		t.Fatalf("lookup without the Go copy = %p gen %d, %v; want a new copy of generation %d", svc2, gen2, err, gen1)
+	}
+	if svc, gen, _ := c.lookup(ctx, "go.share.svc"); svc != svc2 || gen != gen1 {
+		t.Fatalf("lookup after the new copy = %p gen %d, want %p", svc, gen, svc2)
+	}
+	svc1 = svc2
 	// Pick does not touch the view.
 	if _, err := c.Pick(ctx, "go.share.svc"); err != nil {
 		t.Fatal(err)
