@@ -209,8 +209,9 @@ static unsigned char *goart_encode(const artemis_service_t *s, size_t *len)
 // held, so its address cannot be reused by another snapshot) and a generation. The SDK
 // keeps the same artemis_service_t* across identical refreshes, so the same pointer means
 // the same view: the Go side then returns the *Service it decoded for that generation
-// (client.go, lookupCache) without encoding anything. Slots are never removed before
-// goart_table_free; at GOART_TABLE_MAX ids, new ids are not cached (always encoded).
+// (lookupcache.go) without encoding anything. The watch callback goes through the same
+// slots (goart_watch_view_cb). Slots are never removed before goart_table_free; at
+// GOART_TABLE_MAX ids, new ids are not cached (always encoded).
 
 #define GOART_TABLE_MAX 4096
 
