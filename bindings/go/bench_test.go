@@ -26,65 +26,55 @@ func cachedService(b *testing.B) (*Client, string) {
 	return c, id
 }
 
-func BenchmarkPickCached(b *testing.B) {
+// benchCached times op on the cached service, from one goroutine or (parallel) from
+// GOMAXPROCS goroutines sharing the client.
+func benchCached(b *testing.B, parallel bool, op func(c *Client, ctx context.Context, id string) error) {
 	c, id := cachedService(b)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := c.Pick(ctx, id); err != nil {
-			b.Fatal(err)
+	if !parallel {
+		for i := 0; i < b.N; i++ {
+			if err := op(c, ctx, id); err != nil {
+				b.Fatal(err)
+			}
 		}
+		return
 	}
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := op(c, ctx, id); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
+
+func pickOp(c *Client, ctx context.Context, id string) error {
+	_, err := c.Pick(ctx, id)
+	return err
+}
+
+func lookupOp(c *Client, ctx context.Context, id string) error {
+	_, err := c.Lookup(ctx, id)
+	return err
+}
+
+// BenchmarkPickCached is Pick of the cached 100-instance service: one cgo call.
+func BenchmarkPickCached(b *testing.B) { benchCached(b, false, pickOp) }
 
 // BenchmarkPickCachedParallel shows what concurrent Picks on one client cost (the read
 // lock and the SDK's atomic pick counter are shared).
-func BenchmarkPickCachedParallel(b *testing.B) {
-	c, id := cachedService(b)
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := c.Pick(ctx, id); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-}
+func BenchmarkPickCachedParallel(b *testing.B) { benchCached(b, true, pickOp) }
 
 // BenchmarkLookupCached is Lookup of the unchanged 100-instance snapshot: the *Service
 // copied by the first Lookup is returned again, nothing is copied.
-func BenchmarkLookupCached(b *testing.B) {
-	c, id := cachedService(b)
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := c.Lookup(ctx, id); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkLookupCached(b *testing.B) { benchCached(b, false, lookupOp) }
 
 // BenchmarkLookupCachedParallel is the same from GOMAXPROCS goroutines (they share the
 // table's lock and the SDK's cache lock).
-func BenchmarkLookupCachedParallel(b *testing.B) {
-	c, id := cachedService(b)
-	ctx := context.Background()
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := c.Lookup(ctx, id); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-}
+func BenchmarkLookupCachedParallel(b *testing.B) { benchCached(b, true, lookupOp) }
 
 // BenchmarkLookupCopy is what a Lookup costs when the snapshot changed: encoding the
 // 100-instance snapshot in C and decoding it into new Go values.
