@@ -39,7 +39,8 @@ OUT = os.path.join(ROOT, "build", "bench")
 LOADGEN = os.path.join(OUT, "loadgen")
 CEILING = os.path.join(OUT, "ceiling")
 SDK_CACHED = os.path.join(OUT, "sdk_cached")
-SDK_LIBS = ("libevent", "libevent_pthreads", "jansson", "libcurl", "libcrypto", "zlib")
+SDK_LIBS = ("libevent", "libevent_pthreads", "libevent_openssl", "jansson", "libcurl", "libssl",
+            "libcrypto", "zlib")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PROCS = []  # every child process started here, stopped by PID at exit
 
