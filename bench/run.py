@@ -2,8 +2,9 @@
 """Benchmark driver for artemis-server (`make bench`, `make bench-quick`).
 
 Builds bench/loadgen.c and bench/ceiling.c into build/bench/, starts what each scenario needs on
-127.0.0.1 (artemis-server, the ceiling server, etcd if installed, a throwaway PostgreSQL cluster
-for the management row), runs every scenario of issue 6
+127.0.0.1 (artemis-server, the ceiling server, etcd if installed, nginx if installed — answering
+the http rows' paths with our own answer bytes, the machine's HTTP reference —, a throwaway
+PostgreSQL cluster for the management row), runs every scenario of issue 6
 three times (once in --quick mode), and writes build/bench/report.json and build/bench/report.md.
 With --profile (default in full mode) it also runs the server under valgrind --tool=callgrind
 for the scenarios whose bars are CPU-bound and saves the profiles in build/bench/.
@@ -201,6 +202,173 @@ def artemis(server_bin, extra=(), ttl_ms=600000, wrapper=()):
 def ceiling():
     port = free_port()
     return Proc([CEILING, "--port", str(port)], port, "/health")
+
+
+# ---- nginx: the machine's HTTP reference (issue 16 item 5) --------------------------------
+
+NGINX_WHY = "nginx not installed (make bench-nginx installs Debian's package)"
+
+
+def nginx_exe():
+    return shutil.which("nginx") or ("/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK)
+                                     else None)
+
+
+def read_answer(sock):
+    """One HTTP/1.1 answer with a Content-Length from sock: (raw bytes, status, headers, body)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        d = sock.recv(65536)
+        if not d:
+            raise RuntimeError("connection closed before the answer's headers")
+        data += d
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    if "content-length" not in headers:
+        raise RuntimeError(f"answer without Content-Length: {head[:300]!r}")
+    n = int(headers["content-length"])
+    while len(body) < n:
+        d = sock.recv(65536)
+        if not d:
+            raise RuntimeError("connection closed mid-body")
+        body += d
+    return head + b"\r\n\r\n" + body[:n], int(lines[0].split()[1]), headers, body[:n]
+
+
+def capture_answer(port, mode, args):
+    """Our server's exact answer to loadgen's request of `mode` with `args` (minus --conns): one
+    `loadgen --count 1 --conns 1` through a one-shot relay on a free port, which forwards the
+    request to `port` and keeps both. Returns (request bytes, status, headers, body)."""
+    lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(4)
+    lst.settimeout(30)
+    got, err = {}, []
+
+    def relay():
+        try:
+            c, _ = lst.accept()
+            c.settimeout(30)
+            with c, socket.create_connection(("127.0.0.1", port), timeout=30) as up:
+                req = b""
+                while b"\r\n\r\n" not in req:
+                    d = c.recv(65536)
+                    if not d:
+                        raise RuntimeError("loadgen closed before its request")
+                    req += d
+                head = req.split(b"\r\n\r\n", 1)[0].decode("latin-1").lower()
+                m = re.search(r"content-length:\s*(\d+)", head)
+                need = len(head) + 4 + (int(m.group(1)) if m else 0)
+                while len(req) < need:
+                    d = c.recv(65536)
+                    if not d:
+                        raise RuntimeError("loadgen closed mid-request")
+                    req += d
+                up.sendall(req)
+                raw, status, headers, body = read_answer(up)
+                got.update(req=req, status=status, headers=headers, body=body)
+                c.sendall(raw)
+                c.recv(1)  # until loadgen closes
+        except Exception as e:  # noqa: BLE001 - reported by the caller
+            err.append(repr(e))
+
+    t = threading.Thread(target=relay, daemon=True)
+    t.start()
+    a = [str(x) for x in args]
+    a = [x for i, x in enumerate(a) if x != "--conns" and (i == 0 or a[i - 1] != "--conns")]
+    try:
+        loadgen(lst.getsockname()[1], mode, "--count", 1, "--conns", 1, *a, timeout=60)
+    finally:
+        t.join(35)
+        lst.close()
+    if err or "body" not in got:
+        raise RuntimeError(f"capture of our {mode} answer failed: {err or 'nothing relayed'}")
+    return got["req"], got["status"], got["headers"], got["body"]
+
+
+class Nginx(Proc):
+    """nginx 1.22+ (Debian's package) in the foreground as one process (master_process off: the
+    process that runs the event loop is the one started, so its PID's CPU is the worker's),
+    everything in a temp dir (-p, -e, pid, temp paths; nothing under /var or /run, no port 80),
+    answering POST `path` with the fixed `answers[path] = (content_type, body)` after reading
+    and discarding the request body, from memory (`return 200`). `static`: the paths whose body
+    is served from a file (sendfile) instead (slower here: see bench/README.md)."""
+
+    def __init__(self, exe, answers, static=()):
+        tmp = tempfile.mkdtemp(prefix="nginx-bench-")
+        try:
+            port = free_port()
+            conf = os.path.join(tmp, "nginx.conf")
+            with open(conf, "w", encoding="latin-1") as f:  # one char per byte of the bodies
+                f.write(self.config(tmp, port, answers, static))
+            args = [exe, "-p", tmp + "/", "-e", os.path.join(tmp, "error.log"), "-c", conf]
+            try:
+                super().__init__(args, port, "/health", log_path=os.path.join(tmp, "stdout.log"))
+            except RuntimeError as e:
+                el = os.path.join(tmp, "error.log")
+                tail = open(el, errors="replace").read()[-500:].strip() if os.path.exists(el) \
+                    else "no error.log"
+                raise RuntimeError(f"{e}: {tail}") from None
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        self.tmp = tmp
+        self.version = subprocess.run([exe, "-v"], capture_output=True, text=True,
+                                      timeout=10).stderr.strip().replace("nginx version: ", "")
+
+    @staticmethod
+    def config(tmp, port, answers, static):
+        locs = []
+        for k, (path, (ctype, body)) in enumerate(answers.items()):
+            text = body.decode("latin-1")
+            if path in static:
+                f = os.path.join(tmp, "www", path.lstrip("/"))
+                os.makedirs(os.path.dirname(f), exist_ok=True)
+                with open(f, "wb") as out:
+                    out.write(body)
+                # the static module answers POST with 405; error_page turns it into a GET of
+                # the same file (the request body is discarded either way)
+                how = f"root {tmp}/www; etag off; error_page 405 =200 $uri;"
+            else:
+                # `return` text is a complex value: `$` is written ${dollar} (a geo constant);
+                # a quoted token must fit nginx's 4 KB configuration read buffer, so a longer
+                # body is cut into `set` variables joined by `return` (one copy per answer)
+                esc = {"\\": "\\\\", "'": "\\'", "$": "${dollar}"}
+                parts, cur = [], ""
+                for ch in text:
+                    cur += esc.get(ch, ch)
+                    if len(cur) >= 2048:
+                        parts.append(cur)
+                        cur = ""
+                if cur or not parts:
+                    parts.append(cur)
+                if len(parts) == 1:
+                    how = f"return 200 '{parts[0]}';"
+                else:
+                    how = " ".join(f"set $a{k}_{n} '{t}';" for n, t in enumerate(parts)) + \
+                        ' return 200 "' + "".join(f"${{a{k}_{n}}}" for n in range(len(parts))) + '";'
+            locs.append(f'    location = {path} {{ default_type "{ctype}"; {how} }}')
+        return "\n".join([
+            "daemon off;", "master_process off;", "worker_processes 1;",
+            f"pid {tmp}/nginx.pid;", f"lock_file {tmp}/nginx.lock;",
+            f"error_log {tmp}/error.log warn;", "worker_rlimit_nofile 65536;",
+            "events { worker_connections 4096; use epoll; }",
+            "http {", "  access_log off;", "  server_tokens off;", "  types { }",
+            "  gzip off;", "  sendfile on;", "  tcp_nodelay on;", '  geo $dollar { default "$"; }',
+            # artemis-server keeps a connection for any number of requests, 60 s idle
+            "  keepalive_requests 1000000000;", "  keepalive_timeout 60s;",
+            "  client_max_body_size 64m;",
+            *(f"  {k}_temp_path {tmp}/{k};" for k in ("client_body", "proxy", "fastcgi",
+                                                      "uwsgi", "scgi")),
+            "  server {", f"    listen 127.0.0.1:{port};",
+            *locs,
+            '    location = /health { default_type "application/json"; '
+            "return 200 '{\"status\":\"UP\"}'; }",
+            "    location / { return 404; }", "  }", "}", ""])
 
 
 def metrics(port):
@@ -434,14 +602,15 @@ class Bench:
         self.warm = 0.3 if self.q else 1.0
         self.res = {}  # scenario id -> dict
         self.etcd = {}  # etcd reference figures
+        self.nginx = {"available": False, "why": "not run"}  # nginx reference (http part)
 
     def timed(self, dur=None):
         return ["--duration", dur or self.dur, "--warmup", self.warm]
 
-    # -- register / heartbeat / lookup vs ceiling on one server with 10k instances
+    # -- register / heartbeat / lookup vs ceiling (and nginx) on one server with 10k instances
     def http_rows(self):
         n = 2000 if self.q else 10000
-        srv, ceil = artemis(self.opt.server), ceiling()
+        srv, ceil, ngx = artemis(self.opt.server), ceiling(), None
         try:
             r = loadgen(srv.port, "register", "--count", n // 100, "--batch", 100, "--conns", 4,
                         "--instances", n)
@@ -454,35 +623,99 @@ class Bench:
                                                 "--instances", n], "items_per_s"),
                 "lookup": ("lookup", ["--conns", 32, "--lookup-service", 0], "rps"),
             }
+            try:
+                ngx = self.nginx_start(srv, rows)
+            except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+                self.nginx = {"available": False, "why": f"nginx reference failed: {e}"[:600]}
+                log(f"  nginx: {self.nginx['why']}")
             for sid, (mode, args, key) in rows.items():
-                ours, ref, cpu = [], [], []
+                ours, ref, ngr = [], [], []
                 for _ in range(self.runs):
                     a = loadgen(srv.port, mode, *args, *self.timed(), pid=srv.pid)
                     b = loadgen(ceil.port, mode, *args, *self.timed(), pid=ceil.pid)
+                    c = ngx and loadgen(ngx.port, mode, *args, *self.timed(), pid=ngx.pid)
                     ours.append(a)
                     ref.append(b)
+                    if c:
+                        ngr.append(c)
                     log(f"  {sid}: ours {a[key]:.0f}/s (p99 {a['p99_us']:.0f} us, "
                         f"err {a['errors']}, cpu {a['server_cpu']:.2f}) "
-                        f"ceiling {b[key]:.0f}/s (cpu {b['server_cpu']:.2f})")
-                self.res[sid] = {"ours": ours, "ceiling": ref, "key": key}
+                        f"ceiling {b[key]:.0f}/s (cpu {b['server_cpu']:.2f})" +
+                        (f" nginx {c[key]:.0f}/s (err {c['errors']}, cpu {c['server_cpu']:.2f})"
+                         if c else ""))
+                self.res[sid] = {"ours": ours, "ceiling": ref, "nginx": ngr, "key": key}
             # lookup latency at a fixed rate: half of the measured closed-loop rate
             cl = statistics.median(r["rps"] for r in self.res["lookup"]["ours"])
             rate = max(100, int(cl / 2))
-            ol, olc = [], []
+            ol, olc, oln = [], [], []
             for _ in range(self.runs):
                 ol.append(loadgen(srv.port, "lookup", "--conns", 32, "--rate", rate,
                                   *self.timed(), pid=srv.pid))
                 olc.append(loadgen(ceil.port, "lookup", "--conns", 32, "--rate", rate,
                                    *self.timed(), pid=ceil.pid))
+                if ngx:
+                    oln.append(loadgen(ngx.port, "lookup", "--conns", 32, "--rate", rate,
+                                       *self.timed(), pid=ngx.pid))
             self.res["lookup"]["open_loop"] = ol
             self.res["lookup"]["open_loop_ceiling"] = olc
+            self.res["lookup"]["open_loop_nginx"] = oln
             self.res["lookup"]["open_loop_rate"] = rate
             log(f"  lookup open loop {rate}/s: p99 ours "
                 f"{statistics.median(x['p99_us'] for x in ol):.0f} us, ceiling "
-                f"{statistics.median(x['p99_us'] for x in olc):.0f} us")
+                f"{statistics.median(x['p99_us'] for x in olc):.0f} us" +
+                (f", nginx {statistics.median(x['p99_us'] for x in oln):.0f} us" if oln else ""))
         finally:
             srv.stop()
             ceil.stop()
+            if ngx:
+                ngx.stop()
+
+    def nginx_start(self, srv, rows):
+        """nginx answering each row's path with our server's own answer to that request (the
+        same bytes and Content-Type), or None (self.nginx says why)."""
+        exe = nginx_exe()
+        if self.opt.no_nginx or not exe:
+            self.nginx = {"available": False,
+                          "why": "skipped (--no-nginx)" if self.opt.no_nginx else NGINX_WHY}
+            log(f"  nginx: {self.nginx['why']}")
+            return None
+        answers, sizes = {}, {}
+        for sid, (mode, args, _) in rows.items():
+            req, status, headers, body = capture_answer(srv.port, mode, args)
+            if status != 200 or b'"status":"success"' not in body or \
+                    "content-encoding" in headers or "transfer-encoding" in headers:
+                raise RuntimeError(f"our {sid} answer cannot be the nginx body: {status} "
+                                   f"{headers} {body[:200]!r}")
+            path = req.split(b" ", 2)[1].decode()
+            ans = (headers.get("content-type", "application/json"), body)
+            if answers.setdefault(path, ans) != ans:
+                raise RuntimeError(f"two different answers of ours on {path}: nginx can give one")
+            sizes[sid] = {"path": path, "request_bytes": len(req), "answer_body_bytes": len(body),
+                          "content_type": ans[0]}
+        try:
+            ngx = Nginx(exe, answers)
+        except (RuntimeError, OSError) as e:
+            self.nginx = {"available": False, "why": f"nginx did not start: {e}"[:600]}
+            log(f"  nginx: {self.nginx['why']}")
+            return None
+        try:
+            shutil.copyfile(os.path.join(ngx.tmp, "nginx.conf"), os.path.join(OUT, "nginx.conf"))
+            extra = set()
+            for sid, (mode, args, _) in rows.items():  # nginx gives the same bytes
+                _, status, headers, body = capture_answer(ngx.port, mode, args)
+                if status != 200 or headers.get("content-type") != sizes[sid]["content_type"] \
+                        or body != answers[sizes[sid]["path"]][1]:
+                    raise RuntimeError(f"nginx's {sid} answer differs from ours: {status} "
+                                       f"{headers} {len(body)} bytes")
+                extra |= {k for k in headers if k not in ("content-type", "content-length")}
+        except BaseException:
+            ngx.stop()
+            raise
+        self.nginx = {"available": True, "version": ngx.version, "answers": sizes,
+                      "extra_headers": sorted(extra), "config": "build/bench/nginx.conf"}
+        log(f"  {ngx.version}: one process, answers of " +
+            ", ".join(f"{k} {v['answer_body_bytes']} B" for k, v in sizes.items()))
+        return ngx
 
     # -- the same requests over TLS and plain, on one server with both listeners (issue 14)
     def tls(self):
@@ -1275,6 +1508,27 @@ def build_report(b, info):
             return None
         return med(E[key], field)
 
+    N = b.nginx
+
+    def nginx_fig(sid, ours):
+        """nginx's rate beside ours (same loadgen arguments, runs interleaved) and the ratio."""
+        runs, key = R[sid].get("nginx") or [], R[sid]["key"]
+        if not runs:
+            return {"nginx": None, "nginx_why": N.get("why", "not measured")}
+        ng = med(runs, key)
+        return {"nginx": ng, "ratio_to_nginx": round(ours["median"] / ng["median"], 2),
+                "ratio_to_nginx_runs": [round(a[key] / c[key], 2)
+                                        for a, c in zip(R[sid]["ours"], runs)],
+                "nginx_rps": med(runs, "rps"), "nginx_server_cpu": med(runs, "server_cpu"),
+                "server_cpu": med(R[sid]["ours"], "server_cpu"),
+                # CPU over the whole loadgen run / the measured rate (the warm-up's share in)
+                "cpu_us_per_req": agg([x["server_cpu"] * 1e6 / x["rps"]
+                                       for x in R[sid]["ours"] if x["rps"]]),
+                "nginx_cpu_us_per_req": agg([x["server_cpu"] * 1e6 / x["rps"]
+                                             for x in runs if x["rps"]]),
+                "nginx_p99_us": med(runs, "p99_us"),
+                "nginx_errors": sum(x["errors"] + x["conn_errors"] for x in runs)}
+
     # register
     o = med(R["register"]["ours"], "rps")
     c = med(R["register"]["ceiling"], "rps")
@@ -1284,7 +1538,8 @@ def build_report(b, info):
         "≥ 0.6 × ceiling and ≥ 5 × etcd lease-put", "met" if ok else "missed",
         {"ceiling": c, "ratio_to_ceiling": round(o["median"] / c["median"], 2),
          "etcd_lease_put": ep,
-         "ratio_to_etcd": round(o["median"] / ep["median"], 1) if ep else None},
+         "ratio_to_etcd": round(o["median"] / ep["median"], 1) if ep else None,
+         **nginx_fig("register", o)},
         "" if ep else "etcd not measured: only the ceiling part of the bar was checked")
     # heartbeat 1
     o = med(R["heartbeat_1"]["ours"], "rps")
@@ -1293,14 +1548,16 @@ def build_report(b, info):
     row("heartbeat_1", "heartbeat, 1 instance/request, 32 conns", "req/s", o,
         "≥ 0.7 × ceiling", "met" if o["median"] >= 0.7 * c["median"] else "missed",
         {"ceiling": c, "ratio_to_ceiling": round(o["median"] / c["median"], 2),
-         "etcd_keepalive": ek})
+         "etcd_keepalive": ek, **nginx_fig("heartbeat_1", o)})
     # heartbeat 100
     o = med(R["heartbeat_100"]["ours"], "items_per_s")
     c = med(R["heartbeat_100"]["ceiling"], "items_per_s")
     row("heartbeat_100", "heartbeat, 100 instances/request, 8 conns", "renewals/s", o,
         "≥ 1,000,000 renewals/s", "met" if o["median"] >= 1e6 else "missed",
         {"ceiling": c, "ratio_to_ceiling": round(o["median"] / c["median"], 2),
-         "etcd_keepalive": ek})
+         "etcd_keepalive": ek, **nginx_fig("heartbeat_100", o)},
+        "nginx in renewals/s too: its requests/s × 100 (the same 100-instance request bodies, "
+        "read and discarded)" if R["heartbeat_100"].get("nginx") else "")
     # ws heartbeat
     w = R["ws_heartbeat"]["ours"]
     o = med(w, "items_per_s")
@@ -1340,9 +1597,32 @@ def build_report(b, info):
         {"ceiling": c, "ratio_to_ceiling": round(o["median"] / c["median"], 2),
          "open_loop_rate": R["lookup"]["open_loop_rate"], "open_loop_p99_us": ol,
          "ceiling_open_loop_p99_us": olc, "etcd_range_100_keys": er,
-         "etcd_range_p99_us": etcd_fig("range", "p99_us")},
+         "etcd_range_p99_us": etcd_fig("range", "p99_us"), **nginx_fig("lookup", o),
+         "nginx_open_loop_p99_us": med(R["lookup"]["open_loop_nginx"], "p99_us")
+         if R["lookup"].get("open_loop_nginx") else None},
         f"p99 measured open-loop at {R['lookup']['open_loop_rate']} req/s (half the "
         "closed-loop rate); the closed-loop p99 is queueing behind 31 other connections")
+    # the machine's HTTP limit: nginx answering the same bytes (issue 16 item 5)
+    for sid, what in (("register", "register, 1 instance/request"),
+                      ("heartbeat_1", "heartbeat, 1 instance/request"),
+                      ("heartbeat_100", "heartbeat, 100 instances/request")):
+        key = R[sid]["key"]
+        o = med(R[sid]["ours"], key)
+        ref = nginx_fig(sid, o)
+        name = f"{what} vs nginx answering the same bytes (one worker)"
+        unit = "renewals/s" if sid == "heartbeat_100" else "req/s"
+        if ref["nginx"] is None:
+            row(f"nginx_{sid}", name, unit, o, "≥ 0.5 × nginx", "not measured", ref,
+                ref["nginx_why"])
+            continue
+        size = N["answers"][sid]
+        row(f"nginx_{sid}", name, unit, o, "≥ 0.5 × nginx",
+            "met" if ref["ratio_to_nginx"] >= 0.5 else "missed", ref,
+            f"nginx gives our {size['answer_body_bytes']}-byte answer (captured from our server) "
+            f"to the same {size['request_bytes']:,}-byte requests, whose bodies it reads and "
+            "discards" + ("; both sides in renewals/s = requests/s × 100 (nginx "
+                          f"{fmt(ref['nginx_rps']['median'])} req/s)"
+                          if sid == "heartbeat_100" else ""))
     # delta
     d = R["delta"]
     big, small = med(d["ours_big"], "rps"), med(d["ours_small"], "rps")
@@ -1547,7 +1827,7 @@ def build_report(b, info):
             ({"put": med(E["put"], "rps"), "keepalive": med(E["keepalive"], "rps"),
               "range": med(E["range"], "rps"), "range_p99_us": med(E["range"], "p99_us")}
              if E.get("available") else {}),
-            "profiles": getattr(b, "profiles", None), "scenarios": rows,
+            "nginx": N, "profiles": getattr(b, "profiles", None), "scenarios": rows,
             "raw": {"ours": b.res, "etcd": {k: E.get(k) for k in ("put", "keepalive", "range",
                                                                    "initial_put")}}}
 
@@ -1570,8 +1850,16 @@ def reference_text(r):
     if ref.get("etcd_lease_put"):
         parts.append(f"etcd lease+put {fmt(ref['etcd_lease_put']['median'])}/s "
                      f"(ours ×{ref['ratio_to_etcd']})")
-    if ref.get("etcd_keepalive"):
+    if ref.get("etcd_keepalive") and not r["id"].startswith("nginx_"):
         parts.append(f"etcd keep-alive {fmt(ref['etcd_keepalive']['median'])}/s")
+    if ref.get("nginx"):
+        parts.append(f"nginx {fmt(ref['nginx']['median'])} (ours ×{ref['ratio_to_nginx']}); "
+                     f"server CPU ours {fmt(ref['server_cpu']['median'])} = "
+                     f"{fmt(ref['cpu_us_per_req']['median'])} µs/req, nginx "
+                     f"{fmt(ref['nginx_server_cpu']['median'])} = "
+                     f"{fmt(ref['nginx_cpu_us_per_req']['median'])} µs/req")
+    elif "nginx_why" in ref:
+        parts.append(f"nginx: {ref['nginx_why']}")
     if r["id"] == "ws_heartbeat":
         parts.append(f"p50 {fmt(ref['p50_us']['median'])} µs, p99 {fmt(ref['p99_us'])} µs")
     if r["id"] == "capacity":
@@ -1583,7 +1871,9 @@ def reference_text(r):
                          f"(at {ref['etcd_keys']:,} keys)")
     if r["id"] == "lookup":
         parts.append(f"p99 {fmt(ref['open_loop_p99_us'])} µs at {ref['open_loop_rate']:,}/s "
-                     f"(ceiling p99 {fmt(ref['ceiling_open_loop_p99_us']['median'])} µs)")
+                     f"(ceiling p99 {fmt(ref['ceiling_open_loop_p99_us']['median'])} µs" +
+                     (f", nginx {fmt(ref['nginx_open_loop_p99_us']['median'])} µs"
+                      if ref.get("nginx_open_loop_p99_us") else "") + ")")
         if ref.get("etcd_range_100_keys"):
             parts.append(f"etcd range of 100 keys {fmt(ref['etcd_range_100_keys']['median'])}/s"
                          f" p99 {fmt(ref['etcd_range_p99_us']['median'])} µs")
@@ -1675,6 +1965,18 @@ def write_reports(rep):
                      f"range of 100 keys {fmt(e['range'])}/s.")
     else:
         lines.append(f"etcd reference: not measured — {e.get('why', 'unavailable')}.")
+    n = rep.get("nginx") or {}
+    lines.append("")
+    if n.get("available"):
+        lines.append(f"nginx reference: {n['version']} (Debian), one process (master_process off),"
+                     f" access log off, keep-alive without a request limit, answers from memory "
+                     f"(`return 200`) — the bytes and Content-Type of our own answers, captured "
+                     f"once: " + ", ".join(f"{k} {v['answer_body_bytes']:,} B"
+                                           for k, v in n["answers"].items()) +
+                     f"; it adds the headers {', '.join(n['extra_headers'])}; "
+                     f"config `{n['config']}`. Runs interleaved with ours and the ceiling.")
+    else:
+        lines.append(f"nginx reference: not measured — {n.get('why', 'unavailable')}.")
     pr = rep.get("profiles")
     if pr and pr.get("files"):
         lines.append("")
@@ -1718,6 +2020,8 @@ def main():
                     help="measured seconds per heartbeat run of the mgmt scenario")
     ap.add_argument("--profile", choices=("auto", "yes", "no"), default="auto",
                     help="callgrind/perf profiles (auto: full runs only)")
+    ap.add_argument("--no-nginx", action="store_true",
+                    help="no nginx reference in the http part (it runs when nginx is installed)")
     ap.add_argument("--only", default="", help="comma list of parts to run (debugging)")
     opt = ap.parse_args()
     opt.server = os.path.abspath(opt.server)
@@ -1753,7 +2057,7 @@ def main():
     info["other_cpu_max"] = round(max(OTHER), 2) if OTHER else None
     if only:
         with open(os.path.join(OUT, "partial.json"), "w") as f:
-            json.dump({"res": b.res, "etcd": b.etcd}, f, indent=1)
+            json.dump({"res": b.res, "etcd": b.etcd, "nginx": b.nginx}, f, indent=1)
         return
     rep = build_report(b, info)
     print(write_reports(rep))
