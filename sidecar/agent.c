@@ -172,6 +172,7 @@ static void svc_set_view(agent_t *a, agent_svc_t *s, artemis_service_t *svc)
     s->svc = svc;
     s->have_view = 1;
     s->version++;
+    agent_dns_service_changed(a, s);
     if (svc && artemis_service_instance_count(svc) > 0)
         s->known = 1;
     wake_waiters(a, s);

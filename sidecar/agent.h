@@ -113,6 +113,7 @@ struct agent_svc {
     int have_view;          /* the SDK has answered at least once */
     artemis_service_t *svc; /* current view (reference) or NULL */
     uint64_t version;       /* bumped on every change */
+    void *dns_answers;      /* its pre-encoded DNS answers (dns_cache.h owner list) */
     struct agent_svc *next; /* hash chain */
 };
 
@@ -221,6 +222,8 @@ void agent_dns_server_free(agent_dns_server_t *d);
  * gets *wait_svc to park on). */
 int agent_dns_answer(agent_t *a, const uint8_t *pkt, size_t len, int tcp, int local, int may_wait,
                      uint8_t *out, size_t outcap, agent_svc_t **wait_svc);
+/* The view of s changed: drop its pre-encoded answers (the next query encodes them again). */
+void agent_dns_service_changed(agent_t *a, agent_svc_t *s);
 
 /* http_server.c */
 int agent_http_start(agent_t *a, char *err, size_t errlen);

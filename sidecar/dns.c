@@ -155,10 +155,12 @@ typedef struct comp_ent {
 typedef struct writer {
     uint8_t *out;
     size_t cap, len;
-    int full; /* something did not fit */
-    int bad;  /* an invalid name or record */
+    int full;         /* something did not fit */
+    int bad;          /* an invalid name or record */
+    int comp_skipped; /* a suffix was not remembered (see agent_dns_layout_t) */
     comp_ent_t comp[COMP_MAX];
     size_t ncomp;
+    agent_dns_layout_t *lay; /* NULL: nobody wants the offsets */
 } writer_t;
 
 static void put_bytes(writer_t *w, const void *p, size_t n)
@@ -252,6 +254,8 @@ static void put_name(writer_t *w, const char *name, int compress)
         }
         if (!w->full && w->len <= 0x3FFF && w->ncomp < COMP_MAX)
             w->comp[w->ncomp++] = (comp_ent_t){suf, slen, (uint16_t)w->len};
+        else
+            w->comp_skipped = 1;
         size_t e = pos;
         while (e < n && name[e] != '.')
             e++;
@@ -270,7 +274,8 @@ static void put_rr_head(writer_t *w, const char *owner, uint16_t type, uint32_t 
     put32(w, ttl);
 }
 
-static void put_rr(writer_t *w, const agent_dns_rr_t *rr)
+/* *target: where an SRV record's target name starts (left alone for other types). */
+static void put_rr(writer_t *w, const agent_dns_rr_t *rr, uint32_t *target)
 {
     put_rr_head(w, rr->name, rr->type, rr->ttl);
     size_t at = w->len;
@@ -286,6 +291,7 @@ static void put_rr(writer_t *w, const agent_dns_rr_t *rr)
         put16(w, rr->srv_priority);
         put16(w, rr->srv_weight);
         put16(w, rr->srv_port);
+        *target = (uint32_t)w->len;
         put_name(w, rr->srv_target, 0); /* RFC 2782: no compression in the target */
         break;
     default:
@@ -303,6 +309,8 @@ static void put_soa(writer_t *w, const agent_dns_soa_t *soa)
     put16(w, 0);
     put_name(w, soa->mname, 1);
     put_name(w, soa->rname, 1);
+    if (w->lay)
+        w->lay->soa_serial = (uint32_t)w->len;
     put32(w, soa->serial);
     put32(w, soa->refresh);
     put32(w, soa->retry);
@@ -349,12 +357,31 @@ static void write_msg(writer_t *w, const agent_dns_query_t *q, int rcode,
         put16(w, q->qtype);
         put16(w, q->qclass);
     }
-    for (size_t i = 0; i < an && !w->full && !w->bad; i++)
-        put_rr(w, &answers[i]);
+    agent_dns_layout_t *lay = w->lay;
+    uint32_t unused;
+    if (lay) {
+        lay->question_end = (uint32_t)w->len;
+        lay->soa_serial = 0;
+        lay->truncated = truncated;
+    }
+    for (size_t i = 0; i < an && !w->full && !w->bad; i++) {
+        uint32_t *target = lay && lay->target ? &lay->target[i] : &unused;
+        *target = 0;
+        if (lay && lay->an)
+            lay->an[i] = (uint32_t)w->len;
+        put_rr(w, &answers[i], target);
+    }
+    if (lay && lay->an)
+        lay->an[an] = (uint32_t)w->len;
     if (with_soa)
         put_soa(w, soa);
-    for (size_t i = 0; i < ar && !w->full && !w->bad; i++)
-        put_rr(w, &additional[i]);
+    for (size_t i = 0; i < ar && !w->full && !w->bad; i++) {
+        if (lay && lay->ad)
+            lay->ad[i] = (uint32_t)w->len;
+        put_rr(w, &additional[i], &unused);
+    }
+    if (lay && lay->ad)
+        lay->ad[ar] = (uint32_t)w->len;
     if (q->edns)
         put_opt(w);
 }
@@ -363,6 +390,15 @@ int agent_dns_build_response(const agent_dns_query_t *q, int rcode, const agent_
                              size_t n_answers, const agent_dns_rr_t *additional,
                              size_t n_additional, const agent_dns_soa_t *soa, size_t max_size,
                              uint8_t *out, size_t outcap, size_t *outlen)
+{
+    return agent_dns_build_layout(q, rcode, answers, n_answers, additional, n_additional, soa,
+                                  max_size, out, outcap, outlen, NULL);
+}
+
+int agent_dns_build_layout(const agent_dns_query_t *q, int rcode, const agent_dns_rr_t *answers,
+                           size_t n_answers, const agent_dns_rr_t *additional, size_t n_additional,
+                           const agent_dns_soa_t *soa, size_t max_size, uint8_t *out, size_t outcap,
+                           size_t *outlen, agent_dns_layout_t *layout)
 {
     if (q == NULL || out == NULL || outlen == NULL || (n_answers && answers == NULL) ||
         (n_additional && additional == NULL))
@@ -375,13 +411,16 @@ int agent_dns_build_response(const agent_dns_query_t *q, int rcode, const agent_
         w.out = out;
         w.cap = cap;
         w.len = 0;
-        w.full = w.bad = 0;
+        w.full = w.bad = w.comp_skipped = 0;
         w.ncomp = 0;
+        w.lay = layout;
         write_msg(&w, q, rcode, answers, n_answers, additional, n_additional, soa, truncated);
         if (w.bad)
             return -1;
         if (!w.full) {
             *outlen = w.len;
+            if (layout)
+                layout->comp_skipped = w.comp_skipped;
             return 0;
         }
     }

@@ -106,6 +106,32 @@ int agent_dns_build_response(const agent_dns_query_t *q, int rcode, const agent_
                              uint8_t *out, size_t outcap, size_t *outlen);
 
 /*
+ * Where agent_dns_build_layout put things, for a caller that keeps the message and patches it
+ * later (dns_cache.c: the ID, the question's case, the SOA serial, the order of the records).
+ * Offsets are from the start of the message.
+ */
+typedef struct agent_dns_layout {
+    /* in: arrays sized for the call (NULL: not wanted) */
+    uint32_t *an;     /* n_answers + 1: where answer record i starts; an[n_answers]: their end */
+    uint32_t *ad;     /* n_additional + 1: the same for the additional records */
+    uint32_t *target; /* n_answers: where an SRV answer's target name starts (0: not SRV) */
+    /* out */
+    uint32_t question_end; /* just past the question (12 when there is none) */
+    uint32_t soa_serial;   /* where the SOA record's serial is; 0: no SOA */
+    int truncated;         /* TC: only the question (and the OPT) were written */
+    /* A name suffix could not be remembered for compression (the suffix table was full, or
+     * it lay past offset 0x3FFF): records moved to other places could then be encoded
+     * differently by this builder, so they must not be reordered by copying. */
+    int comp_skipped;
+} agent_dns_layout_t;
+
+/* agent_dns_build_response, also filling *layout (NULL: the same as agent_dns_build_response). */
+int agent_dns_build_layout(const agent_dns_query_t *q, int rcode, const agent_dns_rr_t *answers,
+                           size_t n_answers, const agent_dns_rr_t *additional, size_t n_additional,
+                           const agent_dns_soa_t *soa, size_t max_size, uint8_t *out, size_t outcap,
+                           size_t *outlen, agent_dns_layout_t *layout);
+
+/*
  * The largest UDP answer to q, a query of query_len bytes, from a source that is on this host
  * (local: a loopback address) or not. Local: q->udp_size (512, or the EDNS0 size up to 4096).
  * Remote: min(q->udp_size, max(512, AGENT_DNS_REMOTE_X * query_len)). UDP source addresses can

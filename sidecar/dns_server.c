@@ -13,6 +13,11 @@
  * TCP: 2-byte framing, many queries per connection (answers may come out of order when one
  * waits for a first lookup, RFC 7766 §6.2.1.1), an idle timeout, a connection cap and
  * output back-pressure.
+ *
+ * Answers about a service are encoded once per version of its view (dns_cache.h: a template
+ * per name and type, dropped when the SDK reports a change) and copied per query with the
+ * query's ID, flags, question and OPT patched in and the records shuffled; UDP queries are
+ * read and answered in batches (recvmmsg / sendmmsg).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -33,12 +39,19 @@
 #include "agent.h"
 #include "list.h"
 #include "dns.h"
+#include "dns_cache.h"
 
 #define TCP_MAX_CONNS    512
 #define TCP_IDLE_MS      10000
 #define TCP_OUT_HIGH     (256 * 1024) /* stop reading a connection whose answers pile up */
-#define UDP_BATCH        64           /* datagrams per readiness event */
+#define UDP_BATCH        32           /* datagrams per recvmmsg / sendmmsg */
+#define UDP_ROUNDS       2            /* recvmmsg calls per readiness event, at most */
 #define MAX_ANSWER_INSTS 4096
+/* Pre-encoded answers: a (name, type) pair per entry, so 4096 services with a few names and
+ * types each; 8 MiB holds a hundred answers of a thousand records (the largest answer, 64 KiB
+ * and its offsets, is well under the eighth of it that dns_cache.h keeps at most). */
+#define CACHE_ENTRIES 16384
+#define CACHE_BYTES   (8u << 20)
 
 typedef struct tcp_conn {
     struct agent_dns_server *d;
@@ -54,22 +67,15 @@ struct agent_dns_server {
     struct evconnlistener *tcp;
     tcp_conn_t *conns;
     size_t n_conns;
+    agent_dns_cache_t *cache;        /* NULL (out of memory at start): encode every answer */
+    struct udp_batch *udp;           /* buffers of one recvmmsg / sendmmsg round */
+    uint32_t perm[MAX_ANSWER_INSTS]; /* the order of one answer's records */
     uint8_t out[AGENT_DNS_TCP_MAX + 2];
 };
 
 /* ---- answering ----------------------------------------------------------------------------- */
 
-static uint32_t rng_state = 0x9e3779b9u;
-
-static uint32_t rnd(void)
-{
-    /* xorshift32: shuffling answers needs no crypto */
-    uint32_t x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    return rng_state = x;
-}
+static uint32_t rng_state = 0x9e3779b9u; /* shuffles answers (agent_dns_rand) */
 
 static void sanitise_label(const char *id, char *out, size_t cap)
 {
@@ -154,26 +160,17 @@ typedef struct answer {
     agent_dns_query_t q;
     size_t max; /* the largest answer the transport carries (UDP size or TCP limit) */
     int capped; /* max is below the client's own UDP size: the source is not local */
+    /* The cached answer cannot be reordered by copying (dns_cache.h): encode this one per
+     * query, as before pre-encoding, rather than encode a template again. */
+    int per_query;
     uint8_t *out;
     size_t outcap;
 } answer_t;
 
-/* Build the response and count it; returns its length (0: nothing to send). */
-static int finish(const answer_t *x, int rcode, const agent_dns_rr_t *an, size_t nan,
-                  const agent_dns_rr_t *ad, size_t nad, int with_soa)
+/* Count an answer of len bytes in the metrics; returns len. */
+static int count_answer(const answer_t *x, int rcode, size_t nan, size_t len)
 {
     agent_t *a = x->a;
-    agent_dns_soa_t soa;
-    size_t len = 0;
-    if (with_soa)
-        make_soa(a, &soa);
-    if (agent_dns_build_response(&x->q, rcode, an, nan, ad, nad, with_soa ? &soa : NULL, x->max,
-                                 x->out, x->outcap, &len) != 0) {
-        rcode = AGENT_DNS_SERVFAIL;
-        if (agent_dns_build_response(&x->q, rcode, NULL, 0, NULL, 0, NULL, x->max, x->out,
-                                     x->outcap, &len))
-            return 0;
-    }
     /* The sidecar sends only NOERROR..REFUSED; anything else would be counted with NOTIMP
      * rather than outside the array. */
     int slot =
@@ -188,6 +185,81 @@ static int finish(const answer_t *x, int rcode, const agent_dns_rr_t *an, size_t
             a->m.dns_truncated_remote++;
     }
     return (int)len;
+}
+
+/* Build the response and count it; returns its length (0: nothing to send). */
+static int finish(const answer_t *x, int rcode, const agent_dns_rr_t *an, size_t nan,
+                  const agent_dns_rr_t *ad, size_t nad, int with_soa)
+{
+    agent_dns_soa_t soa;
+    size_t len = 0;
+    if (with_soa)
+        make_soa(x->a, &soa);
+    if (agent_dns_build_response(&x->q, rcode, an, nan, ad, nad, with_soa ? &soa : NULL, x->max,
+                                 x->out, x->outcap, &len) != 0) {
+        rcode = AGENT_DNS_SERVFAIL;
+        if (agent_dns_build_response(&x->q, rcode, NULL, 0, NULL, 0, NULL, x->max, x->out,
+                                     x->outcap, &len))
+            return 0;
+    }
+    return count_answer(x, rcode, nan, len);
+}
+
+/* Send a pre-encoded answer: a copy with this query's ID, flags, question, OPT and SOA
+ * serial, its records in a fresh random order, or TC when it does not fit. */
+static int send_tmpl(const answer_t *x, const agent_dns_tmpl_t *t)
+{
+    agent_dns_server_t *d = x->a->dns;
+    size_t n = agent_dns_tmpl_records(t), len = 0;
+    uint32_t serial = agent_dns_tmpl_has_soa(t) ? (uint32_t)(agent_wall_ms() / 1000) : 0;
+    int rcode = agent_dns_tmpl_rcode(t);
+    if (agent_dns_tmpl_write(t, &x->q, serial, n <= MAX_ANSWER_INSTS ? &rng_state : NULL, d->perm,
+                             x->max, x->out, x->outcap, &len, NULL) != 0)
+        return finish(x, AGENT_DNS_SERVFAIL, NULL, 0, NULL, 0, 0);
+    return count_answer(x, rcode, n, len);
+}
+
+/*
+ * Answer from a template encoded now from these records (in the view's order), and keep it
+ * in the cache on s's list until s changes. Returns 1 and *len, or 0 when the caller must
+ * encode per query: no cache, an answer too large for one message, or records that cannot be
+ * reordered by copying (the template is then kept as a marker that says so).
+ */
+static int answer_tmpl(const answer_t *x, agent_svc_t *s, int rcode, const agent_dns_rr_t *an,
+                       size_t nan, const agent_dns_rr_t *ad, size_t nad, const uint8_t *paired,
+                       int with_soa, int *len)
+{
+    agent_dns_server_t *d = x->a->dns;
+    if (!d || !d->cache || x->per_query)
+        return 0;
+    agent_dns_soa_t soa;
+    if (with_soa)
+        make_soa(x->a, &soa);
+    agent_dns_tmpl_t *t =
+        agent_dns_tmpl_new(&x->q, rcode, an, nan, ad, nad, paired, with_soa ? &soa : NULL);
+    if (!t)
+        return 0;
+    int ok = nan <= 1 || agent_dns_tmpl_movable(t);
+    if (ok)
+        *len = send_tmpl(x, t);
+    if (agent_dns_cache_put(d->cache, x->q.qname, x->q.qtype, t, &s->dns_answers) != 0)
+        agent_dns_tmpl_free(t);
+    return ok;
+}
+
+/* A negative answer for s (NXDOMAIN, or NOERROR without records), SOA included. */
+static int answer_negative(const answer_t *x, agent_svc_t *s, int rcode)
+{
+    int len;
+    if (answer_tmpl(x, s, rcode, NULL, 0, NULL, 0, NULL, 1, &len))
+        return len;
+    return finish(x, rcode, NULL, 0, NULL, 0, 1);
+}
+
+void agent_dns_service_changed(agent_t *a, agent_svc_t *s)
+{
+    if (a->dns)
+        agent_dns_cache_drop_owner(a->dns->cache, &s->dns_answers);
 }
 
 /* An answer without records (SOA in the authority section when with_soa). */
@@ -279,19 +351,20 @@ static agent_svc_t *track_as_spelled(const answer_t *x, const char *service)
     return agent_svc_track(x->a, spelled);
 }
 
-/* Fisher-Yates: every answer lists the instances in a fresh random order. */
+/* Fisher-Yates: every answer encoded per query lists the instances in a fresh random order
+ * (a template's records are shuffled by agent_dns_tmpl_write, the same way). */
 static void shuffle(size_t *idx, size_t m)
 {
     for (size_t i = m; i > 1; i--) {
-        size_t j = rnd() % i;
+        size_t j = agent_dns_rand(&rng_state) % i;
         size_t t = idx[i - 1];
         idx[i - 1] = idx[j];
         idx[j] = t;
     }
 }
 
-/* The indexes (into svc) of the up instances that pass the qualifiers, shuffled; returns how
- * many (at most MAX_ANSWER_INSTS). */
+/* The indexes (into svc) of the up instances that pass the qualifiers, in the view's order;
+ * returns how many (at most MAX_ANSWER_INSTS). */
 static size_t pick_instances(const artemis_service_t *svc, size_t n, const char *zone,
                              const char *group, size_t *idx)
 {
@@ -302,7 +375,6 @@ static size_t pick_instances(const artemis_service_t *svc, size_t n, const char 
             field_is(in, ARTEMIS_FIELD_GROUP_ID, group))
             idx[m++] = i;
     }
-    shuffle(idx, m);
     return m;
 }
 
@@ -334,39 +406,65 @@ static size_t srv_rr(const answer_t *x, const agent_svc_t *s, const artemis_inst
     return 1;
 }
 
-/* Answer with the records of the instances idx[0..m) of s; an and ad hold m records each. */
-static int answer_records(const answer_t *x, const agent_svc_t *s, const size_t *idx, size_t m,
-                          agent_dns_rr_t *an, agent_dns_rr_t *ad)
+/* The records of the instances idx[0..m) of s into an (returns how many) and ad (*nad);
+ * paired[i]: answer i's target address is the next additional record. an, ad and paired hold
+ * m entries each. */
+static size_t collect_records(const answer_t *x, const agent_svc_t *s, const size_t *idx, size_t m,
+                              agent_dns_rr_t *an, agent_dns_rr_t *ad, uint8_t *paired, size_t *nad)
 {
-    size_t nan = 0, nad = 0;
+    size_t nan = 0;
+    *nad = 0;
     for (size_t k = 0; k < m; k++) {
         const artemis_instance_t *in = artemis_service_instance(s->svc, idx[k]);
-        if (x->q.qtype == AGENT_DNS_TYPE_SRV)
-            nan += srv_rr(x, s, in, &an[nan], ad, &nad);
-        else
+        size_t had = *nad;
+        paired[nan] = 0;
+        if (x->q.qtype == AGENT_DNS_TYPE_SRV) {
+            if (srv_rr(x, s, in, &an[nan], ad, nad))
+                paired[nan++] = *nad > had;
+        } else {
             nan += (size_t)addr_rr(in, x->q.qtype, x->q.qname, x->a->cfg->dns_ttl, &an[nan]);
+        }
     }
+    return nan;
+}
+
+/* Answer with the records of the instances idx[0..m) of s: from a template encoded from them
+ * in the view's order (each answer shuffles it), or else encoded per query in a random order
+ * of the instances. an, ad and paired hold m entries each. */
+static int answer_records(const answer_t *x, agent_svc_t *s, size_t *idx, size_t m,
+                          agent_dns_rr_t *an, agent_dns_rr_t *ad, uint8_t *paired)
+{
+    size_t nad = 0, nan = collect_records(x, s, idx, m, an, ad, paired, &nad);
+    int len;
+    if (answer_tmpl(x, s, AGENT_DNS_NOERROR, an, nan, ad, nad, paired, nan == 0, &len))
+        return len;
+    shuffle(idx, m);
+    nan = collect_records(x, s, idx, m, an, ad, paired, &nad);
     return finish(x, AGENT_DNS_NOERROR, an, nan, ad, nad, nan == 0);
 }
 
 /* Answer an A/AAAA/SRV/ANY query for the n instances of s, filtered by zone and group. The
  * buffers live on the stack unless the service is large. */
-static int answer_instances(const answer_t *x, const agent_svc_t *s, size_t n, const char *zone,
+static int answer_instances(const answer_t *x, agent_svc_t *s, size_t n, const char *zone,
                             const char *group)
 {
-    size_t stack_idx[64];
+    size_t stack_idx[64] = {0}; /* zeroed for GCC's -Wmaybe-uninitialized: m <= n entries are set */
     size_t *idx = n <= 64 ? stack_idx : malloc(n * sizeof(*idx));
     if (!idx)
         return reply(x, AGENT_DNS_SERVFAIL, 0);
     size_t m = pick_instances(s->svc, n, zone, group, idx);
     agent_dns_rr_t stack_an[16], stack_ad[16];
+    uint8_t stack_paired[16];
     int big = m > 16;
     agent_dns_rr_t *an = big ? malloc(m * sizeof(*an)) : stack_an;
     agent_dns_rr_t *ad = big ? malloc(m * sizeof(*ad)) : stack_ad;
-    int result = an && ad ? answer_records(x, s, idx, m, an, ad) : reply(x, AGENT_DNS_SERVFAIL, 0);
+    uint8_t *paired = big ? malloc(m) : stack_paired;
+    int result = an && ad && paired ? answer_records(x, s, idx, m, an, ad, paired)
+                                    : reply(x, AGENT_DNS_SERVFAIL, 0);
     if (big) {
         free(an);
         free(ad);
+        free(paired);
     }
     if (idx != stack_idx)
         free(idx);
@@ -387,11 +485,11 @@ static int answer_service(const answer_t *x, agent_svc_t *s, const char *zone, c
     }
     size_t n = s->svc ? artemis_service_instance_count(s->svc) : 0;
     if (n == 0 && !s->known)
-        return reply(x, AGENT_DNS_NXDOMAIN, 1);
+        return answer_negative(x, s, AGENT_DNS_NXDOMAIN);
     uint16_t t = x->q.qtype;
     if (t != AGENT_DNS_TYPE_A && t != AGENT_DNS_TYPE_AAAA && t != AGENT_DNS_TYPE_SRV &&
         t != AGENT_DNS_TYPE_ANY)
-        return reply(x, AGENT_DNS_NOERROR, 1); /* no records of that type */
+        return answer_negative(x, s, AGENT_DNS_NOERROR); /* no records of that type */
     return answer_instances(x, s, n, zone, group);
 }
 
@@ -437,6 +535,16 @@ int agent_dns_answer(agent_t *a, const uint8_t *pkt, size_t len, int tcp, int lo
         return reply(&x, rc, 0);
     if (may_wait) /* a parked query was counted when it arrived */
         a->m.dns_queries[type_slot(x.q.qtype)]++;
+    /* A name answered before, and its service unchanged since (a change drops its answers:
+     * agent_dns_service_changed), gets the same answer: the checks answer_name would make
+     * (domain, class, name, service, view) all came out the same way then. */
+    if (a->dns && a->dns->cache &&
+        (x.q.qclass == AGENT_DNS_CLASS_IN || x.q.qclass == AGENT_DNS_CLASS_ANY)) {
+        const agent_dns_tmpl_t *t = agent_dns_cache_get(a->dns->cache, x.q.qname, x.q.qtype);
+        if (t && (agent_dns_tmpl_records(t) <= 1 || agent_dns_tmpl_movable(t)))
+            return send_tmpl(&x, t);
+        x.per_query = t != NULL;
+    }
     return answer_name(&x, may_wait ? wait_svc : NULL);
 }
 
@@ -471,36 +579,90 @@ static void udp_wait_done(void *arg, int cancelled)
     free(w);
 }
 
+/*
+ * One round of UDP: up to UDP_BATCH queries taken with one recvmmsg, answered, and the answers
+ * sent with one sendmmsg. Two system calls per round instead of two per query (and no final
+ * recvfrom that only says EAGAIN): at these rates the kernel's share of a query is most of
+ * its cost (docs/performance.md, DNS).
+ */
+typedef struct udp_batch {
+    struct mmsghdr in[UDP_BATCH], out[UDP_BATCH];
+    struct iovec in_iov[UDP_BATCH], out_iov[UDP_BATCH];
+    struct sockaddr_storage peer[UDP_BATCH];
+    uint8_t pkt[UDP_BATCH][AGENT_DNS_UDP_MAX + 1]; /* as recvfrom's buffer was */
+    uint8_t ans[UDP_BATCH][AGENT_DNS_UDP_MAX];     /* a UDP answer is at most 4096 bytes */
+} udp_batch_t;
+
+/* Send out[0..n); a message the kernel refuses (sendmmsg stops there) is dropped, as a failed
+ * sendto was, and the rest still go. */
+static void udp_send_batch(agent_dns_server_t *d, struct mmsghdr *out, unsigned n)
+{
+    unsigned done = 0;
+    while (done < n) {
+        int r = sendmmsg(d->udp_fd, out + done, n - done, MSG_DONTWAIT);
+        if (r < 0 && errno == EINTR)
+            continue;
+        done += r > 0 ? (unsigned)r : 1;
+    }
+}
+
+/* Answer a query that just arrived into *ans; returns its length (0: nothing to send). A
+ * query waiting for a service's first view is parked with its own copy and answered later. */
+static int udp_answer(agent_dns_server_t *d, const uint8_t *pkt, size_t len,
+                      const struct sockaddr_storage *peer, socklen_t plen, uint8_t *ans)
+{
+    agent_svc_t *ws = NULL;
+    int local = agent_addr_is_loopback(peer);
+    int n = agent_dns_answer(d->a, pkt, len, 0, local, 1, ans, AGENT_DNS_UDP_MAX, &ws);
+    if (n != -1)
+        return n;
+    udp_wait_t *w = malloc(sizeof(*w) + len);
+    if (w) {
+        w->d = d;
+        w->peer = *peer;
+        w->peerlen = plen;
+        w->local = local;
+        w->len = len;
+        memcpy(w->pkt, pkt, len);
+        if (agent_wait(d->a, ws, d, udp_wait_done, w) == 0)
+            return 0;
+        free(w);
+    }
+    return agent_dns_answer(d->a, pkt, len, 0, local, 0, ans, AGENT_DNS_UDP_MAX, NULL);
+}
+
 static void udp_cb(evutil_socket_t fd, short what, void *arg)
 {
     agent_dns_server_t *d = arg;
-    uint8_t pkt[AGENT_DNS_UDP_MAX + 1];
+    udp_batch_t *b = d->udp;
     (void)what;
-    for (int i = 0; i < UDP_BATCH; i++) {
-        struct sockaddr_storage peer;
-        socklen_t plen = sizeof(peer);
-        ssize_t r = recvfrom(fd, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&peer, &plen);
-        if (r < 0)
-            return;
-        agent_svc_t *ws = NULL;
-        int local = agent_addr_is_loopback(&peer);
-        int n = agent_dns_answer(d->a, pkt, (size_t)r, 0, local, 1, d->out, sizeof(d->out), &ws);
-        if (n == -1) {
-            udp_wait_t *w = malloc(sizeof(*w) + (size_t)r);
-            if (w) {
-                w->d = d;
-                w->peer = peer;
-                w->peerlen = plen;
-                w->local = local;
-                w->len = (size_t)r;
-                memcpy(w->pkt, pkt, (size_t)r);
-                if (agent_wait(d->a, ws, d, udp_wait_done, w) == 0)
-                    continue;
-                free(w);
-            }
-            n = agent_dns_answer(d->a, pkt, (size_t)r, 0, local, 0, d->out, sizeof(d->out), NULL);
+    for (int round = 0; round < UDP_ROUNDS; round++) {
+        for (unsigned i = 0; i < UDP_BATCH; i++) {
+            b->in_iov[i] = (struct iovec){b->pkt[i], sizeof(b->pkt[i])};
+            b->in[i].msg_hdr = (struct msghdr){.msg_name = &b->peer[i],
+                                               .msg_namelen = sizeof(b->peer[i]),
+                                               .msg_iov = &b->in_iov[i],
+                                               .msg_iovlen = 1};
         }
-        udp_send(d, &peer, plen, n);
+        int got = recvmmsg(fd, b->in, UDP_BATCH, MSG_DONTWAIT, NULL);
+        if (got <= 0)
+            return;
+        unsigned nout = 0;
+        for (int i = 0; i < got; i++) {
+            socklen_t plen = b->in[i].msg_hdr.msg_namelen;
+            int n = udp_answer(d, b->pkt[i], b->in[i].msg_len, &b->peer[i], plen, b->ans[i]);
+            if (n <= 0)
+                continue;
+            b->out_iov[nout] = (struct iovec){b->ans[i], (size_t)n};
+            b->out[nout].msg_hdr = (struct msghdr){.msg_name = &b->peer[i],
+                                                   .msg_namelen = plen,
+                                                   .msg_iov = &b->out_iov[nout],
+                                                   .msg_iovlen = 1};
+            nout++;
+        }
+        udp_send_batch(d, b->out, nout);
+        if (got < UDP_BATCH) /* the queue is empty: no recvmmsg only to hear EAGAIN */
+            return;
     }
 }
 
@@ -657,6 +819,21 @@ agent_dns_server_t *agent_dns_server_new(agent_t *a, const char *listen, char *e
         return NULL;
     }
     d->a = a;
+    /* The cache's hash seed: names come from the network (a fixed hash would let a client
+     * pile them into one chain); a clock-based one if getrandom cannot answer at once. */
+    uint64_t seed[2];
+    if (getrandom(seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed)) {
+        seed[0] = (uint64_t)agent_wall_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
+        seed[1] = (uint64_t)agent_mono_ms() ^ (uint64_t)(uintptr_t)d;
+    }
+    d->cache = agent_dns_cache_new(CACHE_ENTRIES, CACHE_BYTES, seed[0], seed[1]);
+    d->udp = malloc(sizeof(*d->udp));
+    if (!d->udp) {
+        snprintf(err, errlen, "dns.listen: out of memory");
+        agent_dns_cache_free(d->cache);
+        free(d);
+        return NULL;
+    }
     rng_state ^= (uint32_t)agent_wall_ms() ^ (uint32_t)getpid();
     if (!rng_state)
         rng_state = 1;
@@ -668,6 +845,8 @@ agent_dns_server_t *agent_dns_server_new(agent_t *a, const char *listen, char *e
         snprintf(err, errlen, "dns.listen: cannot bind UDP %s: %s", listen, strerror(errno));
         if (d->udp_fd >= 0)
             close(d->udp_fd);
+        agent_dns_cache_free(d->cache);
+        free(d->udp);
         free(d);
         return NULL;
     }
@@ -703,5 +882,7 @@ void agent_dns_server_free(agent_dns_server_t *d)
         event_free(d->ev_udp);
     if (d->udp_fd >= 0)
         close(d->udp_fd);
+    agent_dns_cache_free(d->cache);
+    free(d->udp);
     free(d);
 }

@@ -5,6 +5,10 @@
  * at the TCP maximum) and checked: the header matches, the size limit holds, every name and
  * record in the output is well-formed with backwards pointers only, and the output with QR
  * cleared parses again as the same question. FORMERR / NOTIMP answers must be bare headers.
+ * The same records also go through the pre-encoded path (sidecar/dns_cache.c: a template
+ * encoded once, copied and patched per query) and the copy must be byte for byte what the
+ * per-query encoder writes for the records in the order the copy drew (a differential check),
+ * at every size limit, with and without pairing SRV answers with their additional records.
  * The input is also split into a name and a domain for agent_dns_parse_name, whose parts must
  * reassemble into the name, and fed to the TCP framing helper.
  */
@@ -14,6 +18,7 @@
 #include <string.h>
 
 #include "dns.h"
+#include "dns_cache.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -99,11 +104,81 @@ static void check_response(const agent_dns_query_t *q, int rcode, const uint8_t 
 }
 
 static uint8_t out[AGENT_DNS_TCP_MAX];
+static uint8_t ref[AGENT_DNS_TCP_MAX];
+
+#define MAX_RR 40
+
+/*
+ * The pre-encoded answer against the per-query encoder: a template of (an, ad, paired) written
+ * for q must equal agent_dns_build_response of the records in the template's drawn order, at
+ * each of the size limits, with the same return code.
+ */
+static void tmpl_check(const agent_dns_query_t *q, int rcode, const agent_dns_rr_t *an, size_t nan,
+                       const agent_dns_rr_t *ad, size_t nad, const uint8_t *paired,
+                       const agent_dns_soa_t *soa, const size_t (*limits)[2], size_t nlimits,
+                       uint32_t seed)
+{
+    agent_dns_tmpl_t *t = agent_dns_tmpl_new(q, rcode, an, nan, ad, nad, paired, soa);
+    if (!t) {
+        /* Only an answer the encoder cannot write whole in one message has no template. */
+        agent_dns_layout_t lay = {0};
+        size_t len = 0;
+        int rc = agent_dns_build_layout(q, rcode, an, nan, ad, nad, soa, AGENT_DNS_TCP_MAX, ref,
+                                        sizeof(ref), &len, &lay);
+        check(rc != 0 || lay.truncated);
+        return;
+    }
+    check(agent_dns_tmpl_records(t) == nan && agent_dns_tmpl_rcode(t) == rcode);
+    check(agent_dns_tmpl_movable(t) || nan > 1);
+    size_t adidx[MAX_RR];
+    for (size_t i = 0, j = 0; i < nan; i++)
+        adidx[i] = paired && paired[i] ? j++ : (size_t)-1;
+    for (size_t l = 0; l < nlimits; l++) {
+        uint32_t rng = seed | 1, perm[MAX_RR];
+        for (size_t i = 0; i < nan; i++)
+            perm[i] = (uint32_t)i;
+        uint32_t serial = seed ^ (uint32_t)l;
+        size_t len = 0, rlen = 0, max = limits[l][0], cap = limits[l][1];
+        int tc = 0;
+        int rc = agent_dns_tmpl_write(t, q, serial, agent_dns_tmpl_movable(t) ? &rng : NULL, perm,
+                                      max, out, cap, &len, &tc);
+        /* The reference: the records in the order perm says, each SRV answer's own address
+         * record moving with it. */
+        static agent_dns_rr_t an2[MAX_RR], ad2[MAX_RR];
+        size_t nad2 = 0;
+        for (size_t k = 0; k < nan; k++) {
+            check(perm[k] < nan);
+            an2[k] = an[perm[k]];
+            if (adidx[perm[k]] != (size_t)-1)
+                ad2[nad2++] = ad[adidx[perm[k]]];
+        }
+        if (!paired) {
+            for (size_t k = 0; k < nad; k++)
+                ad2[nad2++] = ad[k];
+        }
+        check(nad2 == nad);
+        agent_dns_soa_t soa2;
+        if (soa) {
+            soa2 = *soa;
+            soa2.serial = serial;
+        }
+        int rrc = agent_dns_build_response(q, rcode, an2, nan, ad2, nad, soa ? &soa2 : NULL, max,
+                                           ref, cap, &rlen);
+        check(rc == rrc);
+        if (rc == 0) {
+            check(len == rlen && memcmp(out, ref, len) == 0);
+            check(tc == ((out[2] & (AGENT_DNS_FLAG_TC >> 8)) != 0));
+        }
+    }
+    agent_dns_tmpl_free(t);
+}
 
 static void build_and_check(const agent_dns_query_t *q, int rcode, size_t n, size_t max,
                             size_t outcap)
 {
-    static agent_dns_rr_t ans[40], add[40];
+    static agent_dns_rr_t ans[MAX_RR], add[MAX_RR], add_paired[MAX_RR];
+    uint8_t paired[MAX_RR];
+    size_t n_paired = 0;
     agent_dns_soa_t soa;
     memset(&soa, 0, sizeof(soa));
     strcpy(soa.zone, "artemis");
@@ -129,7 +204,22 @@ static void build_and_check(const agent_dns_query_t *q, int rcode, size_t n, siz
                  strlen(t) <= 253 && strlen(t) - strlen(q->qname) <= 63 + 1 ? t : "x.artemis");
         snprintf(b->name, sizeof(b->name), "%s", a->srv_target);
         b->type = AGENT_DNS_TYPE_A;
+        /* the sidecar's SRV answers: each target's address follows in the additional section */
+        paired[i] = a->type == AGENT_DNS_TYPE_SRV && (i + q->id) % 5 != 0;
+        if (paired[i])
+            add_paired[n_paired++] = *b;
     }
+    /* (size limit, output buffer): the query's UDP size, TCP, 512, this call's pair, and a
+     * small buffer */
+    const size_t limits[5][2] = {{q->udp_size, sizeof(out)},
+                                 {AGENT_DNS_TCP_MAX, sizeof(out)},
+                                 {AGENT_DNS_UDP_MIN, sizeof(out)},
+                                 {max, outcap},
+                                 {AGENT_DNS_TCP_MAX, 12 + (size_t)(q->flags % 64) * 8}};
+    tmpl_check(q, rcode, ans, n, add, n, NULL, &soa, limits, 5, q->id + (uint32_t)n);
+    tmpl_check(q, rcode, ans, n, add_paired, n_paired, paired, &soa, limits, 5,
+               q->flags + (uint32_t)n);
+    tmpl_check(q, rcode, ans, n, NULL, 0, NULL, &soa, limits, 5, (uint32_t)n * 7919u);
     size_t len = 0;
     int rc = agent_dns_build_response(q, rcode, ans, n, add, n, &soa, max, out, outcap, &len);
     if (rc != 0) {
