@@ -217,6 +217,20 @@ static void test_instance_key(void **state)
     assert_int_equal(artemisi_instance_key(&n, &b), 0);
     assert_string_equal(b.data, "3:sha15:demo.service.v113:10.0.0.5:8080|---");
 
+    /* An empty id is "0:", not "-"; a length of three digits is written whole. */
+    artemisi_buf_t e = ARTEMISI_BUF_INIT;
+    char longid[124];
+    memset(longid, 'X', sizeof(longid) - 1);
+    longid[sizeof(longid) - 1] = '\0';
+    ARTEMISI_INST(&n, REGION_ID) = "";
+    ARTEMISI_INST(&n, SERVICE_ID) = longid;
+    assert_int_equal(artemisi_instance_key(&n, &e), 0);
+    assert_int_equal(strncmp(e.data, "0:123:xxx", 9), 0);
+    assert_int_equal(e.len, 2 + 4 + 123 + 1);
+    artemisi_buf_free(&e);
+    ARTEMISI_INST(&n, REGION_ID) = NULL;
+    ARTEMISI_INST(&n, SERVICE_ID) = NULL;
+
     /* Case variants give the same key. */
     artemisi_buf_t b2 = ARTEMISI_BUF_INIT;
     ARTEMISI_INST(&n, REGION_ID) = "sha";
