@@ -6,50 +6,9 @@
  * truncation, compression), service-name splitting and TCP framing.
  */
 #include "dns.h"
+#include "dns_pkt.h"
 
 /* ---- query construction ----------------------------------------------------------------- */
-
-typedef struct pkt {
-    uint8_t b[1024];
-    size_t n;
-} pkt_t;
-
-static void p8(pkt_t *p, unsigned v)
-{
-    assert_true(p->n < sizeof(p->b));
-    p->b[p->n++] = (uint8_t)v;
-}
-
-static void p16(pkt_t *p, unsigned v)
-{
-    p8(p, v >> 8);
-    p8(p, v & 0xFF);
-}
-
-static void pname(pkt_t *p, const char *dotted)
-{
-    while (*dotted) {
-        const char *e = strchr(dotted, '.');
-        size_t l = e ? (size_t)(e - dotted) : strlen(dotted);
-        p8(p, (unsigned)l);
-        for (size_t i = 0; i < l; i++)
-            p8(p, (uint8_t)dotted[i]);
-        dotted += l + (e ? 1 : 0);
-    }
-    p8(p, 0);
-}
-
-static void phdr(pkt_t *p, unsigned id, unsigned flags, unsigned qd, unsigned an, unsigned ns,
-                 unsigned ar)
-{
-    p->n = 0;
-    p16(p, id);
-    p16(p, flags);
-    p16(p, qd);
-    p16(p, an);
-    p16(p, ns);
-    p16(p, ar);
-}
 
 static void popt(pkt_t *p, unsigned size)
 {

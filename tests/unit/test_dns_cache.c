@@ -8,46 +8,17 @@
  */
 #include "dns.h"
 #include "dns_cache.h"
+#include "dns_pkt.h"
 
 /* ---- queries ------------------------------------------------------------------------------ */
-
-typedef struct pkt {
-    uint8_t b[600];
-    size_t n;
-} pkt_t;
-
-static void p8(pkt_t *p, unsigned v)
-{
-    assert_true(p->n < sizeof(p->b));
-    p->b[p->n++] = (uint8_t)v;
-}
-
-static void p16(pkt_t *p, unsigned v)
-{
-    p8(p, v >> 8);
-    p8(p, v & 0xFF);
-}
 
 /* A query as a resolver sends it, parsed by the sidecar's own parser. */
 static agent_dns_query_t query(const char *name, unsigned type, unsigned cls, unsigned id,
                                unsigned flags, int edns, unsigned size, size_t *len)
 {
-    pkt_t p = {.n = 0};
-    p16(&p, id);
-    p16(&p, flags);
-    p16(&p, 1);
-    p16(&p, 0);
-    p16(&p, 0);
-    p16(&p, edns ? 1 : 0);
-    while (*name) {
-        const char *e = strchr(name, '.');
-        size_t l = e ? (size_t)(e - name) : strlen(name);
-        p8(&p, (unsigned)l);
-        for (size_t i = 0; i < l; i++)
-            p8(&p, (uint8_t)name[i]);
-        name += l + (e ? 1 : 0);
-    }
-    p8(&p, 0);
+    pkt_t p;
+    phdr(&p, id, flags, 1, 0, 0, edns ? 1 : 0);
+    pname(&p, name);
     p16(&p, type);
     p16(&p, cls);
     if (edns) {
