@@ -42,6 +42,9 @@ typedef struct reg_entry {
     artemis_reg_state_t state;
     artemis_err_t last_err;
     int inflight; /* a register.json carrying this instance is in flight */
+    /* hb_seq when a server last confirmed the registration: the answer to a heartbeat with a
+     * number up to this one was sent before it, and its "data-not-found" is stale. */
+    uint64_t confirmed_seq;
 } reg_entry_t;
 
 typedef struct watcher {
@@ -132,6 +135,11 @@ struct artemis_client {
     struct event *ev_reg_retry;
     void (*unreg_done)(struct artemis_client *);
     int heartbeat_inflight;
+    /* Heartbeats are numbered as they are sent (hb_seq). Answers on the socket come in order:
+     * the oldest unanswered one (hb_ws_first, hb_ws_pending of them since it opened); an HTTP
+     * heartbeat's number is hb_http_seq. hb_answer_seq: the one being handled. */
+    uint64_t hb_seq, hb_ws_first, hb_http_seq, hb_answer_seq;
+    uint64_t hb_ws_pending;
     int64_t reg_backoff_ms;
     int unregister_inflight;
 

@@ -147,9 +147,10 @@ static void register_done(void *ud, int err, long status, const char *body, size
         if (!e->inflight)
             continue;
         e->inflight = 0;
-        if (cls <= 1)
+        if (cls <= 1) {
+            e->confirmed_seq = c->hb_seq;
             notify(c, e, ARTEMIS_REG_REGISTERED, ARTEMIS_OK);
-        else
+        } else
             notify(c, e, ARTEMIS_REG_FAILING,
                    err             ? ARTEMIS_ERR_IO
                    : status != 200 ? ARTEMIS_ERR_HTTP
@@ -195,6 +196,10 @@ static void heartbeat_failed_instance(struct artemis_client *c, reg_entry_t *e, 
     /* data-not-found / unknown: the server lost the lease (restart, expiry): register
      * again at once (protocol.md §5.2). */
     if (!strcmp(code, "data-not-found") || !strcmp(code, "unknown")) {
+        /* Sent before the registration was confirmed (the socket's first heartbeat can reach
+         * the server before register.json does): that says nothing about the lease now. */
+        if (c->hb_answer_seq <= e->confirmed_seq)
+            return;
         pthread_mutex_lock(&c->lock);
         e->state = ARTEMIS_REG_PENDING;
         pthread_mutex_unlock(&c->lock);
@@ -203,9 +208,11 @@ static void heartbeat_failed_instance(struct artemis_client *c, reg_entry_t *e, 
     }
 }
 
-static void handle_heartbeat_answer(struct artemis_client *c, const char *body, size_t len)
+static void handle_heartbeat_answer(struct artemis_client *c, const char *body, size_t len,
+                                    uint64_t seq)
 {
     c->last_hb_answer = artemisi_mono_ms();
+    c->hb_answer_seq = seq;
     int cls = parse_response(c, body, len, heartbeat_failed_instance);
     if (cls == 2) {
         /* The node cannot serve: drop the socket, use another node. */
@@ -227,7 +234,7 @@ static void hb_http_done(void *ud, int err, long status, const char *body, size_
     struct artemis_client *c = ud;
     c->heartbeat_inflight = 0;
     if (err == 0 && status == 200) {
-        handle_heartbeat_answer(c, body, len);
+        handle_heartbeat_answer(c, body, len, c->hb_http_seq);
         return;
     }
     artemisi_client_server_failed(c, 1, NULL);
@@ -240,6 +247,7 @@ static void hb_ws_open(void *ud)
 {
     struct artemis_client *c = ud;
     artemisi_reconnect_opened(&c->hb_rc, artemisi_mono_ms());
+    c->hb_ws_pending = 0; /* what the last socket had in flight will never be answered */
     ARTEMISI_LOG(&c->log, ARTEMIS_LOG_DEBUG, "registry", "heartbeat socket open on %s",
                  artemisi_client_server(c, 1));
     artemisi_reg_heartbeat_now(c); /* a fresh socket may be a fresh server: check at once */
@@ -247,7 +255,14 @@ static void hb_ws_open(void *ud)
 
 static void hb_ws_text(void *ud, const char *data, size_t len)
 {
-    handle_heartbeat_answer(ud, data, len);
+    struct artemis_client *c = ud;
+    /* An answer nobody is waiting for counts as the newest. */
+    uint64_t seq = c->hb_seq;
+    if (c->hb_ws_pending) {
+        seq = c->hb_ws_first++;
+        c->hb_ws_pending--;
+    }
+    handle_heartbeat_answer(c, data, len, seq);
 }
 
 static void hb_ws_pong(void *ud)
@@ -283,7 +298,11 @@ void artemisi_reg_heartbeat_now(struct artemis_client *c)
     artemisi_buf_t body = ARTEMISI_BUF_INIT;
     append_instances(&body, c, 0);
     if (c->hb_ws && artemisi_wsc_is_open(c->hb_ws)) {
-        artemisi_wsc_send_text(c->hb_ws, body.data, body.len);
+        if (artemisi_wsc_send_text(c->hb_ws, body.data, body.len) == 0) {
+            if (c->hb_ws_pending++ == 0)
+                c->hb_ws_first = c->hb_seq + 1;
+            c->hb_seq++;
+        }
     } else if (!c->heartbeat_inflight && c->http) {
         /* The socket is down: HTTP keeps the lease alive meanwhile (the Java SDK does not,
          * protocol.md §11.12). */
@@ -291,8 +310,10 @@ void artemisi_reg_heartbeat_now(struct artemis_client *c)
         artemisi_client_url(c, 1, "/api/registry/heartbeat.json", &url);
         if (artemisi_http_post_json(c->http, url.data, body.data, body.len,
                                     c->cfg->request_timeout_ms, c->cfg->connect_timeout_ms, 0,
-                                    hb_http_done, c))
+                                    hb_http_done, c)) {
             c->heartbeat_inflight = 1;
+            c->hb_http_seq = ++c->hb_seq;
+        }
         artemisi_buf_free(&url);
         hb_ws_connect(c);
     }

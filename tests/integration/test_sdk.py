@@ -15,7 +15,9 @@ import signal
 import tempfile
 import time
 
-from lib import server
+import urllib.request
+
+from lib import proxy, server
 from lib.sdk import Examples, ids, parse_line, sdk_env
 from lib.util import check, eq, instance, lookup_req, short, wait_until
 
@@ -63,6 +65,47 @@ def lookup_ok(ex, service_id, url=None, env=None):
 def closed_port():
     """A loopback port nothing listens on."""
     return server.free_port()
+
+
+class OvertakingProxy(proxy.Proxy):
+    """The first register.json is held 0.3 s on its way in, and every heartbeat answer 0.6 s on
+    its way out (the upgrade answer passes at once): the heartbeat the SDK sends when its
+    socket opens reaches the server before the registration, and its "data-not-found" comes
+    back after the registration's success."""
+
+    held = False
+
+    def up_delay(self, ws, line):
+        if not ws and line.startswith("POST /api/registry/register.json") and not self.held:
+            self.held = True
+            return 0.3
+        return 0.0
+
+    def down_delay(self, ws, line, n):
+        return 0.6 if ws and n > 0 else 0.0
+
+
+def registrations(port):
+    text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read().decode()
+    return next(float(l.split()[1]) for l in text.splitlines() if l.startswith("artemis_registrations_total "))
+
+
+def test_stale_heartbeat_answer_does_not_reregister(ctx):
+    """An answer to a heartbeat sent before the registration was confirmed says nothing about
+    the lease: the SDK must not register again because of it (one register.json, not two)."""
+    p = OvertakingProxy(ctx, 0)
+    srv = server.Server(SERVER_ARGS + ["--node-url=http://127.0.0.1:%d" % p.port], name="sdk-overtake")
+    ctx.defer(srv.cleanup)
+    srv.start()
+    p.target = srv.port
+    ex = Examples(ctx)
+    ex.register_ok("sdk.o", "o-1", 9601, url="http://127.0.0.1:%d" % p.port)
+    check(p.ws_frames >= 1, "no heartbeat was sent on the socket (ws frames %d)" % p.ws_frames)
+    time.sleep(1.5)  # the held heartbeat answer has arrived; a re-registration would be done
+    eq(registrations(srv.port), 1.0, "registrations on the server (a second one: the stale answer re-registered)")
+
+
+test_stale_heartbeat_answer_does_not_reregister.timeout = 30
 
 
 # ---- a. register, lookup, SIGTERM ---------------------------------------------------------

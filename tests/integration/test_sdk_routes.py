@@ -14,12 +14,11 @@ import json
 import os
 import queue
 import signal
-import socket
 import subprocess
 import threading
 import time
 
-from lib import mgmt, server
+from lib import mgmt, proxy, server
 from lib.mgmt import Mgmt, group, group_key, instance_key, route_rule, with_ctx
 from lib.sdk import sdk_env
 from lib.util import Api, check, eq, instance, short
@@ -411,74 +410,14 @@ def test_concurrent_writes_converge(ctx):
 test_concurrent_writes_converge.timeout = 120
 
 
-class DelayProxy:
-    """A loopback TCP proxy in front of the server: HTTP answers (not the WebSocket) are held
-    `delay` seconds before they are passed on, so a lookup answer reaches the SDK after a push
-    the server sent later. Threads only; closed at cleanup."""
+class DelayProxy(proxy.Proxy):
+    """HTTP answers (not the WebSocket) are held `delay` seconds before they are passed on, so
+    a lookup answer reaches the SDK after a push the server sent later."""
 
-    def __init__(self, ctx, target_port):
-        self.target = target_port
-        self.delay = 0.0
-        self.http_requests = 0
-        self.ws_frames = 0  # chunks the client sent on a WebSocket after its upgrade request
-        self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.ls.bind(("127.0.0.1", 0))
-        self.ls.listen(16)
-        self.port = self.ls.getsockname()[1]
-        self.socks = []
-        self.closed = False
-        ctx.defer(self.close)
-        threading.Thread(target=self._accept, daemon=True).start()
+    delay = 0.0
 
-    def _accept(self):
-        while not self.closed:
-            try:
-                c, _ = self.ls.accept()
-            except OSError:
-                return
-            try:
-                s = socket.create_connection(("127.0.0.1", self.target), timeout=5)
-            except OSError:
-                c.close()
-                continue
-            s.settimeout(None)
-            self.socks += [c, s]
-            kind = {}
-            threading.Thread(target=self._pipe, args=(c, s, kind, True), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(s, c, kind, False), daemon=True).start()
-
-    def _pipe(self, src, dst, kind, upstream):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                if upstream:
-                    if "ws" not in kind:
-                        kind["ws"] = data.startswith(b"GET /ws/")
-                    elif kind["ws"]:
-                        self.ws_frames += 1
-                    if not kind["ws"] and data[:5] == b"POST ":
-                        self.http_requests += 1
-                elif not kind.get("ws") and self.delay:
-                    time.sleep(self.delay)
-                dst.sendall(data)
-        except OSError:
-            pass
-        for x in (src, dst):
-            try:
-                x.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def close(self):
-        self.closed = True
-        for x in [self.ls] + self.socks:
-            try:
-                x.close()
-            except OSError:
-                pass
+    def down_delay(self, ws, line, n):
+        return 0.0 if ws else self.delay
 
 
 DELAY_SVC = "routes.delay.svc"
