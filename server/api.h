@@ -28,6 +28,10 @@ typedef struct srv_req {
     const char *headers;        /* extra response header lines ("Name: v\r\n"...), or NULL */
     srv_client_t *client;       /* the connection's fairness accounting */
     struct srv_reply *deferred; /* set by srv_req_defer */
+    /* set by srv_req_stream */
+    int (*stream_next)(void *ctx, artemisi_buf_t *out);
+    void (*stream_free)(void *ctx);
+    void *stream_ctx;
 } srv_req_t;
 
 /* Answering later, for work done off the event loop (the management store's writes and log
@@ -39,6 +43,18 @@ typedef struct srv_req {
 typedef struct srv_reply srv_reply_t;
 srv_reply_t *srv_req_defer(srv_req_t *req);
 void srv_reply_send(srv_reply_t *rp, int status, artemisi_buf_t *body);
+
+/* Answering 200 in slices, for answers too large to build in one loop turn (a peer's bootstrap
+ * copy): what the handler wrote to req->out goes first, then next(ctx, out) is called once
+ * per slice, each time the connection's output has drained below a low-water mark, until it
+ * returns 0 (the answer is complete) or -1 (out of memory: the connection is closed without
+ * ending the answer, so the client sees it cut short, never a complete-looking one). A slice
+ * is deflated on the way when the client accepts gzip, and framed with chunked
+ * Transfer-Encoding (HTTP/1.0: the connection closes after it). free_ctx(ctx) runs once,
+ * when the answer ends or the connection goes. The connection reads no further request
+ * meanwhile. Thread-safety: the loop thread only. */
+typedef int (*srv_stream_fn)(void *ctx, artemisi_buf_t *out);
+void srv_req_stream(srv_req_t *req, srv_stream_fn next, void (*free_ctx)(void *ctx), void *ctx);
 
 /* ---- API handlers (api_*.c) ---- */
 typedef void (*srv_handler_fn)(srv_req_t *req);

@@ -12,6 +12,7 @@
 
 #include "codec.h"
 #include "api.h"
+#include "boot_answer.h"
 #include "server.h"
 #include "url.h"
 
@@ -404,6 +405,17 @@ void srv_api_services_delta(srv_req_t *req)
     free_params(&p);
 }
 
+/* Slices of about 64 KB: deflating one at level 1 takes well under a millisecond. */
+static int boot_next(void *ctx, artemisi_buf_t *out)
+{
+    return srv_boot_answer_next(ctx, out, 64 * 1024);
+}
+
+static void boot_free(void *ctx)
+{
+    srv_boot_answer_free(ctx);
+}
+
 /* P4: the raw registry for a bootstrapping peer (protocol.md §2.4). */
 void srv_api_repl_services(srv_req_t *req)
 {
@@ -441,24 +453,15 @@ void srv_api_repl_services(srv_req_t *req)
         free_params(&p);
         return;
     }
-    artemisi_buf_appends(req->out, "{\"responseStatus\":" SUCCESS_STATUS ",\"services\":[");
-    size_t it = 0, n = 0;
-    srv_service_t *s;
-    while ((s = srv_registry_next_service(srv->registry, &it))) {
-        if (n++)
-            artemisi_buf_appendc(req->out, ',');
-        artemisi_buf_appends(req->out, "{\"instances\":");
-        /* Every instance, pulled-out ones included: management state is not replicated, the
-         * peer applies its own. Out of memory marks the answer failed (never sent short). */
-        if (srv_service_json_all(s, req->out) != 0) {
-            req->out->failed = 1;
-            break;
-        }
-        artemisi_buf_appends(req->out, ",\"logicInstances\":null,\"metadata\":null,"
-                                       "\"routeRules\":null,\"serviceId\":");
-        artemisi_json_str(req->out, s->id);
-        artemisi_buf_appendc(req->out, '}');
+    /* ~400 bytes per instance: 100,000 instances built and gzipped at once held the loop for
+     * ~1 s, and every client of this node with it (docs/cluster.md). */
+    srv_boot_answer_t *a = srv_boot_answer_new(srv->registry);
+    if (!a) {
+        req->out->failed = 1;
+        free_params(&p);
+        return;
     }
-    artemisi_buf_appends(req->out, "]}");
+    artemisi_buf_appends(req->out, "{\"responseStatus\":" SUCCESS_STATUS ",\"services\":[");
+    srv_req_stream(req, boot_next, boot_free, a);
     free_params(&p);
 }

@@ -34,6 +34,7 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
+#include "boot_reader.h"
 #include "codec.h"
 #include "http.h"
 #include "log.h"
@@ -41,7 +42,6 @@
 #include "replicate.h"
 
 #define LAG_RING     4096
-#define IMPORT_CHUNK 5000
 #define MAX_INFLIGHT 64
 
 enum { PS_UNKNOWN = 0, PS_STARTING, PS_UP, PS_DOWN };
@@ -85,14 +85,14 @@ struct srv_cluster {
     srv_peer_t *nodes; /* configured order, self included */
     size_t n_nodes;
     srv_peer_t *self;
-    struct event *ev_poll, *ev_sync, *ev_pump, *ev_import;
+    struct event *ev_poll, *ev_sync, *ev_pump;
     int64_t pump_at_us; /* armed deadline, -1 none */
     int64_t start_ms;
     /* bootstrap */
     uint64_t boot_id;
     srv_peer_t *boot_peer;
-    json_t *import_root;
-    size_t import_svc, import_count;
+    srv_boot_reader_t *boot_reader; /* the copy, read as it arrives */
+    size_t import_count;
     int64_t boot_started_ms, boot_done_ms, boot_ms;
     size_t boot_instances;
     artemisi_buf_t scratch;
@@ -692,74 +692,77 @@ static void become_up(srv_cluster_t *cl, const char *why)
         evtimer_del(cl->ev_sync);
 }
 
-static void import_cb(evutil_socket_t fd, short what, void *arg)
+/* One service of the copy, imported as soon as it has arrived (boot_reader.h): the copy is
+ * never held whole, and each piece curl hands over costs a bounded amount of work. */
+static int import_service(void *ud, json_t *svc)
 {
-    (void)fd;
-    (void)what;
-    srv_cluster_t *cl = arg;
+    srv_cluster_t *cl = ud;
     srv_server_t *srv = cl->srv;
-    json_t *services = artemisi_json_get(cl->import_root, "services");
-    size_t n = json_is_array(services) ? json_array_size(services) : 0;
-    size_t done = 0;
     int64_t now_mono = srv_lease_now(srv), now_wall = srv_now_wall();
     char err[256];
-    while (cl->import_svc < n && done < IMPORT_CHUNK) {
-        json_t *svc = json_array_get(services, cl->import_svc++);
-        artemisi_instance_list_t list;
-        if (artemisi_decode_instances(artemisi_json_get(svc, "instances"), SIZE_MAX,
-                                      (size_t)srv->cfg.registry_max_string_bytes, &list, err,
-                                      sizeof(err)) != ARTEMISI_DECODE_OK)
+    artemisi_instance_list_t list;
+    if (artemisi_decode_instances(artemisi_json_get(svc, "instances"), SIZE_MAX,
+                                  (size_t)srv->cfg.registry_max_string_bytes, &list, err,
+                                  sizeof(err)) != ARTEMISI_DECODE_OK)
+        return 0; /* as the whole-copy import did: a service that does not decode is skipped */
+    for (size_t i = 0; i < list.n; i++) {
+        const artemisi_instance_t *d = &list.items[i];
+        const char *region = ARTEMISI_INST(d, REGION_ID);
+        if (!region || strcasecmp(region, srv->cfg.region_id) || srv_instance_check(d))
             continue;
-        for (size_t i = 0; i < list.n; i++) {
-            const artemisi_instance_t *d = &list.items[i];
-            const char *region = ARTEMISI_INST(d, REGION_ID);
-            if (!region || strcasecmp(region, srv->cfg.region_id) || srv_instance_check(d))
-                continue;
-            /* a client write that reached this node first stays */
-            int have = srv_registry_find(srv->registry, d) != NULL;
-            if (!have && srv_registry_register(srv->registry, d, now_mono, now_wall) == 0)
-                cl->import_count++;
-            done++;
-        }
-        artemisi_instance_list_free(&list);
+        /* a client write that reached this node first stays */
+        int have = srv_registry_find(srv->registry, d) != NULL;
+        if (!have && srv_registry_register(srv->registry, d, now_mono, now_wall) == 0)
+            cl->import_count++;
     }
-    if (cl->import_svc < n) {
-        event_active(cl->ev_import, EV_TIMEOUT, 0);
+    artemisi_instance_list_free(&list);
+    return 0;
+}
+
+static int on_bootstrap_data(void *ud, const char *data, size_t len)
+{
+    srv_cluster_t *cl = ud;
+    return srv_boot_reader_feed(cl->boot_reader, data, len);
+}
+
+static void on_bootstrap(void *ud, int err, long status, const char *body, size_t len)
+{
+    (void)body;
+    (void)len;
+    srv_cluster_t *cl = ud;
+    srv_boot_reader_t *rd = cl->boot_reader;
+    cl->boot_id = 0;
+    cl->boot_reader = NULL;
+    const char *why = NULL, *st = NULL;
+    if (err)
+        why = srv_boot_reader_error(rd) ? srv_boot_reader_error(rd) : artemisi_http_strerror(err);
+    else if (status != 200)
+        why = "HTTP status not 200";
+    else if (srv_boot_reader_finish(rd) != 0)
+        why = srv_boot_reader_error(rd);
+    char refused[160];
+    if (!why) {
+        const char *code = NULL;
+        artemisi_json_get_str(srv_boot_reader_status(rd), "status", &st);
+        artemisi_json_get_str(srv_boot_reader_status(rd), "errorCode", &code);
+        snprintf(refused, sizeof(refused), "the peer answered %.64s", code ? code : "no status");
+        if (!st || strcmp(st, "success") != 0)
+            why = refused;
+    }
+    srv_boot_reader_free(rd);
+    if (cl->srv->ready)
+        return;
+    if (why) {
+        /* What was imported stays: it is what the peer holds, and the next attempt skips it. */
+        srv_log(SRV_LOG_WARN, "bootstrap from %s failed after %zu instances: %s",
+                cl->boot_peer->url, cl->import_count, why);
         return;
     }
-    json_decref(cl->import_root);
-    cl->import_root = NULL;
     cl->boot_instances = cl->import_count;
     cl->boot_ms = srv_now_mono() - cl->boot_started_ms;
     srv_log(SRV_LOG_INFO, "bootstrap from %s: %zu instances imported in %lld ms",
             cl->boot_peer->url, cl->import_count, (long long)cl->boot_ms);
     become_up(cl, "bootstrapped");
-}
-
-static void on_bootstrap(void *ud, int err, long status, const char *body, size_t len)
-{
-    srv_cluster_t *cl = ud;
-    cl->boot_id = 0;
-    if (cl->srv->ready)
-        return;
-    json_t *root = NULL;
-    const char *st = NULL;
-    if (!err && status == 200) {
-        root = artemisi_json_parse(body, len, NULL, 0);
-        artemisi_json_get_str(artemisi_json_get(root, "responseStatus"), "status", &st);
-    }
-    if (!st || strcmp(st, "success") != 0) {
-        srv_log(SRV_LOG_WARN, "bootstrap from %s failed: %s", cl->boot_peer->url,
-                err  ? artemisi_http_strerror(err)
-                : st ? st
-                     : "bad answer");
-        json_decref(root);
-        return;
-    }
-    cl->import_root = root;
-    cl->import_svc = 0;
-    cl->import_count = 0;
-    event_active(cl->ev_import, EV_TIMEOUT, 0);
 }
 
 static void start_bootstrap(srv_cluster_t *cl, srv_peer_t *p)
@@ -775,11 +778,19 @@ static void start_bootstrap(srv_cluster_t *cl, srv_peer_t *p)
     snprintf(url, sizeof(url), "%s/api/replication/registry/services.json", p->base);
     cl->boot_peer = p;
     cl->boot_started_ms = srv_now_mono();
+    cl->import_count = 0;
     srv_log(SRV_LOG_INFO, "bootstrapping from %s", p->url);
-    if (body.data)
-        cl->boot_id = artemisi_http_post_json(
+    /* One service may be as large as a whole answer could be before (the HTTP client's
+     * body limit); the copy as a whole has no limit. */
+    cl->boot_reader = srv_boot_reader_new(ARTEMISI_HTTP_MAX_BODY, import_service, cl);
+    if (body.data && cl->boot_reader)
+        cl->boot_id = artemisi_http_post_json_stream(
             cl->http, url, body.data, body.len, (long)srv->cfg.repl_bootstrap_timeout_ms,
-            (long)srv->cfg.repl_connect_timeout_ms, 0, on_bootstrap, cl);
+            (long)srv->cfg.repl_connect_timeout_ms, on_bootstrap_data, on_bootstrap, cl);
+    if (!cl->boot_id) {
+        srv_boot_reader_free(cl->boot_reader);
+        cl->boot_reader = NULL;
+    }
     artemisi_buf_free(&body);
 }
 
@@ -794,7 +805,7 @@ static void sync_cb(evutil_socket_t fd, short what, void *arg)
     int64_t ms = srv->cfg.cluster_sync_interval_ms;
     struct timeval tv = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000};
     evtimer_add(cl->ev_sync, &tv);
-    if (cl->boot_id || cl->import_root)
+    if (cl->boot_id)
         return; /* a copy is under way */
     /* rule 2: an up peer, local zone first */
     for (int pass = 0; pass < 2; pass++)
@@ -865,8 +876,7 @@ int srv_cluster_init(srv_server_t *srv)
     cl->ev_poll = evtimer_new(srv->base, poll_cb, cl);
     cl->ev_sync = evtimer_new(srv->base, sync_cb, cl);
     cl->ev_pump = evtimer_new(srv->base, pump_cb, cl);
-    cl->ev_import = event_new(srv->base, -1, 0, import_cb, cl);
-    if (!cl->ev_poll || !cl->ev_sync || !cl->ev_pump || !cl->ev_import)
+    if (!cl->ev_poll || !cl->ev_sync || !cl->ev_pump)
         srv_oom();
     uint64_t s0 = (uint64_t)now_us(), s1 = (uint64_t)(uintptr_t)cl;
     for (size_t i = 0; i < cl->n_nodes; i++) {
@@ -920,11 +930,11 @@ void srv_cluster_free(srv_server_t *srv)
         free(p->zone);
     }
     free(cl->nodes);
-    struct event *evs[] = {cl->ev_poll, cl->ev_sync, cl->ev_pump, cl->ev_import};
-    for (size_t i = 0; i < 4; i++)
+    struct event *evs[] = {cl->ev_poll, cl->ev_sync, cl->ev_pump};
+    for (size_t i = 0; i < 3; i++)
         if (evs[i])
             event_free(evs[i]);
-    json_decref(cl->import_root);
+    srv_boot_reader_free(cl->boot_reader);
     artemisi_buf_free(&cl->scratch);
     free(cl);
     srv->cluster = NULL;

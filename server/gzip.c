@@ -5,34 +5,66 @@
  * on the wire, not the best ratio). Pure: no I/O.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
 #include "gzip.h"
 
+struct srv_gz {
+    z_stream zs;
+};
+
+srv_gz_t *srv_gz_new(void)
+{
+    srv_gz_t *g = calloc(1, sizeof(*g));
+    if (g && deflateInit2(&g->zs, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(g);
+        return NULL;
+    }
+    return g;
+}
+
+int srv_gz_write(srv_gz_t *g, const char *data, size_t len, int finish, artemisi_buf_t *out)
+{
+    z_stream *zs = &g->zs;
+    zs->next_in = (Bytef *)(uintptr_t)data;
+    zs->avail_in = (uInt)len;
+    /* deflateBound for the whole input at once needs no second pass; a stream's pending
+     * output is at most a few KB more. */
+    size_t room = deflateBound(zs, (uLong)len) + 64;
+    for (;;) {
+        if (artemisi_buf_reserve(out, room) != 0)
+            return -1;
+        zs->next_out = (Bytef *)out->data + out->len;
+        zs->avail_out = (uInt)room;
+        int rc = deflate(zs, finish ? Z_FINISH : Z_NO_FLUSH);
+        out->len += room - zs->avail_out;
+        if (rc == Z_STREAM_END || (!finish && zs->avail_in == 0 && zs->avail_out))
+            return 0;
+        /* Z_BUF_ERROR with room left would repeat forever */
+        if ((rc != Z_OK && rc != Z_BUF_ERROR) || (rc == Z_BUF_ERROR && zs->avail_out))
+            return -1;
+        room = 65536; /* more pending output than the bound guessed */
+    }
+}
+
+void srv_gz_free(srv_gz_t *g)
+{
+    if (!g)
+        return;
+    deflateEnd(&g->zs);
+    free(g);
+}
+
 int srv_gzip(const char *data, size_t len, artemisi_buf_t *out)
 {
-    z_stream zs;
-    memset(&zs, 0, sizeof(zs));
-    if (deflateInit2(&zs, 1, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    srv_gz_t *g = srv_gz_new();
+    if (!g)
         return -1;
-    size_t bound = deflateBound(&zs, (uLong)len);
-    if (artemisi_buf_reserve(out, bound) != 0) {
-        deflateEnd(&zs);
-        return -1;
-    }
-    zs.next_in = (Bytef *)(uintptr_t)data;
-    zs.avail_in = (uInt)len;
-    zs.next_out = (Bytef *)out->data + out->len;
-    zs.avail_out = (uInt)bound;
-    int rc = deflate(&zs, Z_FINISH);
-    if (rc != Z_STREAM_END) {
-        deflateEnd(&zs);
-        return -1;
-    }
-    out->len += zs.total_out;
-    deflateEnd(&zs);
-    return 0;
+    int rc = srv_gz_write(g, data, len, 1, out);
+    srv_gz_free(g);
+    return rc;
 }
 
 int srv_gunzip(const char *in, size_t len, size_t limit, artemisi_buf_t *out)

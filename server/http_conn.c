@@ -65,9 +65,27 @@ struct srv_conn {
     int closing;         /* close once the output has drained */
     int paused;          /* reading paused for output backpressure */
     int sent_continue;
-    int tls_handshaking;  /* a TLS connection whose handshake has not completed yet */
-    srv_reply_t *pending; /* a deferred answer in flight: read nothing more until it is sent */
+    int tls_handshaking;   /* a TLS connection whose handshake has not completed yet */
+    srv_reply_t *pending;  /* a deferred answer in flight: read nothing more until it is sent */
+    struct stream *stream; /* an answer sent in slices (srv_req_stream): likewise */
 };
+
+/* An answer in slices (api.h srv_req_stream). */
+typedef struct stream {
+    srv_stream_fn next;
+    void (*free_ctx)(void *ctx);
+    void *ctx;
+    srv_gz_t *gz; /* deflating, when the client accepts gzip */
+    int chunked;  /* HTTP/1.1: chunked framing; HTTP/1.0: the connection closes at the end */
+    int failed;   /* the head or first bytes could not be queued */
+    srv_route_id_t route;
+    struct timespec t0;
+    artemisi_buf_t slice, zout;
+} stream_t;
+
+/* A slice is made when less than this waits to be written: enough to keep a fast reader's
+ * socket busy, little enough that a slow one holds little memory. */
+#define STREAM_LOW_WATER (256u << 10)
 
 /* A deferred answer (api.h). The connection may go away first: then c is NULL and the answer
  * is dropped when it comes. */
@@ -148,11 +166,24 @@ static const char *reason_phrase(int status)
 
 /* ---- connection lifecycle ------------------------------------------------------------------ */
 
+static void stream_free(stream_t *st)
+{
+    if (!st)
+        return;
+    if (st->free_ctx)
+        st->free_ctx(st->ctx);
+    srv_gz_free(st->gz);
+    artemisi_buf_free(&st->slice);
+    artemisi_buf_free(&st->zout);
+    free(st);
+}
+
 static void conn_free(srv_conn_t *c)
 {
     srv_server_t *srv = c->srv;
     if (c->pending)
         c->pending->c = NULL;
+    stream_free(c->stream);
     ARTEMISI_DLIST_UNLINK(srv->http->conns, c);
     srv->http->n_conns--;
     srv_clients_detach(srv->clients, &c->client);
@@ -165,11 +196,17 @@ static void conn_free(srv_conn_t *c)
 }
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
+static void stream_pump(srv_conn_t *c);
 
 static void conn_write_cb(struct bufferevent *bev, void *arg)
 {
     srv_conn_t *c = arg;
     struct evbuffer *out = bufferevent_get_output(bev);
+    if (c->stream) {
+        if (evbuffer_get_length(out) <= STREAM_LOW_WATER)
+            stream_pump(c);
+        return;
+    }
     if (c->closing) {
         if (evbuffer_get_length(out) == 0)
             conn_free(c);
@@ -653,6 +690,8 @@ static int refuse_token(srv_conn_t *c, const srv_http_request_t *r, unsigned sco
 }
 
 static int route(srv_conn_t *c, const srv_http_request_t *r, const char *normalized);
+static void stream_start(srv_conn_t *c, const srv_http_request_t *r, srv_req_t *req,
+                         srv_route_id_t route, const struct timespec *t0);
 
 /* Dispatch one complete request. Returns 1 if the connection was handed over or freed. */
 static int dispatch(srv_conn_t *c, const srv_http_request_t *r)
@@ -796,6 +835,13 @@ static void run_handler(srv_conn_t *c, const srv_http_request_t *r, const route_
     rt->fn(req);
     if (req->deferred)
         return;
+    if (req->stream_next && !artemisi_buf_failed(out))
+        return; /* route() starts it */
+    if (req->stream_next) {
+        if (req->stream_free)
+            req->stream_free(req->stream_ctx);
+        req->stream_next = NULL;
+    }
     if (artemisi_buf_failed(out)) {
         srv_log(SRV_LOG_WARN, "http: %s: out of memory while building the answer (%zu bytes)",
                 rt->path, out->len);
@@ -877,12 +923,31 @@ static int route(srv_conn_t *c, const srv_http_request_t *r, const char *normali
         artemisi_buf_free(&out);
         return 0;
     }
+    if (req.stream_next) {
+        stream_start(c, r, &req, rt->id, &t0);
+        artemisi_buf_free(&inflated);
+        artemisi_buf_free(&out);
+        return 0;
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     srv_metrics_observe(srv, rt->id, req.status,
                         (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
     artemisi_buf_free(&inflated);
     artemisi_buf_free(&out);
     return 0;
+}
+
+/* The answer to the current request is queued: read the next one. */
+static void answer_done(srv_conn_t *c)
+{
+    srv_http_parser_reset(c->parser);
+    c->req_start = 0;
+    c->sent_continue = 0;
+    c->last_active = srv_now_mono();
+    if (!c->closing && !c->paused) {
+        bufferevent_enable(c->bev, EV_READ);
+        conn_read_cb(c->bev, c); /* a pipelined request may be buffered already */
+    }
 }
 
 srv_reply_t *srv_req_defer(srv_req_t *req)
@@ -918,14 +983,146 @@ void srv_reply_send(srv_reply_t *rp, int status, artemisi_buf_t *body)
                             (double)(t1.tv_nsec - rp->t0.tv_nsec) / 1e9);
     c->pending = NULL;
     free(rp);
-    srv_http_parser_reset(c->parser);
-    c->req_start = 0;
-    c->sent_continue = 0;
-    c->last_active = srv_now_mono();
-    if (!c->closing && !c->paused) {
-        bufferevent_enable(c->bev, EV_READ);
-        conn_read_cb(c->bev, c); /* a pipelined request may be buffered already */
+    answer_done(c);
+}
+
+/* ---- answers in slices (srv_req_stream) ---------------------------------------------------- */
+
+void srv_req_stream(srv_req_t *req, srv_stream_fn next, void (*free_ctx)(void *ctx), void *ctx)
+{
+    req->stream_next = next;
+    req->stream_free = free_ctx;
+    req->stream_ctx = ctx;
+}
+
+/* Frame and queue `len` bytes of the answer (deflated first when gzip): 0, or -1 on OOM. */
+static int stream_emit(srv_conn_t *c, const char *data, size_t len, int last)
+{
+    stream_t *st = c->stream;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (st->gz) {
+        artemisi_buf_reset(&st->zout);
+        if (srv_gz_write(st->gz, data, len, last, &st->zout) != 0)
+            return -1;
+        data = st->zout.data;
+        len = st->zout.len;
     }
+    if (len && st->chunked && evbuffer_add_printf(out, "%zx\r\n", len) < 0)
+        return -1;
+    if (len && evbuffer_add(out, data, len) != 0)
+        return -1;
+    if (len && st->chunked && evbuffer_add(out, "\r\n", 2) != 0)
+        return -1;
+    if (last && st->chunked && evbuffer_add(out, "0\r\n\r\n", 5) != 0)
+        return -1;
+    return 0;
+}
+
+static void stream_end(srv_conn_t *c, int ok)
+{
+    stream_t *st = c->stream;
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    srv_metrics_observe(c->srv, st->route, ok ? 200 : 503,
+                        (double)(t1.tv_sec - st->t0.tv_sec) +
+                            (double)(t1.tv_nsec - st->t0.tv_nsec) / 1e9);
+    int chunked = st->chunked;
+    c->stream = NULL;
+    stream_free(st);
+    bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+    if (!ok || !chunked) {
+        /* HTTP/1.0 ends the body by closing; a failed answer must end cut short, so the
+         * client cannot take it for a complete one. */
+        c->closing = 1;
+        bufferevent_disable(c->bev, EV_READ);
+        if (!ok) {
+            c->srv->metrics.oom_answers++;
+            srv_log(SRV_LOG_WARN, "http: out of memory while streaming an answer: cut short");
+            evbuffer_drain(bufferevent_get_output(c->bev), (size_t)-1);
+        }
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+            conn_free(c);
+        return;
+    }
+    answer_done(c);
+}
+
+/* Queue the next slice; at the end, the answer's end. Called when the output has drained
+ * below STREAM_LOW_WATER. Loops only while deflate keeps everything to itself, so the
+ * connection always has bytes to write and its write callback comes back. */
+static void stream_pump(srv_conn_t *c)
+{
+    stream_t *st = c->stream;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    size_t before = evbuffer_get_length(out);
+    int more = 1;
+    if (st->failed) {
+        stream_end(c, 0);
+        return;
+    }
+    while (more == 1 && evbuffer_get_length(out) == before) {
+        artemisi_buf_reset(&st->slice);
+        more = st->next(st->ctx, &st->slice);
+        if (more < 0 || artemisi_buf_failed(&st->slice) ||
+            stream_emit(c, st->slice.data, st->slice.len, more == 0) != 0) {
+            stream_end(c, 0);
+            return;
+        }
+    }
+    if (more == 0)
+        stream_end(c, 1);
+}
+
+/* Queue the head and what the handler wrote; conn_write_cb makes the slices. */
+static void stream_start(srv_conn_t *c, const srv_http_request_t *r, srv_req_t *req,
+                         srv_route_id_t route, const struct timespec *t0)
+{
+    srv_server_t *srv = c->srv;
+    stream_t *st = calloc(1, sizeof(*st));
+    int head_only = r->method == SRV_HTTP_HEAD;
+    if (!st || head_only) {
+        if (req->stream_free)
+            req->stream_free(req->stream_ctx);
+        free(st);
+        if (!head_only) {
+            srv->metrics.oom_answers++;
+            send_error(c, r, 503, "out of memory", NULL);
+        } else {
+            send_response(c, r, 200, req->content_type, "", 0, NULL);
+        }
+        srv_metrics_observe(srv, route, head_only ? 200 : 503, 0);
+        return;
+    }
+    st->next = req->stream_next;
+    st->free_ctx = req->stream_free;
+    st->ctx = req->stream_ctx;
+    st->route = route;
+    st->t0 = *t0;
+    st->chunked = r->version_minor >= 1;
+    int gzip = srv->cfg.http_gzip_responses && accepts_gzip(r);
+    if (gzip && !(st->gz = srv_gz_new())) {
+        st->free_ctx = NULL;
+        stream_free(st);
+        if (req->stream_free)
+            req->stream_free(req->stream_ctx);
+        srv->metrics.oom_answers++;
+        send_error(c, r, 503, "out of memory", NULL);
+        srv_metrics_observe(srv, route, 503, 0);
+        return;
+    }
+    c->stream = st;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n", req->content_type);
+    add_cors_headers(srv, r, out);
+    evbuffer_add_printf(out, "%s%s%s\r\n",
+                        gzip ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" : "",
+                        st->chunked ? "Transfer-Encoding: chunked\r\n" : "Connection: close\r\n",
+                        req->headers ? req->headers : "");
+    st->failed = stream_emit(c, req->out->data, req->out->len, 0) != 0;
+    /* No slice now: the write callback makes them once the head is on its way (making one
+     * here could end the answer inside the read callback that dispatched the request). The
+     * head is never empty, so that callback comes. */
+    bufferevent_setwatermark(c->bev, EV_WRITE, STREAM_LOW_WATER, 0);
 }
 
 static void conn_read_cb(struct bufferevent *bev, void *arg)
@@ -933,7 +1130,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
     srv_conn_t *c = arg;
     srv_server_t *srv = c->srv;
     struct evbuffer *in = bufferevent_get_input(bev);
-    while (!c->closing && !c->paused && !c->pending && evbuffer_get_length(in) > 0) {
+    while (!c->closing && !c->paused && !c->pending && !c->stream && evbuffer_get_length(in) > 0) {
         struct evbuffer_iovec vec;
         if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1)
             break;
@@ -968,7 +1165,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
         const srv_http_request_t *r = srv_http_parser_request(c->parser);
         if (dispatch(c, r))
             return; /* upgraded: c is gone */
-        if (c->pending) {
+        if (c->pending || c->stream) {
             bufferevent_disable(bev, EV_READ); /* one answer at a time, in order */
             return;
         }

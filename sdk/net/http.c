@@ -35,6 +35,8 @@ typedef struct http_req {
     struct curl_slist *headers;
     artemisi_buf_t resp;
     int too_big;
+    artemisi_http_data_cb on_data; /* a streamed 2xx body goes here, not into resp */
+    int data_failed;               /* on_data refused: the request fails */
 } http_req_t;
 
 typedef struct http_sock {
@@ -135,7 +137,7 @@ static void finish_done(artemisi_http_t *h)
         curl_multi_remove_handle(h->multi, r->easy);
         req_unlink(h, r);
         int err = rc == CURLE_OK ? 0 : (int)rc;
-        if (r->too_big)
+        if (r->too_big || r->data_failed)
             err = (int)CURLE_WRITE_ERROR;
         if (err)
             status = status > 0 ? status : 0;
@@ -245,6 +247,17 @@ static size_t cb_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     http_req_t *r = userdata;
     size_t n = size * nmemb;
+    if (r->on_data) {
+        long status = 0;
+        curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 200 && status < 300) {
+            if (r->on_data(r->ud, ptr, n) != 0) {
+                r->data_failed = 1;
+                return 0;
+            }
+            return n;
+        }
+    }
     if (r->resp.len + n > ARTEMISI_HTTP_MAX_BODY) {
         r->too_big = 1;
         return 0;
@@ -379,9 +392,30 @@ int artemisi_http_set_tls(artemisi_http_t *h, const char *ca_file, const char *c
     return 0;
 }
 
+static uint64_t post(artemisi_http_t *h, const char *url, const char *body, size_t len,
+                     long timeout_ms, long connect_timeout_ms, int gzip,
+                     artemisi_http_data_cb on_data, artemisi_http_cb cb, void *ud);
+
 uint64_t artemisi_http_post_json(artemisi_http_t *h, const char *url, const char *body, size_t len,
                                  long timeout_ms, long connect_timeout_ms, int gzip,
                                  artemisi_http_cb cb, void *ud)
+{
+    return post(h, url, body, len, timeout_ms, connect_timeout_ms, gzip, NULL, cb, ud);
+}
+
+uint64_t artemisi_http_post_json_stream(artemisi_http_t *h, const char *url, const char *body,
+                                        size_t len, long timeout_ms, long connect_timeout_ms,
+                                        artemisi_http_data_cb on_data, artemisi_http_cb cb,
+                                        void *ud)
+{
+    if (!on_data)
+        return 0;
+    return post(h, url, body, len, timeout_ms, connect_timeout_ms, 0, on_data, cb, ud);
+}
+
+static uint64_t post(artemisi_http_t *h, const char *url, const char *body, size_t len,
+                     long timeout_ms, long connect_timeout_ms, int gzip,
+                     artemisi_http_data_cb on_data, artemisi_http_cb cb, void *ud)
 {
     if (!h || h->dying || !url || !cb || (!body && len))
         return 0;
@@ -390,6 +424,7 @@ uint64_t artemisi_http_post_json(artemisi_http_t *h, const char *url, const char
         return 0;
     r->h = h;
     r->cb = cb;
+    r->on_data = on_data;
     r->ud = ud;
     artemisi_buf_init(&r->resp);
     if (gzip) {
@@ -432,7 +467,9 @@ uint64_t artemisi_http_post_json(artemisi_http_t *h, const char *url, const char
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, cb_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)ARTEMISI_HTTP_MAX_BODY);
+    /* A streamed body is bounded by its consumer, not by its total size. */
+    if (!on_data)
+        curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)ARTEMISI_HTTP_MAX_BODY);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     /* https:// is verified (curl's default: peer and host name) against our CA when given;
      * curl reads the files per new connection, so renewed files at the same paths apply. */

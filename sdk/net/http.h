@@ -38,6 +38,17 @@ void artemisi_http_free(artemisi_http_t *h);
 uint64_t artemisi_http_post_json(artemisi_http_t *h, const char *url, const char *body, size_t len,
                                  long timeout_ms, long connect_timeout_ms, int gzip,
                                  artemisi_http_cb cb, void *ud);
+/* A body in pieces, as they arrive (decompressed): 0 to go on, -1 to fail the request
+ * (CURLE_WRITE_ERROR). Runs inside curl: it must not call into the artemisi_http_t. */
+typedef int (*artemisi_http_data_cb)(void *ud, const char *data, size_t len);
+/* As artemisi_http_post_json (without gzip of the request body), but a 2xx response body
+ * goes to on_data piece by piece instead of being collected, with no size limit of its own
+ * (a peer's bootstrap copy, ~400 bytes per instance); cb then gets an empty body. Other
+ * statuses are collected and passed to cb as usual. */
+uint64_t artemisi_http_post_json_stream(artemisi_http_t *h, const char *url, const char *body,
+                                        size_t len, long timeout_ms, long connect_timeout_ms,
+                                        artemisi_http_data_cb on_data, artemisi_http_cb cb,
+                                        void *ud);
 /* Send "Authorization: Bearer TOKEN" on every later request of h (docs/security.md); NULL or
  * "" sends none. Returns 0, or -1 (nothing changed) when the token holds CR/LF or memory runs
  * out. The token is copied and wiped when replaced or freed. */
