@@ -18,7 +18,8 @@ srv_registry_t *srv_registry_new(const srv_registry_config_t *cfg, uint64_t seed
     r->cfg = *cfg;
     if (r->cfg.tick_ms <= 0)
         r->cfg.tick_ms = 100;
-    artemisi_dict_init(&r->leases, seed0, seed1);
+    r->k0 = seed0;
+    r->k1 = seed1;
     artemisi_dict_init(&r->services, seed1, seed0);
     if (srv_changelog_init(&r->log, cfg->changelog_capacity) != 0) {
         free(r);
@@ -40,29 +41,32 @@ static void service_free(srv_service_t *s)
     free(s);
 }
 
+_Static_assert(sizeof(srv_lease_t) % 8 == 0, "the packed instance behind a lease stays aligned");
+
 static size_t lease_bytes(const srv_lease_t *l)
 {
-    return sizeof(*l) + strlen(l->key) + 1 + artemisi_instance_size(l->inst);
+    return artemisi_instance_size(srv_lease_inst(l)); /* the lease is its prefix */
 }
 
+/* The lease dies with the last reference to its instance (the change log may hold one for a
+ * while; nothing reaches the lease from there). */
 static void lease_free(srv_lease_t *l)
 {
-    artemisi_instance_unref(l->inst);
-    free(l);
+    artemisi_instance_unref(srv_lease_inst(l));
 }
 
 void srv_registry_free(srv_registry_t *r)
 {
     if (!r)
         return;
+    for (size_t i = 0; i < r->lease_cap; i++)
+        if (r->lease_slots[i])
+            lease_free(r->lease_slots[i]);
+    free(r->lease_slots);
     size_t it = 0;
     artemisi_dict_entry_t *e;
-    while ((e = artemisi_dict_next(&r->leases, &it)))
-        lease_free(e->value);
-    it = 0;
     while ((e = artemisi_dict_next(&r->services, &it)))
         service_free(e->value);
-    artemisi_dict_free(&r->leases);
     artemisi_dict_free(&r->services);
     srv_changelog_free(&r->log);
     artemisi_buf_free(&r->all_json);
@@ -127,6 +131,129 @@ static void wheel_schedule(srv_registry_t *r, srv_lease_t *l)
     list_push(&r->wheel[l->slot], l);
 }
 
+/* ---- the lease table ------------------------------------------------------------------------ */
+
+/* Open addressing with linear probing and backward-shift deletion, like dict.c, but a slot is
+ * just the lease: its hash is in the lease and its key is its instance's fields, so nothing
+ * is copied. The hash covers the InstanceKey without the manager; both managers' leases of one
+ * instance share it and differ in `legacy`. */
+
+/* ASCII case-insensitive equality of two key parts (NULL only equals NULL), as the InstanceKey
+ * defines it (model.h). */
+static int part_eq(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    for (;; a++, b++) {
+        unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
+        if (x != y) {
+            if (x >= 'A' && x <= 'Z')
+                x = (unsigned char)(x + ('a' - 'A'));
+            if (y >= 'A' && y <= 'Z')
+                y = (unsigned char)(y + ('a' - 'A'));
+            if (x != y)
+                return 0;
+        }
+        if (!x)
+            return 1;
+    }
+}
+
+static int lease_is(const srv_lease_t *l, uint32_t h, const artemisi_instance_t *d, int legacy)
+{
+    const artemisi_instance_t *i = srv_lease_inst(l);
+    return l->hash == h && l->legacy == legacy &&
+           part_eq(ARTEMISI_INST(i, INSTANCE_ID), ARTEMISI_INST(d, INSTANCE_ID)) &&
+           part_eq(ARTEMISI_INST(i, SERVICE_ID), ARTEMISI_INST(d, SERVICE_ID)) &&
+           part_eq(ARTEMISI_INST(i, REGION_ID), ARTEMISI_INST(d, REGION_ID));
+}
+
+/* The hash of d's InstanceKey; -1 when the key could not be built (out of memory). */
+static int lease_hash(const srv_registry_t *r, const artemisi_instance_t *d, uint32_t *h)
+{
+    artemisi_buf_t key = ARTEMISI_BUF_INIT;
+    int rc = artemisi_instance_key(d, &key);
+    if (rc == 0)
+        *h = (uint32_t)artemisi_siphash(key.data, key.len, r->k0, r->k1);
+    artemisi_buf_free(&key);
+    return rc ? -1 : 0;
+}
+
+/* The slot of the lease matching (h, d, legacy), or the empty slot where it would go. */
+static size_t lt_find(const srv_registry_t *r, uint32_t h, const artemisi_instance_t *d, int legacy)
+{
+    size_t mask = r->lease_cap - 1, i = h & mask;
+    for (srv_lease_t *l; (l = r->lease_slots[i]); i = (i + 1) & mask)
+        if (lease_is(l, h, d, legacy))
+            break;
+    return i;
+}
+
+static srv_lease_t *lt_get(const srv_registry_t *r, uint32_t h, const artemisi_instance_t *d,
+                           int legacy)
+{
+    return r->n_leases ? r->lease_slots[lt_find(r, h, d, legacy)] : NULL;
+}
+
+/* Room for one more lease (load under 3/4), so the insertion after it cannot fail. */
+static int lt_reserve(srv_registry_t *r)
+{
+    if ((r->n_leases + 1) * 4 <= r->lease_cap * 3)
+        return 0;
+    size_t ncap = r->lease_cap ? r->lease_cap * 2 : 64;
+    srv_lease_t **ns = calloc(ncap, sizeof(*ns));
+    if (!ns)
+        return -1;
+    for (size_t i = 0; i < r->lease_cap; i++) {
+        srv_lease_t *l = r->lease_slots[i];
+        if (!l)
+            continue;
+        size_t j = l->hash & (ncap - 1);
+        while (ns[j])
+            j = (j + 1) & (ncap - 1);
+        ns[j] = l;
+    }
+    free(r->lease_slots);
+    r->lease_slots = ns;
+    r->lease_cap = ncap;
+    return 0;
+}
+
+/* Insert a lease whose (key, manager) is not in the table, after lt_reserve. */
+static void lt_insert(srv_registry_t *r, srv_lease_t *l)
+{
+    size_t mask = r->lease_cap - 1, i = l->hash & mask;
+    while (r->lease_slots[i])
+        i = (i + 1) & mask;
+    r->lease_slots[i] = l;
+    r->n_leases++;
+}
+
+static void lt_remove(srv_registry_t *r, const srv_lease_t *l)
+{
+    size_t mask = r->lease_cap - 1, i = l->hash & mask;
+    while (r->lease_slots[i] != l)
+        i = (i + 1) & mask;
+    /* Backward-shift deletion: move later members of the chain into the hole. */
+    size_t j = i;
+    for (;;) {
+        r->lease_slots[i] = NULL;
+        for (;;) {
+            j = (j + 1) & mask;
+            if (!r->lease_slots[j])
+                goto done;
+            size_t home = r->lease_slots[j]->hash & mask;
+            /* Can slot j move to i? Only if its home is not cyclically in (i, j]. */
+            if (i <= j ? (home <= i || home > j) : (home <= i && home > j))
+                break;
+        }
+        r->lease_slots[i] = r->lease_slots[j];
+        i = j;
+    }
+done:
+    r->n_leases--;
+}
+
 /* ---- services ------------------------------------------------------------------------------ */
 
 static srv_service_t *service_get_or_create(srv_registry_t *r, const char *id)
@@ -165,23 +292,31 @@ static int service_add(srv_registry_t *r, srv_service_t *s, srv_lease_t *l)
         s->leases = nl;
         s->cap = ncap;
     }
-    l->svc = s;
+    l->listed = 1;
     l->svc_pos = s->n;
     s->leases[s->n++] = l;
     service_touch(r, s);
     return 0;
 }
 
+/* The service listing a lease: looked up rather than kept in every lease (8 bytes an instance),
+ * since only removals need it. */
+static srv_service_t *lease_service(const srv_registry_t *r, const srv_lease_t *l)
+{
+    return l->listed ? artemisi_dict_get(&r->services, ARTEMISI_INST(srv_lease_inst(l), SERVICE_ID))
+                     : NULL;
+}
+
 static void service_remove(srv_registry_t *r, srv_lease_t *l)
 {
-    srv_service_t *s = l->svc;
+    srv_service_t *s = lease_service(r, l);
     if (!s)
         return;
     /* Swap-remove keeps removal O(1); instance order is unspecified on the wire. */
     srv_lease_t *last = s->leases[--s->n];
     s->leases[l->svc_pos] = last;
     last->svc_pos = l->svc_pos;
-    l->svc = NULL;
+    l->listed = 0;
     service_touch(r, s);
     if (s->n == 0) {
         artemisi_dict_del(&r->services, s->id);
@@ -233,15 +368,15 @@ static void emit(srv_registry_t *r, srv_change_type_t type, artemisi_instance_t 
  * (see lease_key) goes silently: discovery never showed it. */
 static void lease_remove(srv_registry_t *r, srv_lease_t *l, int64_t now_wall)
 {
-    int listed = l->svc != NULL;
+    int listed = l->listed;
     list_unlink(r, l);
-    artemisi_dict_del(&r->leases, l->key);
+    lt_remove(r, l);
     service_remove(r, l);
     if (l->legacy)
         r->n_legacy--;
     r->lease_bytes -= lease_bytes(l);
     if (listed)
-        emit(r, SRV_CHANGE_DELETE, l->inst, now_wall);
+        emit(r, SRV_CHANGE_DELETE, srv_lease_inst(l), now_wall);
     lease_free(l);
 }
 
@@ -254,26 +389,23 @@ static int is_legacy(const artemisi_instance_t *d)
     return !artemisi_blank(artemisi_instance_meta(d, "java_registry"));
 }
 
-/* Leases of both managers share one table; the key is the manager ('N' normal, 'L' legacy)
- * followed by the InstanceKey. An instance may hold a lease in each manager (Java keeps two
- * lease managers); discovery lists the newest registration only, and the other lease is
- * "shadowed": it renews and expires on its own but never shows, exactly as in Java, where
- * the cleaner skips the discovery entry of a lease that a newer one replaced. */
-static int lease_key(const artemisi_instance_t *d, int legacy, artemisi_buf_t *key)
-{
-    return artemisi_buf_appendc(key, legacy ? 'L' : 'N') || artemisi_instance_key(d, key);
-}
+/* Leases of both managers share one table, keyed by the manager and the InstanceKey. An
+ * instance may hold a lease in each manager (Java keeps two lease managers); discovery lists
+ * the newest registration only, and the other lease is "shadowed": it renews and expires on
+ * its own but never shows, exactly as in Java, where the cleaner skips the discovery entry of
+ * a lease that a newer one replaced. */
 
 /* The lease of d's manager. Returns 0 with *out (NULL when there is none), or -1 when the key
  * could not be built (out of memory): that is not "no lease", which would send a live client
  * into re-registering. */
 static int find_lease(const srv_registry_t *r, const artemisi_instance_t *d, srv_lease_t **out)
 {
-    artemisi_buf_t key = ARTEMISI_BUF_INIT;
-    int rc = lease_key(d, is_legacy(d), &key);
-    *out = rc == 0 ? artemisi_dict_get(&r->leases, key.data) : NULL;
-    artemisi_buf_free(&key);
-    return rc ? -1 : 0;
+    uint32_t h;
+    *out = NULL;
+    if (lease_hash(r, d, &h) != 0)
+        return -1;
+    *out = lt_get(r, h, d, is_legacy(d));
+    return 0;
 }
 
 const srv_lease_t *srv_registry_find(const srv_registry_t *r, const artemisi_instance_t *d)
@@ -285,27 +417,24 @@ const srv_lease_t *srv_registry_find(const srv_registry_t *r, const artemisi_ins
 int srv_registry_register(srv_registry_t *r, const artemisi_instance_t *draft, int64_t now_mono,
                           int64_t now_wall)
 {
-    artemisi_buf_t key = ARTEMISI_BUF_INIT;
+    uint32_t h;
     int legacy = is_legacy(draft);
-    if (lease_key(draft, legacy, &key) != 0) {
-        artemisi_buf_free(&key);
+    /* Room in the table first: after it nothing below can fail half-way. */
+    if (lease_hash(r, draft, &h) != 0 || lt_reserve(r) != 0)
         return -1;
-    }
-    srv_lease_t *l = malloc(sizeof(*l) + key.len + 1);
-    artemisi_instance_t *inst = artemisi_instance_pack(draft);
-    if (!l || !inst) {
-        free(l);
-        artemisi_instance_unref(inst);
-        artemisi_buf_free(&key);
+    /* Strings equal to another instance's of the service are shared with it (model.h). */
+    srv_service_t *peer = artemisi_dict_get(&r->services, ARTEMISI_INST(draft, SERVICE_ID));
+    artemisi_instance_t *donor = peer && peer->n ? peer->leases[0]->inst : NULL;
+    artemisi_instance_t *inst = artemisi_instance_pack_ex(draft, sizeof(srv_lease_t), donor);
+    if (!inst)
         return -1;
-    }
+    srv_lease_t *l = artemisi_instance_prefix(inst);
     memset(l, 0, sizeof(*l));
-    memcpy(l->key, key.data, key.len + 1);
-    artemisi_buf_free(&key);
     l->inst = inst;
-    l->creation_mono = l->renewal_mono = now_mono;
+    l->renewal_mono = now_mono;
     l->creation_wall = l->renewal_wall = now_wall;
     l->legacy = (uint8_t)legacy;
+    l->hash = h;
 
     srv_service_t *s = service_get_or_create(r, ARTEMISI_INST(inst, SERVICE_ID));
     if (!s || service_add(r, s, l) != 0) {
@@ -318,38 +447,30 @@ int srv_registry_register(srv_registry_t *r, const artemisi_instance_t *draft, i
     }
     /* A new lease replaces the old one of the same manager (protocol.md §2.1.3: brand-new lease),
      * and takes the discovery listing from the other manager's lease, which stays alive but
-     * shadowed (lease_key). An instance that leaves a differently cased service's list on
+     * shadowed (see above). An instance that leaves a differently cased service's list on
      * the way is announced there as a delete (the "new" below is for the other spelling);
      * in the same service the "new" replaces it and says enough. */
-    srv_lease_t *old = artemisi_dict_get(&r->leases, l->key);
-    l->key[0] = legacy ? 'N' : 'L'; /* the other manager's key: no allocation that could fail */
-    srv_lease_t *other = artemisi_dict_get(&r->leases, l->key);
-    l->key[0] = legacy ? 'L' : 'N';
-    if (other && other->svc) {
-        int moved = other->svc != l->svc;
+    srv_lease_t *old = lt_get(r, h, inst, legacy);
+    srv_lease_t *other = lt_get(r, h, inst, !legacy);
+    if (other && other->listed) {
+        int moved = lease_service(r, other) != s;
         service_remove(r, other);
         if (moved)
-            emit(r, SRV_CHANGE_DELETE, other->inst, now_wall);
+            emit(r, SRV_CHANGE_DELETE, srv_lease_inst(other), now_wall);
     }
     if (old) {
-        int moved = old->svc && old->svc != l->svc;
+        int moved = old->listed && lease_service(r, old) != s;
         list_unlink(r, old);
         service_remove(r, old);
         if (old->legacy)
             r->n_legacy--;
         r->lease_bytes -= lease_bytes(old);
-        artemisi_dict_del(&r->leases, old->key);
+        lt_remove(r, old);
         if (moved)
-            emit(r, SRV_CHANGE_DELETE, old->inst, now_wall);
+            emit(r, SRV_CHANGE_DELETE, srv_lease_inst(old), now_wall);
         lease_free(old);
     }
-    int failed;
-    artemisi_dict_put(&r->leases, l->key, l, &failed);
-    if (failed) {
-        service_remove(r, l);
-        lease_free(l);
-        return -1;
-    }
+    lt_insert(r, l);
     if (l->legacy)
         r->n_legacy++;
     r->lease_bytes += lease_bytes(l);
@@ -477,18 +598,25 @@ const artemisi_buf_t *srv_service_json(srv_service_t *s)
     int rc = artemisi_buf_appendc(&s->json, '[');
     const srv_registry_hooks_t *h = &s->reg->hooks;
     for (uint32_t i = 0, k = 0; i < s->n; i++) {
-        int hide = h->hidden ? h->hidden(h->ctx, s->leases[i]->inst) : 0;
+        int hide = h->hidden ? h->hidden(h->ctx, srv_lease_inst(s->leases[i])) : 0;
         if (hide < 0)
             return NULL; /* undecided: no list rather than a wrong one */
         if (hide)
             continue;
         if (k++)
             rc |= artemisi_buf_appendc(&s->json, ',');
-        rc |= artemisi_encode_instance(&s->json, s->leases[i]->inst);
+        rc |= artemisi_encode_instance(&s->json, srv_lease_inst(s->leases[i]));
     }
     rc |= artemisi_buf_appendc(&s->json, ']');
     if (rc)
         return NULL;
+    /* The buffer grew by doubling: up to half of it is slack, kept for as long as the service
+     * is unchanged (655 bytes held per instance for 343 of JSON, docs/performance.md). */
+    char *fit = realloc(s->json.data, s->json.len + 1);
+    if (fit) {
+        s->json.data = fit;
+        s->json.cap = s->json.len + 1;
+    }
     s->json_valid = 1;
     return &s->json;
 }
@@ -499,7 +627,7 @@ int srv_service_json_all(const srv_service_t *s, artemisi_buf_t *out)
     for (uint32_t i = 0; i < s->n; i++) {
         if (i)
             rc |= artemisi_buf_appendc(out, ',');
-        rc |= artemisi_encode_instance(out, s->leases[i]->inst);
+        rc |= artemisi_encode_instance(out, srv_lease_inst(s->leases[i]));
     }
     rc |= artemisi_buf_appendc(out, ']');
     return rc ? -1 : 0;
@@ -581,7 +709,7 @@ int srv_registry_delta(srv_registry_t *r, uint64_t version, artemisi_buf_t *out,
      * whose first change in the window is "new" and last is "delete" was absent before and
      * is absent now, so it is left out (protocol.md §2.2.6). */
     artemisi_dict_t last;
-    artemisi_dict_init(&last, r->leases.k0, r->leases.k1);
+    artemisi_dict_init(&last, r->k0, r->k1);
     size_t cap = (size_t)(r->log.head - seq);
     const srv_change_t **list = calloc(cap, sizeof(*list));
     char **keys = calloc(cap, sizeof(*keys));
@@ -671,7 +799,7 @@ const srv_lease_t *srv_service_lease(const srv_service_t *s, uint32_t i)
 void srv_registry_info(const srv_registry_t *r, srv_registry_info_t *out)
 {
     out->stats = r->stats;
-    out->leases = r->leases.count;
+    out->leases = r->n_leases;
     out->legacy = r->n_legacy;
     out->expired_kept = r->n_expired;
     out->services = r->services.count;
@@ -680,18 +808,18 @@ void srv_registry_info(const srv_registry_t *r, srv_registry_info_t *out)
 
 void srv_registry_seed(const srv_registry_t *r, uint64_t *k0, uint64_t *k1)
 {
-    *k0 = r->leases.k0 ^ 0x5bd1e995u; /* not the lease table's own keys */
-    *k1 = r->leases.k1;
+    *k0 = r->k0 ^ 0x5bd1e995u; /* not the lease table's own keys */
+    *k1 = r->k1;
 }
 
 size_t srv_registry_lease_count(const srv_registry_t *r)
 {
-    return r->leases.count;
+    return r->n_leases;
 }
 
 size_t srv_registry_live_count(const srv_registry_t *r)
 {
-    return r->leases.count - r->n_expired;
+    return r->n_leases - r->n_expired;
 }
 
 size_t srv_registry_service_count(const srv_registry_t *r)
@@ -701,7 +829,7 @@ size_t srv_registry_service_count(const srv_registry_t *r)
 
 size_t srv_registry_memory(const srv_registry_t *r)
 {
-    size_t total = sizeof(*r) + r->leases.cap * sizeof(artemisi_dict_entry_t) +
+    size_t total = sizeof(*r) + r->lease_cap * sizeof(*r->lease_slots) +
                    r->services.cap * sizeof(artemisi_dict_entry_t) + r->all_json.cap;
     /* Lease bytes are kept up to date on every change: /metrics must not walk every lease
      * (a scrape of 1M leases would stall the loop). Services are far fewer. */

@@ -37,20 +37,31 @@
 
 typedef struct srv_service srv_service_t;
 
+/* A lease lives in front of its packed instance, in the same allocation
+ * (artemisi_instance_pack_ex): one malloc per instance, and no copy of its key -- the lease
+ * table compares the instance's own fields (docs/design.md, "Memory per instance"). */
 typedef struct srv_lease {
-    artemisi_instance_t *inst; /* packed, one reference */
-    srv_service_t *svc;
+    /* == srv_lease_inst(l); a field because code outside the registry reads l->inst (8 bytes
+     * an instance that could go once it calls srv_lease_inst) */
+    artemisi_instance_t *inst;
     struct srv_lease *next, *prev; /* wheel slot or expired list */
-    int64_t creation_mono, renewal_mono;
+    int64_t renewal_mono;
     int64_t creation_wall, renewal_wall;
     uint32_t svc_pos;
+    uint32_t hash; /* of the InstanceKey, for the lease table */
+    uint16_t slot;
     uint8_t legacy; /* metadata java_registry set: legacy lease manager */
-    /* listed in discovery <=> svc != NULL; a shadowed lease (see above) has svc NULL */
+    /* listed in discovery (in its service's array); a shadowed lease (see above) is not */
+    uint8_t listed;
     uint8_t expired; /* sticky once observed */
     uint8_t where;   /* 0 nowhere, 1 wheel, 2 expired list */
-    uint16_t slot;
-    char key[]; /* InstanceKey */
 } srv_lease_t;
+
+/* The packed instance of a lease (right behind it). */
+static inline artemisi_instance_t *srv_lease_inst(const srv_lease_t *l)
+{
+    return (artemisi_instance_t *)(void *)((char *)(uintptr_t)l + sizeof(srv_lease_t));
+}
 
 struct srv_service {
     char *id; /* exact serviceId */
@@ -92,7 +103,12 @@ typedef struct srv_registry_stats {
 
 typedef struct srv_registry {
     srv_registry_config_t cfg;
-    artemisi_dict_t leases;   /* InstanceKey -> srv_lease_t */
+    /* Leases by manager + InstanceKey: open addressing on the 32-bit hash kept in each lease,
+     * 8 bytes a slot (a string dict's entry is 24 and needs the key as a string). */
+    srv_lease_t **lease_slots;
+    size_t lease_cap; /* power of two, or 0 */
+    size_t n_leases;
+    uint64_t k0, k1;          /* SipHash key of the lease table */
     artemisi_dict_t services; /* serviceId -> srv_service_t */
     srv_changelog_t log;
     srv_lease_t *wheel[SRV_WHEEL_SLOTS];
@@ -100,7 +116,7 @@ typedef struct srv_registry {
     srv_lease_t *expired_head;
     size_t n_expired; /* expired, kept because expiry is not allowed */
     size_t n_legacy;
-    size_t lease_bytes; /* leases + keys + instance bodies, kept incrementally */
+    size_t lease_bytes; /* instance bodies with their leases, kept incrementally */
     uint64_t version_base;
     artemisi_buf_t all_json; /* cached services list "[service,...]" */
     uint8_t all_valid;

@@ -32,23 +32,88 @@ static size_t metasize(size_t i, const char *s)
 
 artemisi_instance_t *artemisi_instance_pack(const artemisi_instance_t *src)
 {
-    size_t n_str_meta = (size_t)src->n_meta * 2;
-    size_t total = sizeof(artemisi_instance_t);
-    total += n_str_meta * sizeof(char *);
-    for (int i = 0; i < ARTEMISI_F_COUNT; i++)
-        total += strsize(src->f[i]);
-    for (size_t i = 0; i < n_str_meta; i++)
-        total += metasize(i, src->meta[i]);
+    return artemisi_instance_pack_ex(src, 0, NULL);
+}
 
-    artemisi_instance_t *dst = malloc(total);
-    if (!dst)
+/* A packed instance with a donor (packed == 2) keeps the donor's address in the first bytes of
+ * its allocation, in front of the caller's prefix. */
+static artemisi_instance_t **donor_slot(artemisi_instance_t *inst)
+{
+    return (artemisi_instance_t **)(void *)((char *)inst - inst->prefix - sizeof(void *));
+}
+
+static artemisi_instance_t *donor_of(artemisi_instance_t *inst)
+{
+    return inst && inst->packed == 2 ? *donor_slot(inst) : NULL;
+}
+
+/* The donor's copy of src's string (field i, or metadata entry i when meta), or NULL. */
+static const char *shared(const artemisi_instance_t *donor, const artemisi_instance_t *src,
+                          int meta, size_t i)
+{
+    if (!donor)
         return NULL;
+    const char *mine, *theirs;
+    if (meta) {
+        if (i >= (size_t)donor->n_meta * 2)
+            return NULL;
+        mine = src->meta[i] ? src->meta[i] : i % 2 == 0 ? "" : NULL;
+        theirs = donor->meta[i];
+    } else {
+        mine = src->f[i];
+        theirs = donor->f[i];
+    }
+    return mine && theirs && strcmp(mine, theirs) == 0 ? theirs : NULL;
+}
+
+artemisi_instance_t *artemisi_instance_pack_ex(const artemisi_instance_t *src, size_t prefix,
+                                               artemisi_instance_t *donor)
+{
+    if (prefix % 8 || prefix > 4096)
+        return NULL; /* the struct must stay aligned, and `prefix` must fit its field */
+    /* Strings are borrowed from the donor's first owner, never through a chain: an instance
+     * pins at most one other. */
+    if (donor_of(donor))
+        donor = donor_of(donor);
+    if (donor && !donor->packed)
+        donor = NULL;
+    size_t n_str_meta = (size_t)src->n_meta * 2, saved = 0;
+    size_t total = prefix + sizeof(artemisi_instance_t);
+    total += n_str_meta * sizeof(char *);
+    for (int i = 0; i < ARTEMISI_F_COUNT; i++) {
+        total += strsize(src->f[i]);
+        if (shared(donor, src, 0, (size_t)i))
+            saved += strsize(src->f[i]);
+    }
+    for (size_t i = 0; i < n_str_meta; i++) {
+        total += metasize(i, src->meta[i]);
+        if (shared(donor, src, 1, i))
+            saved += metasize(i, src->meta[i]);
+    }
+    /* Borrowing costs the donor's address and keeps the donor alive: only worth it when it
+     * saves more than that. */
+    if (saved <= sizeof(void *))
+        donor = NULL;
+    else
+        total += sizeof(void *) - saved;
+
+    char *block = malloc(total);
+    if (!block)
+        return NULL;
+    if (donor) {
+        memcpy(block, &donor, sizeof(donor));
+        block += sizeof(void *);
+    }
+    artemisi_instance_t *dst = (artemisi_instance_t *)(void *)(block + prefix);
     memset(dst, 0, sizeof(*dst));
     char *p = (char *)(dst + 1);
     const char **meta = (const char **)(void *)p;
     p += n_str_meta * sizeof(char *);
     for (int i = 0; i < ARTEMISI_F_COUNT; i++) {
-        if (src->f[i]) {
+        const char *d = shared(donor, src, 0, (size_t)i);
+        if (d) {
+            dst->f[i] = d;
+        } else if (src->f[i]) {
             size_t n = strlen(src->f[i]) + 1;
             memcpy(p, src->f[i], n);
             dst->f[i] = p;
@@ -56,6 +121,11 @@ artemisi_instance_t *artemisi_instance_pack(const artemisi_instance_t *src)
         }
     }
     for (size_t i = 0; i < n_str_meta; i++) {
+        const char *d = shared(donor, src, 1, i);
+        if (d) {
+            meta[i] = d;
+            continue;
+        }
         if (i % 2 == 1 && !src->meta[i]) {
             meta[i] = NULL; /* a null value */
             continue;
@@ -70,9 +140,17 @@ artemisi_instance_t *artemisi_instance_pack(const artemisi_instance_t *src)
     dst->n_meta = src->n_meta;
     dst->port = src->port;
     dst->meta_null = src->meta_null;
-    dst->packed = 1;
+    dst->packed = donor ? 2 : 1;
+    dst->prefix = (uint16_t)prefix;
     dst->refs = 1;
+    if (donor)
+        donor->refs++;
     return dst;
+}
+
+void *artemisi_instance_prefix(artemisi_instance_t *inst)
+{
+    return (char *)inst - inst->prefix;
 }
 
 artemisi_instance_t *artemisi_instance_ref(artemisi_instance_t *inst)
@@ -84,18 +162,39 @@ artemisi_instance_t *artemisi_instance_ref(artemisi_instance_t *inst)
 
 void artemisi_instance_unref(artemisi_instance_t *inst)
 {
-    if (inst && inst->packed && --inst->refs == 0)
-        free(inst);
+    if (!inst || !inst->packed || --inst->refs)
+        return;
+    artemisi_instance_t *donor = donor_of(inst);
+    free(donor ? (void *)donor_slot(inst) : artemisi_instance_prefix(inst));
+    artemisi_instance_unref(donor); /* never a chain (pack_ex): one level of recursion */
+}
+
+/* A string is a packed instance's own when it sits where packing wrote the next one of its
+ * own: own strings follow the struct in field order, then metadata order. A draft (what it
+ * would cost packed without a donor) owns them all. */
+static size_t own_size(const artemisi_instance_t *inst, const char *s, const char **pos, size_t n)
+{
+    if (inst->packed != 2)
+        return n;
+    if (s != *pos)
+        return 0; /* borrowed from the donor, or NULL */
+    *pos += n;
+    return n;
 }
 
 size_t artemisi_instance_size(const artemisi_instance_t *inst)
 {
     size_t n_str_meta = (size_t)inst->n_meta * 2;
     size_t total = sizeof(*inst) + n_str_meta * sizeof(char *);
+    if (inst->packed)
+        total += inst->prefix;
+    if (inst->packed == 2)
+        total += sizeof(void *);
+    const char *pos = (const char *)(inst + 1) + n_str_meta * sizeof(char *);
     for (int i = 0; i < ARTEMISI_F_COUNT; i++)
-        total += strsize(inst->f[i]);
+        total += own_size(inst, inst->f[i], &pos, strsize(inst->f[i]));
     for (size_t i = 0; i < n_str_meta; i++)
-        total += metasize(i, inst->meta[i]);
+        total += own_size(inst, inst->meta[i], &pos, metasize(i, inst->meta[i]));
     return total;
 }
 

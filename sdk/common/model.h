@@ -44,7 +44,8 @@ typedef struct artemisi_instance {
     uint32_t n_meta;
     int32_t port;
     uint8_t meta_null; /* metadata is JSON null (not {}) */
-    uint8_t packed;    /* 1 if this is a packed, refcounted allocation */
+    uint8_t packed;    /* 1 if a packed, refcounted allocation; 2 if one with a donor */
+    uint16_t prefix;   /* packed: bytes of the allocation in front of the struct (pack_ex) */
     uint32_t refs;
 } artemisi_instance_t;
 
@@ -52,10 +53,23 @@ typedef struct artemisi_instance {
 
 /* Copy a draft (or another instance) into one new allocation with refcount 1. NULL on OOM. */
 artemisi_instance_t *artemisi_instance_pack(const artemisi_instance_t *src);
+/* The same with `prefix` bytes (a multiple of 8, at most 4096) for the caller in front of the
+ * struct, in the same allocation: they live and die with the instance and cost no malloc of
+ * their own (the server keeps its lease there). They start at artemisi_instance_prefix(inst),
+ * uninitialised. With a packed `donor` (or NULL), strings equal to the donor's (same field,
+ * same metadata position) are not copied but point into the donor, which the new instance
+ * then holds a reference on (packed == 2); the server passes another instance of the same
+ * service, whose serviceId, region, zone, status and metadata keys are usually the same
+ * (docs/design.md, "Memory per instance"). Single-threaded refcounts only: the SDK, which
+ * counts atomically, never passes a donor. */
+artemisi_instance_t *artemisi_instance_pack_ex(const artemisi_instance_t *src, size_t prefix,
+                                               artemisi_instance_t *donor);
+void *artemisi_instance_prefix(artemisi_instance_t *inst);
 artemisi_instance_t *artemisi_instance_ref(artemisi_instance_t *inst);
 /* Drops one reference of a packed instance; frees at zero. NULL and drafts are ignored. */
 void artemisi_instance_unref(artemisi_instance_t *inst);
-/* Bytes held by a packed instance (for memory accounting). */
+/* Bytes held by a packed instance, its prefix included and the strings it borrows from a
+ * donor not (for memory accounting). */
 size_t artemisi_instance_size(const artemisi_instance_t *inst);
 
 /* Metadata value for `key` (exact match), or NULL. */

@@ -1,7 +1,7 @@
 /*
- * Unit tests for sdk/common/model: packing and reference counting of instances, memory accounting,
- * metadata lookup, InstanceKey and Instance.toString() (protocol.md §1.2). Leaks and overruns are
- * left to the ASan build to catch.
+ * Unit tests for sdk/common/model: packing and reference counting of instances (with a caller's
+ * prefix and strings borrowed from a donor), memory accounting, metadata lookup, InstanceKey and
+ * Instance.toString() (protocol.md §1.2). Leaks and overruns are left to the ASan build to catch.
  */
 #include "test.h"
 
@@ -163,6 +163,94 @@ static void test_ref_unref(void **state)
     assert_int_equal(d.refs, 0);
     artemisi_instance_unref(&d);
     assert_int_equal(d.refs, 0);
+}
+
+/* The caller's bytes in front of the struct: writable, counted, freed with the instance. */
+static void test_pack_ex_prefix(void **state)
+{
+    (void)state;
+    const char *meta[] = {"env", "prod"};
+    artemisi_instance_t d = sample_draft(meta, 1);
+    artemisi_instance_t *p = artemisi_instance_pack_ex(&d, 24, NULL);
+    assert_non_null(p);
+    char *pre = artemisi_instance_prefix(p);
+    assert_ptr_equal(pre + 24, (char *)p);
+    memset(pre, 0xab, 24); /* in bounds (ASan) */
+    assert_int_equal(p->packed, 1);
+    assert_int_equal(artemisi_instance_size(p), artemisi_instance_size(&d) + 24);
+    assert_string_equal(ARTEMISI_INST(p, URL), "http://10.0.0.5:8080/demo");
+    artemisi_instance_unref(p);
+    /* The struct behind the prefix must stay aligned. */
+    assert_null(artemisi_instance_pack_ex(&d, 12, NULL));
+    p = artemisi_instance_pack(&d);
+    assert_ptr_equal(artemisi_instance_prefix(p), (void *)p);
+    artemisi_instance_unref(p);
+}
+
+/* Strings equal to a donor's are borrowed, not copied; the borrower keeps the donor alive, always
+ * the first owner (no chains), and counts only its own bytes. */
+static void test_pack_ex_donor(void **state)
+{
+    (void)state;
+    const char *meta_a[] = {"env", "prod", "java_registry", "x"};
+    const char *meta_b[] = {"env", "prod", "java_registry", "y", "extra", NULL};
+    artemisi_instance_t da = sample_draft(meta_a, 2);
+    artemisi_instance_t db = sample_draft(meta_b, 3);
+    ARTEMISI_INST(&db, INSTANCE_ID) = "10.0.0.6:8080";
+    ARTEMISI_INST(&db, URL) = "http://10.0.0.6:8080/demo";
+    artemisi_instance_t *a = artemisi_instance_pack_ex(&da, 8, NULL);
+    assert_non_null(a);
+    artemisi_instance_t *b = artemisi_instance_pack_ex(&db, 8, a);
+    assert_non_null(b);
+    assert_int_equal(b->packed, 2);
+    assert_int_equal(a->refs, 2);
+    assert_ptr_equal(ARTEMISI_INST(b, SERVICE_ID), ARTEMISI_INST(a, SERVICE_ID));
+    assert_ptr_equal(ARTEMISI_INST(b, REGION_ID), ARTEMISI_INST(a, REGION_ID));
+    assert_ptr_equal(ARTEMISI_INST(b, ZONE_ID), ARTEMISI_INST(a, ZONE_ID));
+    assert_ptr_equal(b->meta[0], a->meta[0]);
+    assert_ptr_equal(b->meta[2], a->meta[2]);
+    assert_string_equal(ARTEMISI_INST(b, INSTANCE_ID), "10.0.0.6:8080");
+    assert_string_equal(b->meta[3], "y");
+    assert_string_equal(b->meta[4], "extra");
+    assert_null(b->meta[5]);
+    assert_null(ARTEMISI_INST(b, GROUP_ID));
+    assert_int_equal(b->port, 8080);
+    size_t own = sizeof(artemisi_instance_t) + 6 * sizeof(char *) + 8 + sizeof(void *) +
+                 sizeof("10.0.0.6:8080") + sizeof("http://10.0.0.6:8080/demo") + sizeof("y") +
+                 sizeof("extra");
+    assert_int_equal(artemisi_instance_size(b), own);
+    /* A borrower as donor lends its donor's strings: c pins a, not b. */
+    artemisi_instance_t *c = artemisi_instance_pack_ex(&db, 0, b);
+    assert_non_null(c);
+    assert_int_equal(a->refs, 3);
+    assert_int_equal(b->refs, 1);
+    assert_ptr_equal(ARTEMISI_INST(c, SERVICE_ID), ARTEMISI_INST(a, SERVICE_ID));
+    assert_ptr_not_equal(ARTEMISI_INST(c, INSTANCE_ID), ARTEMISI_INST(b, INSTANCE_ID));
+    /* The donor's owner lets go first: its strings live on for the borrowers. */
+    artemisi_instance_unref(a);
+    assert_string_equal(ARTEMISI_INST(b, SERVICE_ID), "Demo.Service.V1");
+    artemisi_instance_unref(b);
+    assert_string_equal(ARTEMISI_INST(c, ZONE_ID), "SHA-Z1");
+    artemisi_instance_unref(c); /* frees a too: LeakSanitizer reports it otherwise */
+
+    /* Not worth a pointer (8 bytes) for 3 shared bytes ("up"): copied, no reference taken. */
+    artemisi_instance_t dx, dy;
+    memset(&dx, 0, sizeof(dx));
+    ARTEMISI_INST(&dx, STATUS) = "up";
+    ARTEMISI_INST(&dx, INSTANCE_ID) = "x";
+    dy = dx;
+    ARTEMISI_INST(&dy, INSTANCE_ID) = "y";
+    artemisi_instance_t *x = artemisi_instance_pack_ex(&dx, 0, NULL);
+    artemisi_instance_t *y = artemisi_instance_pack_ex(&dy, 0, x);
+    assert_int_equal(y->packed, 1);
+    assert_int_equal(x->refs, 1);
+    artemisi_instance_unref(y);
+    /* A draft is no donor. */
+    y = artemisi_instance_pack_ex(&da, 0, &da);
+    assert_int_equal(y->packed, 1);
+    assert_ptr_not_equal(ARTEMISI_INST(y, SERVICE_ID), ARTEMISI_INST(&da, SERVICE_ID));
+    artemisi_instance_unref(y);
+    artemisi_instance_unref(x);
 }
 
 static void test_size(void **state)
@@ -333,6 +421,8 @@ int main(void)
         cmocka_unit_test(test_pack_null_metadata_strings),
         cmocka_unit_test(test_pack_of_packed_and_empty),
         cmocka_unit_test(test_ref_unref),
+        cmocka_unit_test(test_pack_ex_prefix),
+        cmocka_unit_test(test_pack_ex_donor),
         cmocka_unit_test(test_size),
         cmocka_unit_test(test_meta_lookup),
         cmocka_unit_test(test_instance_key),

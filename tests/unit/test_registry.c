@@ -4,8 +4,9 @@
  * a kept expired lease), expiry on the timing wheel (sticky expiry, self-preservation keeping
  * expired leases, per-tick budget, long clock stalls, the legacy TTL), unregister, the cached
  * per-service and all-services JSON, and delta sync against the change log (across moves
- * too). Every JSON document the registry produces is parsed with jansson to prove it is
- * valid.
+ * too), and the memory an instance costs (a lease inside its instance's allocation, strings
+ * shared between the instances of a service). Every JSON document the registry produces is
+ * parsed with jansson to prove it is valid.
  */
 #include "test.h"
 
@@ -1135,6 +1136,128 @@ static void test_delta_move(void **state)
 
 /* Many instances over many services, random operations; the views must agree with a
  * simple model at every step. */
+/* An instance shaped like the bench's (bench/loadgen.c): 10 strings, two metadata entries. */
+static artemisi_instance_t bench_draft(long i, long services, char f[][64], const char **meta)
+{
+    unsigned a = (unsigned)((i >> 16) & 255), b = (unsigned)((i >> 8) & 255),
+             c = (unsigned)(i & 255);
+    snprintf(f[0], 64, "http://10.%u.%u.%u:8080/health", a, b, c);
+    snprintf(f[1], 64, "10.%u.%u.%u:8080", a, b, c);
+    snprintf(f[2], 64, "10.%u.%u.%u", a, b, c);
+    snprintf(f[3], 64, "host-%ld", i);
+    snprintf(f[4], 64, "bench.service.%ld", i % services);
+    snprintf(f[5], 64, "http://10.%u.%u.%u:8080/bench", a, b, c);
+    snprintf(f[6], 64, "1.0.%ld", i % 10);
+    artemisi_instance_t d;
+    memset(&d, 0, sizeof(d));
+    ARTEMISI_INST(&d, HEALTH_CHECK_URL) = f[0];
+    ARTEMISI_INST(&d, INSTANCE_ID) = f[1];
+    ARTEMISI_INST(&d, IP) = f[2];
+    ARTEMISI_INST(&d, MACHINE_NAME) = f[3];
+    ARTEMISI_INST(&d, PROTOCOL) = "http";
+    ARTEMISI_INST(&d, REGION_ID) = "sha";
+    ARTEMISI_INST(&d, SERVICE_ID) = f[4];
+    ARTEMISI_INST(&d, STATUS) = "up";
+    ARTEMISI_INST(&d, URL) = f[5];
+    ARTEMISI_INST(&d, ZONE_ID) = "sha-z1";
+    meta[0] = "env";
+    meta[1] = "bench";
+    meta[2] = "version";
+    meta[3] = f[6];
+    d.meta = meta;
+    d.n_meta = 2;
+    d.port = 8080;
+    return d;
+}
+
+/* Issue 16: a million instances in 400 MB. The registry's own bytes for the bench's instance
+ * shape were 508 per instance (a lease with its own key and chunk, 24-byte dict entries, every
+ * string copied per instance); a lease now lives in front of its instance, the lease table
+ * keeps 8 bytes a slot, and strings equal to another instance's of the service are shared. */
+static void test_memory_per_instance(void **state)
+{
+    (void)state;
+    enum { N = 2000, S = 20 };
+    fixture_t *f = fixture_new(64);
+    srv_registry_set_change_cb(f->r, NULL, NULL);
+    size_t m0 = srv_registry_memory(f->r);
+    char fields[7][64];
+    const char *meta[4];
+    for (long i = 0; i < N; i++) {
+        artemisi_instance_t d = bench_draft(i, S, fields, meta);
+        assert_int_equal(srv_registry_register(f->r, &d, 0, 1700000000000LL), 0);
+    }
+    size_t per = (srv_registry_memory(f->r) - m0) / N;
+    if (per >= 400)
+        fail_msg("%zu registry bytes per instance, want < 400", per);
+    /* Shared, not copied: the second instance of a service points at the first one's strings. */
+    srv_service_t *s = srv_registry_service(f->r, "bench.service.3");
+    assert_non_null(s);
+    const artemisi_instance_t *a = srv_service_lease(s, 0)->inst,
+                              *b = srv_service_lease(s, 1)->inst;
+    assert_ptr_equal(ARTEMISI_INST(a, SERVICE_ID), ARTEMISI_INST(b, SERVICE_ID));
+    assert_ptr_equal(ARTEMISI_INST(a, ZONE_ID), ARTEMISI_INST(b, ZONE_ID));
+    assert_ptr_equal(a->meta[2], b->meta[2]);
+    assert_ptr_not_equal(ARTEMISI_INST(a, INSTANCE_ID), ARTEMISI_INST(b, INSTANCE_ID));
+    /* The cached JSON holds no doubling slack (it stays as long as the service is unchanged). */
+    const artemisi_buf_t *j = srv_service_json(s);
+    assert_non_null(j);
+    assert_int_equal(j->cap, j->len + 1);
+    json_decref(parse_buf(j));
+    /* Every lease found again by its key, whatever the case. */
+    for (long i = 0; i < N; i += 97) {
+        artemisi_instance_t d = bench_draft(i, S, fields, meta);
+        ARTEMISI_INST(&d, REGION_ID) = "SHA";
+        assert_non_null(srv_registry_find(f->r, &d));
+        assert_int_equal(srv_registry_heartbeat(f->r, &d, 1, 1700000000001LL, 0), 0);
+    }
+    for (long i = 0; i < N; i++) {
+        artemisi_instance_t d = bench_draft(i, S, fields, meta);
+        assert_int_equal(srv_registry_unregister(f->r, &d, 1700000000002LL), 0);
+    }
+    assert_int_equal(srv_registry_lease_count(f->r), 0);
+    assert_int_equal(f->r->lease_bytes, 0); /* what was counted in is counted out */
+    fixture_free(f);
+}
+
+/* An instance whose strings others borrow stays alive (their reference) after its own lease
+ * is gone, and a re-registration borrows from it too; nothing is read after it is freed
+ * (ASan) and everything is freed in the end (LeakSanitizer). */
+static void test_shared_strings_outlive_their_owner(void **state)
+{
+    (void)state;
+    fixture_t *f = fixture_new(4);
+    reg(f, "svc", "i1", 0);
+    reg(f, "svc", "i2", 0);
+    reg(f, "svc", "i3", 0);
+    srv_service_t *s = srv_registry_service(f->r, "svc");
+    artemisi_instance_t *root = srv_service_lease(s, 0)->inst;
+    assert_int_equal(root->packed, 1);
+    assert_int_equal(srv_service_lease(s, 1)->inst->packed, 2);
+    assert_int_equal(root->refs, 4); /* its lease, its change-log entry and two borrowers */
+    unreg(f, "svc", "i1", 1);
+    reg(f, "svc", "i1", 2); /* borrows from the old i1, which its lease no longer holds */
+    unreg(f, "svc", "i2", 3);
+    assert_true(listed(f, "svc", "i1"));
+    assert_true(listed(f, "svc", "i3"));
+    json_t *j = parse_buf(srv_service_json(srv_registry_service(f->r, "svc")));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "serviceId")),
+                        "svc");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(j, 1), "zoneId")),
+                        "SHA-Z1");
+    json_decref(j);
+    /* The change log (4 entries) still renders what it holds. */
+    artemisi_buf_t out = ARTEMISI_BUF_INIT;
+    uint64_t v;
+    assert_int_equal(srv_registry_delta(f->r, srv_registry_version(f->r) - 3, &out, &v), 0);
+    json_decref(parse_buf(&out));
+    artemisi_buf_free(&out);
+    unreg(f, "svc", "i3", 4);
+    unreg(f, "svc", "i1", 5);
+    assert_null(srv_registry_service(f->r, "svc"));
+    fixture_free(f);
+}
+
 static void test_random_consistency(void **state)
 {
     (void)state;
@@ -1203,6 +1326,8 @@ int main(void)
         cmocka_unit_test(test_delta_too_old),
         cmocka_unit_test(test_delta_escaping),
         cmocka_unit_test(test_delta_move),
+        cmocka_unit_test(test_memory_per_instance),
+        cmocka_unit_test(test_shared_strings_outlive_their_owner),
         cmocka_unit_test(test_random_consistency),
     };
     return cmocka_run_group_tests_name("registry", tests, NULL, NULL);
