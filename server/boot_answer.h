@@ -6,8 +6,8 @@
  * The answer is the same bytes the whole-answer build gave for a registry that does not change
  * while it is sent. When it does change: the list of services is the one of the first slice
  * (a service created later reaches the peer by replication, one removed later is left out), and
- * each service's instances are the ones it had when its first instance was written (references
- * are held until its last one is), so no instance is cut in two or listed twice.
+ * each service's instances are the ones it had when its turn came (references are held until
+ * each is written), so no instance is cut in two or listed twice.
  *
  * Pure module: it reads the registry and writes bytes; the HTTP layer sends them
  * (srv_req_stream). Thread-safety: the server's loop thread only.

@@ -61,12 +61,13 @@ static int is_ws(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* The next byte that is not whitespace, or 0 when none is buffered yet. */
-static char peek(srv_boot_reader_t *r)
+/* The next byte that is not whitespace, or -1 when none is buffered yet (a NUL byte is a
+ * byte: invalid here, not the end). */
+static int peek(srv_boot_reader_t *r)
 {
     while (r->off < r->buf.len && is_ws(r->buf.data[r->off]))
         r->off++;
-    return r->off < r->buf.len ? r->buf.data[r->off] : 0;
+    return r->off < r->buf.len ? (unsigned char)r->buf.data[r->off] : -1;
 }
 
 /* Parse one value at off. 1 with *out (owned), 0 when more input is needed, -1 failed. */
@@ -83,6 +84,10 @@ static int value(srv_boot_reader_t *r, json_t **out)
     size_t pos = e.position > 0 ? (size_t)e.position : 0;
     if (v &&
         (pos < avail || r->eof || json_is_object(v) || json_is_array(v) || json_is_string(v))) {
+        if (pos > r->max_value) { /* whatever the cuts, the same values pass */
+            json_decref(v);
+            return fail(r, "a value of the copy is larger than the limit");
+        }
         r->off += pos;
         r->retry_at = 0;
         *out = v;
@@ -109,10 +114,10 @@ static int step(srv_boot_reader_t *r)
     for (;;) {
         json_t *v = NULL;
         int rc;
-        char c;
+        int c;
         switch (r->st) {
         case ST_OPEN:
-            if (!(c = peek(r)))
+            if ((c = peek(r)) < 0)
                 return 0;
             if (c != '{')
                 return fail(r, "the copy is not a JSON object");
@@ -121,7 +126,7 @@ static int step(srv_boot_reader_t *r)
             break;
         case ST_KEY:
         case ST_KEY_NEXT:
-            if (!(c = peek(r)))
+            if ((c = peek(r)) < 0)
                 return 0;
             if (c == '}' && r->st == ST_KEY) {
                 r->off++;
@@ -138,7 +143,7 @@ static int step(srv_boot_reader_t *r)
             r->st = ST_COLON;
             break;
         case ST_COLON:
-            if (!(c = peek(r)))
+            if ((c = peek(r)) < 0)
                 return 0;
             if (c != ':')
                 return fail(r, "the copy is not valid JSON");
@@ -146,7 +151,7 @@ static int step(srv_boot_reader_t *r)
             r->st = ST_VALUE;
             break;
         case ST_VALUE:
-            if (!(c = peek(r)))
+            if ((c = peek(r)) < 0)
                 return 0;
             if (r->key_services && c == '[') {
                 r->off++;
@@ -165,7 +170,7 @@ static int step(srv_boot_reader_t *r)
             break;
         case ST_ELEM_OPEN:
         case ST_ELEM:
-            if (!(c = peek(r)))
+            if ((c = peek(r)) < 0)
                 return 0;
             if (c == ']' && r->st == ST_ELEM_OPEN) {
                 r->off++;
@@ -183,7 +188,7 @@ static int step(srv_boot_reader_t *r)
             break;
         case ST_ELEM_NEXT:
         case ST_MEMBER_END:
-            if (!(c = peek(r)))
+            if ((c = peek(r)) < 0)
                 return 0;
             if (c == ',') {
                 r->off++;
@@ -196,7 +201,7 @@ static int step(srv_boot_reader_t *r)
             }
             break;
         case ST_DONE:
-            if (peek(r))
+            if (peek(r) >= 0)
                 return fail(r, "bytes after the end of the copy");
             return 0;
         case ST_FAILED:

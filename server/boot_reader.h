@@ -26,8 +26,8 @@ typedef struct srv_boot_reader srv_boot_reader_t;
  * (feed then fails with the callback's refusal). */
 typedef int (*srv_boot_service_fn)(void *ud, json_t *service);
 
-/* max_value bounds the bytes buffered for one value (a service, or another member): a larger
- * one fails the reader. NULL when out of memory. */
+/* max_value bounds the bytes of one value (a service, or another member), so of what is
+ * buffered: a larger one fails the reader, however the input is cut. NULL when out of memory. */
 srv_boot_reader_t *srv_boot_reader_new(size_t max_value, srv_boot_service_fn fn, void *ud);
 /* Read the next piece. 0, or -1 once the input is not such a document, a value is too large,
  * memory ran out or the callback refused (every later call fails too; see _error). */
