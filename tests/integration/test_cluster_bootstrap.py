@@ -1,0 +1,178 @@
+"""The bootstrap copy (services.json for a starting peer, protocol.md §2.4) is sent in slices and
+read as it arrives (docs/cluster.md "Bootstrap without a stall", issue 16):
+
+- a reader that takes its time holds the serving node's memory to a slice or two, not the whole
+  copy, and the node keeps answering its clients meanwhile;
+- the copy is the same document over chunked HTTP/1.1, gzip, and HTTP/1.0 (closed at its end),
+  and a request pipelined behind it is answered after it;
+- a copy larger than the HTTP client's 64 MiB body limit bootstraps a restarted node (before:
+  the copy failed and the node never had the instances).
+
+Processes are started and stopped by PID."""
+
+import json
+import socket
+import time
+import zlib
+
+from lib import cluster, http
+from lib.util import SUCCESS, Api, check, eq, instance
+
+SERVER_ARGS = [
+    "--artemis.service.registry.rate-limiter.enabled=false",
+    "--artemis.service.registry.replication.rate-limiter.enabled=false",
+    "--lease-ttl-ms=600000",
+]
+
+COPY_PATH = "/api/replication/registry/services.json"
+COPY_BODY = b'{"regionId":"sha","zoneId":"sha-z1"}'
+
+
+def _fill(api, prefix, services, per_service, meta_bytes=0):
+    meta = {"k%d" % j: "v" * meta_bytes for j in range(8)} if meta_bytes else None
+    batch = []
+    for s in range(services):
+        for i in range(per_service):
+            batch.append(instance("%s%d" % (prefix, s), "i%d-%d" % (s, i), metadata=meta))
+            if len(batch) == 200:
+                eq(api.register(*batch)["responseStatus"], SUCCESS, "bulk register")
+                batch = []
+    if batch:
+        eq(api.register(*batch)["responseStatus"], SUCCESS, "bulk register")
+
+
+def _copy_request(version="1.1", extra=""):
+    return ("POST %s HTTP/%s\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            "Content-Length: %d\r\n%s\r\n" % (COPY_PATH, version, len(COPY_BODY), extra)).encode() + COPY_BODY
+
+
+def _count(doc, prefix=None):
+    eq(doc["responseStatus"], SUCCESS, "responseStatus of the copy")
+    return {s["serviceId"]: len(s["instances"]) for s in doc["services"]
+            if prefix is None or s["serviceId"].startswith(prefix)}
+
+
+def test_copy_streams_to_a_slow_reader(ctx):
+    api = Api(http.Client(ctx.server.port))
+    _fill(api, "slow.svc", 100, 400)  # 40,000 instances: a ~14 MB copy
+    rss0 = ctx.server.rss_kib()
+    s = socket.create_connection(("127.0.0.1", ctx.server.port))
+    ctx.defer(s.close)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.sendall(_copy_request())
+    got = s.recv(65536)
+    check(got.startswith(b"HTTP/1.1 200 OK\r\n"), "head of the copy: %r" % got[:300])
+    # the reader stalls; the node answers its clients meanwhile
+    t0 = time.monotonic()
+    for k in range(20):
+        r = api.heartbeat(instance("slow.svc3", "i3-%d" % k))
+        eq(r["responseStatus"], SUCCESS, "heartbeat while a copy is pending")
+    hb_s = time.monotonic() - t0
+    time.sleep(0.3)
+    grown = ctx.server.rss_kib() - rss0
+    # built whole, the copy (and its queued bytes) would be ~14 MB of the node's memory
+    print("    RSS growth while the reader stalls: %d KiB" % grown)
+    check(grown < 6 * 1024, "RSS grew by %d KiB while a reader stalled on the copy" % grown)
+    check(hb_s < 5.0, "20 heartbeats took %.2f s while a copy was pending" % hb_s)
+    # the rest of it, read now, is the whole copy
+    s.settimeout(10)
+    chunks = [got]
+    while True:
+        b = s.recv(1 << 20)
+        chunks.append(b)
+        if not b or b"".join(chunks[-2:]).endswith(b"\r\n0\r\n\r\n"):
+            break
+    raw = b"".join(chunks)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    doc = bytearray()
+    while True:
+        line, _, body = body.partition(b"\r\n")
+        n = int(line, 16)
+        if n == 0:
+            break
+        doc += body[:n]
+        body = body[n + 2:]
+    counts = {k: v for k, v in _count(json.loads(bytes(doc))).items() if k.startswith("slow.")}
+    eq(len(counts), 100, "services in the copy")
+    eq(set(counts.values()), {400}, "instances per service in the copy")
+
+
+test_copy_streams_to_a_slow_reader.timeout = 60
+
+
+def test_copy_framings(ctx):
+    api = Api(http.Client(ctx.server.port))
+    _fill(api, "fr.svc", 20, 150)
+    want = {"fr.svc%d" % s: 150 for s in range(20)}
+    # chunked + gzip, then a request pipelined behind the copy on the same connection
+    conn = http.Connection(ctx.server.port, timeout=10)
+    ctx.defer(conn.close)
+    conn.send_raw(_copy_request(extra="Accept-Encoding: gzip\r\n") +
+                  b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    r = conn.read_response("POST")
+    eq(r.status, 200, "status of the gzip copy")
+    eq(r.header("content-encoding"), "gzip", "Content-Encoding of the copy")
+    eq(r.header("transfer-encoding"), "chunked", "Transfer-Encoding of the copy")
+    eq(r.header("content-length"), None, "Content-Length of a chunked copy")
+    eq(_count(r.json(), "fr."), want, "the gzip copy")
+    h = conn.read_response("GET")
+    eq(h.status, 200, "the request pipelined behind the copy")
+    check(b'"ready":true' in h.body.replace(b" ", b""), "pipelined /health answer: %r" % h.body[:200])
+    # plain chunked on a fresh connection, several times on one keep-alive connection
+    c = http.Client(ctx.server.port, mode="plain", timeout=10)
+    ctx.defer(c.close)
+    for _ in range(3):
+        eq(_count(c.post(COPY_PATH, COPY_BODY).json(), "fr."), want, "a plain copy on a kept-alive connection")
+    eq(c.conn.requests_on_socket, 3, "copies on one socket")
+    # HTTP/1.0: no chunked framing; the end of the copy is the end of the connection
+    s = socket.create_connection(("127.0.0.1", ctx.server.port))
+    ctx.defer(s.close)
+    s.settimeout(10)
+    s.sendall(_copy_request("1.0"))
+    raw = b""
+    while True:
+        b = s.recv(1 << 20)
+        if not b:
+            break
+        raw += b
+    head, _, body = raw.partition(b"\r\n\r\n")
+    check(b"Connection: close" in head and b"chunked" not in head, "HTTP/1.0 head: %r" % head)
+    eq(_count(json.loads(body), "fr."), want, "the HTTP/1.0 copy")
+    # a client that goes away in the middle costs nothing but the connection
+    s = socket.create_connection(("127.0.0.1", ctx.server.port))
+    s.sendall(_copy_request())
+    s.recv(1000)
+    s.close()
+    eq(_count(c.post(COPY_PATH, COPY_BODY).json(), "fr."), want, "a copy after an abandoned one")
+
+
+test_copy_framings.timeout = 60
+
+
+def test_bootstrap_larger_than_64_mib(ctx):
+    """Regression: the starting node took the copy through the HTTP client's 64 MiB body limit,
+    so a registry of more than ~190,000 plain instances (here: 20,000 with 3.6 KB of metadata,
+    a ~76 MB copy) could never bootstrap."""
+    args = SERVER_ARGS + ["--http.max-body-bytes=16777216"]
+    cl = cluster.Cluster(2, extra_args=args, log_level="info")
+    ctx.defer(cl.cleanup)
+    try:
+        cl.start()
+    except AssertionError as e:
+        raise AssertionError("%s\n%s" % (e, cl.logs()))
+    api = Api(http.Client(cl[0].port, timeout=30))
+    n = 20000
+    _fill(api, "big.svc", 50, n // 50, meta_bytes=450)
+    cluster.wait_until(lambda: (cl[1].health()[1] or {}).get("instances") == n, 60.0,
+                       what="node1 has every instance")
+    cl[1].kill()
+    cl.start_node(1, wait=False)
+    cluster.wait_until(lambda: cl[1].health()[0] == 200, 60.0, interval=0.05,
+                       what="restarted node1 ready\n" + cl.logs())
+    eq(cl[1].health()[1]["instances"], n, "instances on node1 when ready")
+    text = http.quick_get(cl[1].port, "/metrics").text()
+    boot = [ln for ln in text.splitlines() if ln.startswith("artemis_cluster_bootstrap_instances ")]
+    eq(boot, ["artemis_cluster_bootstrap_instances %d" % n], "instances imported by the bootstrap")
+
+
+test_bootstrap_larger_than_64_mib.timeout = 180
