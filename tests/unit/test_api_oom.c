@@ -147,9 +147,18 @@ static int call_once(srv_server_t *srv, const call_t *c, long n, artemisi_buf_t 
                      .status = 200,
                      .content_type = "application/json;charset=UTF-8"};
     oom_arm(n);
-    if (c->fn)
+    if (c->fn) {
         c->fn(&req);
-    else
+        /* An answer in slices (srv_req_stream) is the concatenation of its slices; the HTTP
+         * layer cuts the connection at a failed one, so the answer is lost, as here. */
+        int more = req.stream_next && !artemisi_buf_failed(out);
+        while (more == 1)
+            more = req.stream_next(req.stream_ctx, out);
+        if (more < 0)
+            out->failed = 1;
+        if (req.stream_free)
+            req.stream_free(req.stream_ctx);
+    } else
         srv_registry_request(srv, NULL, c->op, 0, http.body, http.body_len, out, &req.status);
     oom_disarm();
     return oom_failed;
