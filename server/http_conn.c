@@ -41,6 +41,7 @@
 #include "ws_frame.h"
 
 #define OUT_HIGH_WATER   (4u << 20)
+#define MAX_SINGLE_WRITE (1 << 20)
 #define REQUEST_DEADLINE 30000 /* ms to receive one whole request once it has started */
 
 typedef struct srv_conn srv_conn_t;
@@ -1281,6 +1282,9 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     if (!c->parser || !c->bev)
         srv_oom();
     srv_http_parser_set_head_done(c->parser, 1);
+    /* libevent writes at most 16 KB per write event by default: a 33 KB lookup answer then
+     * took three loop turns, waiting behind every other connection's work in each. */
+    bufferevent_set_max_single_write(c->bev, MAX_SINGLE_WRITE);
     ARTEMISI_DLIST_PUSH(srv->http->conns, c);
     srv->http->n_conns++;
     struct timeval tv = {srv->cfg.http_idle_timeout_ms / 1000,
