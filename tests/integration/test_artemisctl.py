@@ -59,13 +59,30 @@ def spawn(ctx, *args):
 
 
 def read_line(p, deadline):
-    """One stdout line of a child before the deadline (monotonic), or None."""
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([p.stdout], [], [], max(0.0, deadline - time.monotonic()))
-        if r:
-            line = p.stdout.readline()
-            return line if line else None
-    return None
+    """One stdout line of a child before the deadline (monotonic), or None.
+
+    Reads the pipe with os.read into a buffer of its own: select() on p.stdout with
+    p.stdout.readline() lost lines, as readline() pulls every line that has arrived into the
+    file object's buffer, where select() cannot see them (two "current" lines written at once
+    left the second unread until the next write -- a failure on a busy machine)."""
+    fd = p.stdout.fileno()
+    buf = getattr(p, "_line_buf", b"")
+    while b"\n" not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            p._line_buf = buf
+            return None
+        r, _, _ = select.select([fd], [], [], left)
+        if not r:
+            continue
+        data = os.read(fd, 65536)
+        if not data:
+            p._line_buf = b""
+            return buf.decode() if buf else None
+        buf += data
+    line, _, rest = buf.partition(b"\n")
+    p._line_buf = rest
+    return line.decode() + "\n"
 
 
 def test_services_and_service_tables(ctx):
@@ -201,12 +218,16 @@ def test_watch_prints_changes(ctx):
     h = spawn(ctx, "watch", "ctl.w")
     head = read_line(h, time.monotonic() + 5)
     check(head and head.split()[:2] == ["TIME", "CHANGE"], "watch header: %r" % head)
-    time.sleep(0.5)  # its "current" lines (w1, w2) come first
+    # its "current" lines (w1, w2) come first, once it has subscribed: a change made before
+    # that is in neither (a fixed 0.5 s sleep here lost the race on a busy machine)
+    current = set()
+    while current != {"w1", "w2"}:
+        line = read_line(h, time.monotonic() + 5)
+        check(line and " current " in line, "human watch current line: %r (seen %s)" % (line, current))
+        current |= {w for w in ("w1", "w2") if w in line}
     t0 = time.monotonic()
     api.must_unregister(instance("ctl.w", "w2", port=9502))
     line = read_line(h, t0 + 2)
-    while line and " current " in line:
-        line = read_line(h, t0 + 2)
     check(line and " delete " in line and "w2" in line, "human watch line: %r" % line)
     h.send_signal(signal.SIGINT)
     h.wait(timeout=5)
