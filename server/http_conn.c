@@ -42,6 +42,8 @@
 
 #define OUT_HIGH_WATER   (4u << 20)
 #define MAX_SINGLE_WRITE (1 << 20)
+#define GZIP_SLICE_MIN   (1u << 20) /* answers from this size on are deflated in slices */
+#define GZIP_SLICE       (256u << 10)
 #define REQUEST_DEADLINE 30000 /* ms to receive one whole request once it has started */
 
 typedef struct srv_conn srv_conn_t;
@@ -827,6 +829,49 @@ static int json_body(srv_conn_t *c, const srv_http_request_t *r, srv_req_t *req,
 
 /* Run the handler and send its answer -- never one whose buffer lost bytes: a static 503
  * body needs no allocation. */
+/* A large answer built whole (services.json of a big registry: 343 MB at 1,000,000
+ * instances) is deflated in slices like a streamed one: compressing it in one go held the
+ * loop for about a second. The answer is moved, not copied. */
+typedef struct whole_answer {
+    char *data;
+    size_t len, off;
+} whole_answer_t;
+
+static int whole_next(void *ctx, artemisi_buf_t *out)
+{
+    whole_answer_t *w = ctx;
+    size_t n = w->len - w->off < GZIP_SLICE ? w->len - w->off : GZIP_SLICE;
+    if (artemisi_buf_append(out, w->data + w->off, n) != 0)
+        return -1;
+    w->off += n;
+    return w->off < w->len;
+}
+
+static void whole_free(void *ctx)
+{
+    whole_answer_t *w = ctx;
+    free(w->data);
+    free(w);
+}
+
+/* Turn the handler's answer into slices when it is large and will be gzipped. Returns 1 when
+ * it did (route() starts the stream). */
+static int slice_large_answer(srv_conn_t *c, const srv_http_request_t *r, srv_req_t *req)
+{
+    artemisi_buf_t *out = req->out;
+    whole_answer_t *w;
+    if (req->status != 200 || out->len < GZIP_SLICE_MIN || r->method == SRV_HTTP_HEAD ||
+        !c->srv->cfg.http_gzip_responses || !accepts_gzip(r) || !(w = calloc(1, sizeof(*w))))
+        return 0;
+    w->data = artemisi_buf_detach(out, &w->len);
+    if (!w->data) {
+        free(w);
+        return 0;
+    }
+    srv_req_stream(req, whole_next, whole_free, w);
+    return 1;
+}
+
 static void run_handler(srv_conn_t *c, const srv_http_request_t *r, const route_t *rt,
                         srv_req_t *req)
 {
@@ -849,7 +894,7 @@ static void run_handler(srv_conn_t *c, const srv_http_request_t *r, const route_
         c->srv->metrics.oom_answers++;
         req->status = 503;
         send_response(c, r, 503, "application/json;charset=UTF-8", oom, sizeof(oom) - 1, NULL);
-    } else {
+    } else if (!slice_large_answer(c, r, req)) {
         send_response_buf(c, r, req->status, req->content_type, out->data ? out->data : "",
                           out->len, req->headers, out);
     }

@@ -91,7 +91,7 @@ static size_t sliced_answer(srv_boot_answer_t *a, artemisi_buf_t *out, size_t sl
 
 static void fill(srv_registry_t *r, int services, int per_service)
 {
-    char sid[32], iid[32];
+    char sid[32], iid[64];
     for (int s = 0; s < services; s++)
         for (int i = 0; i < per_service; i++) {
             snprintf(sid, sizeof(sid), "svc.%d", s);
@@ -187,7 +187,7 @@ static void test_changes_between_slices(void **state)
     assert_string_equal(got.data, "[{\"instances\":[");
     /* its instances change after its first one was written: the answer keeps what it had,
      * the unregistered instances included (still referenced) */
-    char iid[32];
+    char iid[64];
     for (int i = 0; i < 10; i++) {
         snprintf(iid, sizeof(iid), "10.0.%c.%d:8080", first[4], i);
         unreg(r, first, iid);
@@ -223,7 +223,7 @@ static void test_free_midway(void **state)
     srv_boot_answer_t *a = srv_boot_answer_new(r);
     artemisi_buf_t got = ARTEMISI_BUF_INIT;
     assert_int_equal(srv_boot_answer_next(a, &got, 200), 1);
-    char iid[32];
+    char iid[64];
     for (int s = 0; s < 2; s++)
         for (int i = 0; i < 50; i++) {
             char sid[16];
