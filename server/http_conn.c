@@ -78,9 +78,10 @@ typedef struct stream {
     srv_stream_fn next;
     void (*free_ctx)(void *ctx);
     void *ctx;
-    srv_gz_t *gz; /* deflating, when the client accepts gzip */
-    int chunked;  /* HTTP/1.1: chunked framing; HTTP/1.0: the connection closes at the end */
-    int failed;   /* the head or first bytes could not be queued */
+    srv_gz_t *gz;     /* deflating, when the client accepts gzip */
+    int chunked;      /* HTTP/1.1: chunked framing; HTTP/1.0: the connection closes at the end */
+    int failed;       /* the head or first bytes could not be queued */
+    int close_at_end; /* HTTP/1.0, Connection: close, or draining */
     srv_route_id_t route;
     struct timespec t0;
     artemisi_buf_t slice, zout;
@@ -1072,13 +1073,14 @@ static void stream_end(srv_conn_t *c, int ok)
     srv_metrics_observe(c->srv, st->route, ok ? 200 : 503,
                         (double)(t1.tv_sec - st->t0.tv_sec) +
                             (double)(t1.tv_nsec - st->t0.tv_nsec) / 1e9);
-    int chunked = st->chunked;
+    int close_at_end = st->close_at_end;
     c->stream = NULL;
     stream_free(st);
     bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-    if (!ok || !chunked) {
-        /* HTTP/1.0 ends the body by closing; a failed answer must end cut short, so the
-         * client cannot take it for a complete one. */
+    if (!ok || close_at_end) {
+        /* HTTP/1.0 ends the body by closing, a client that sent Connection: close waits for
+         * it; a failed answer must end cut short, so the client cannot take it for a complete
+         * one. */
         c->closing = 1;
         bufferevent_disable(c->bev, EV_READ);
         if (!ok) {
@@ -1145,6 +1147,7 @@ static void stream_start(srv_conn_t *c, const srv_http_request_t *r, srv_req_t *
     st->route = route;
     st->t0 = *t0;
     st->chunked = r->version_minor >= 1;
+    st->close_at_end = !st->chunked || !r->keep_alive || c->closing || srv->draining;
     int gzip = srv->cfg.http_gzip_responses && accepts_gzip(r);
     if (gzip && !(st->gz = srv_gz_new())) {
         st->free_ctx = NULL;
@@ -1160,10 +1163,10 @@ static void stream_start(srv_conn_t *c, const srv_http_request_t *r, srv_req_t *
     struct evbuffer *out = bufferevent_get_output(c->bev);
     evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n", req->content_type);
     add_cors_headers(srv, r, out);
-    evbuffer_add_printf(out, "%s%s%s\r\n",
-                        gzip ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" : "",
-                        st->chunked ? "Transfer-Encoding: chunked\r\n" : "Connection: close\r\n",
-                        req->headers ? req->headers : "");
+    evbuffer_add_printf(
+        out, "%s%s%s%s\r\n", gzip ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" : "",
+        st->chunked ? "Transfer-Encoding: chunked\r\n" : "",
+        st->close_at_end ? "Connection: close\r\n" : "", req->headers ? req->headers : "");
     st->failed = stream_emit(c, req->out->data, req->out->len, 0) != 0;
     /* No slice now: the write callback makes them once the head is on its way (making one
      * here could end the answer inside the read callback that dispatched the request). The

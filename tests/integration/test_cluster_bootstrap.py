@@ -139,6 +139,25 @@ def test_copy_framings(ctx):
     head, _, body = raw.partition(b"\r\n\r\n")
     check(b"Connection: close" in head and b"chunked" not in head, "HTTP/1.0 head: %r" % head)
     eq(_count(json.loads(body), "fr."), want, "the HTTP/1.0 copy")
+    # HTTP/1.1 with Connection: close: chunked, and closed at its end (the client reads to
+    # the end of the connection; before, the server kept it open until the idle timeout)
+    for extra in ("Connection: close\r\n", "Connection: close\r\nAccept-Encoding: gzip\r\n"):
+        s = socket.create_connection(("127.0.0.1", ctx.server.port))
+        ctx.defer(s.close)
+        s.settimeout(5)
+        s.sendall(_copy_request(extra=extra))
+        raw = b""
+        t0 = time.monotonic()
+        while True:
+            b = s.recv(1 << 20)
+            if not b:
+                break
+            raw += b
+        check(time.monotonic() - t0 < 3, "closed after %.1f s" % (time.monotonic() - t0))
+        head, _, body = raw.partition(b"\r\n\r\n")
+        check(b"Connection: close" in head and b"Transfer-Encoding: chunked" in head,
+              "HTTP/1.1 close head: %r" % head)
+        check(body.endswith(b"\r\n0\r\n\r\n"), "the chunked body's end: %r" % body[-20:])
     # a client that goes away in the middle costs nothing but the connection
     s = socket.create_connection(("127.0.0.1", ctx.server.port))
     s.sendall(_copy_request())
