@@ -26,7 +26,7 @@ static srv_registry_t *registry_new(void)
     return r;
 }
 
-static void reg(srv_registry_t *r, const char *service, const char *instance)
+static artemisi_instance_t draft(const char *service, const char *instance)
 {
     artemisi_instance_t d;
     memset(&d, 0, sizeof(d));
@@ -39,18 +39,18 @@ static void reg(srv_registry_t *r, const char *service, const char *instance)
     ARTEMISI_INST(&d, IP) = "10.0.0.1";
     d.port = 8080;
     d.meta_null = 1;
+    return d;
+}
+
+static void reg(srv_registry_t *r, const char *service, const char *instance)
+{
+    artemisi_instance_t d = draft(service, instance);
     assert_int_equal(srv_registry_register(r, &d, 0, NOW_WALL), 0);
 }
 
 static void unreg(srv_registry_t *r, const char *service, const char *instance)
 {
-    artemisi_instance_t d;
-    memset(&d, 0, sizeof(d));
-    ARTEMISI_INST(&d, REGION_ID) = "sha";
-    ARTEMISI_INST(&d, ZONE_ID) = "sha-z1";
-    ARTEMISI_INST(&d, SERVICE_ID) = service;
-    ARTEMISI_INST(&d, INSTANCE_ID) = instance;
-    d.meta_null = 1;
+    artemisi_instance_t d = draft(service, instance);
     assert_int_equal(srv_registry_unregister(r, &d, NOW_WALL), 0);
 }
 
