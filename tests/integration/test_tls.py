@@ -275,6 +275,18 @@ def test_cluster_over_https(ctx):
     r = node.request("POST", "/api/replication/registry/register.json",
                      json.dumps({"instances": [instance("tls.cluster", "peer")]}).encode())
     eq(r.status, 200, "the node certificate writes through the replication path")
+    # the bootstrap copy over TLS: many slices through the TLS connection's write callbacks
+    batch = [instance("tls.copy%d" % (k % 10), "i%d" % k) for k in range(3000)]
+    for k in range(0, len(batch), 500):
+        eq(c0.register(*batch[k:k + 500])["responseStatus"]["status"], "success", "bulk register")
+    for gz in ([], [("Accept-Encoding", "gzip")]):
+        r = node.request("POST", "/api/replication/registry/services.json",
+                         b'{"regionId":"sha","zoneId":"sha-z1"}',
+                         headers=[("Content-Type", "application/json")] + gz)
+        eq((r.status, r.header("transfer-encoding")), (200, "chunked"), "the copy over TLS %s" % gz)
+        got = {s["serviceId"]: len(s["instances"]) for s in r.json()["services"]
+               if s["serviceId"].startswith("tls.copy")}
+        eq(got, {"tls.copy%d" % k: 300 for k in range(10)}, "services of the copy over TLS %s" % gz)
 
 
 def test_artemisctl_with_ca(ctx):
