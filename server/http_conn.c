@@ -42,7 +42,7 @@
 
 #define OUT_HIGH_WATER   (4u << 20)
 #define MAX_SINGLE_WRITE (1 << 20)
-#define GZIP_SLICE_MIN   (1u << 20) /* answers from this size on are deflated in slices */
+#define GZIP_SLICE_MIN   (1u << 20) /* answers from this size on are deflated over turns */
 #define GZIP_SLICE       (256u << 10)
 #define REQUEST_DEADLINE 30000 /* ms to receive one whole request once it has started */
 
@@ -71,6 +71,7 @@ struct srv_conn {
     int tls_handshaking;   /* a TLS connection whose handshake has not completed yet */
     srv_reply_t *pending;  /* a deferred answer in flight: read nothing more until it is sent */
     struct stream *stream; /* an answer sent in slices (srv_req_stream): likewise */
+    struct gzjob *gzjob;   /* a large answer being deflated over loop turns: likewise */
 };
 
 /* An answer in slices (api.h srv_req_stream). */
@@ -86,6 +87,24 @@ typedef struct stream {
     struct timespec t0;
     artemisi_buf_t slice, zout;
 } stream_t;
+
+/* A large answer built whole (services.json of a big registry: 343 MB at 1,000,000 instances)
+ * that goes out gzipped is deflated GZIP_SLICE bytes per loop turn before it is sent: deflating
+ * it in one go held the loop for ~0.8 s per request. It is still sent whole, with its
+ * Content-Length, so an allocation that fails half way costs only the compression: the answer
+ * then goes out as it is (identity), as when srv_gzip fails. */
+typedef struct gzjob {
+    srv_conn_t *c;
+    struct event *ev; /* a zero timer: the next slice runs after the loop has polled I/O */
+    srv_gz_t *gz;
+    artemisi_buf_t body, z; /* the answer, and its gzip so far */
+    size_t off;
+    int status;
+    const char *content_type; /* static, as handlers set it */
+    char *headers;            /* the handler's extra header lines, copied */
+    srv_route_id_t route;
+    struct timespec t0;
+} gzjob_t;
 
 /* A slice is made when less than this waits to be written: enough to keep a fast reader's
  * socket busy, little enough that a slow one holds little memory. */
@@ -170,6 +189,19 @@ static const char *reason_phrase(int status)
 
 /* ---- connection lifecycle ------------------------------------------------------------------ */
 
+static void gzjob_free(gzjob_t *j)
+{
+    if (!j)
+        return;
+    if (j->ev)
+        event_free(j->ev);
+    srv_gz_free(j->gz);
+    artemisi_buf_free(&j->body);
+    artemisi_buf_free(&j->z);
+    free(j->headers);
+    free(j);
+}
+
 static void stream_free(stream_t *st)
 {
     if (!st)
@@ -188,6 +220,7 @@ static void conn_free(srv_conn_t *c)
     if (c->pending)
         c->pending->c = NULL;
     stream_free(c->stream);
+    gzjob_free(c->gzjob);
     ARTEMISI_DLIST_UNLINK(srv->http->conns, c);
     srv->http->n_conns--;
     srv_clients_detach(srv->clients, &c->client);
@@ -216,7 +249,7 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
             conn_free(c);
         return;
     }
-    if (c->paused && !c->pending && evbuffer_get_length(out) < OUT_HIGH_WATER / 2) {
+    if (c->paused && !c->pending && !c->gzjob && evbuffer_get_length(out) < OUT_HIGH_WATER / 2) {
         c->paused = 0;
         bufferevent_enable(bev, EV_READ);
         conn_read_cb(bev, c); /* pipelined requests may already be buffered */
@@ -304,38 +337,45 @@ static void add_cors_headers(srv_server_t *srv, const srv_http_request_t *r, str
     }
 }
 
+/* How send_response_full encodes the body: gzip when the client and the size call for it,
+ * as given (already gzip), or as given (identity, whatever the client accepts). */
+enum { ENC_AUTO, ENC_GZIPPED, ENC_IDENTITY };
+
 /* `owned`, when given, holds `body` and may be taken over (zero-copy send). `cors` = 0 leaves
  * the CORS headers out (refusals of a browser origin or Host). */
 static void send_response_full(srv_conn_t *c, const srv_http_request_t *r, int status,
                                const char *content_type, const char *body, size_t body_len,
-                               const char *extra_headers, artemisi_buf_t *owned, int cors);
+                               const char *extra_headers, artemisi_buf_t *owned, int cors, int enc);
 
 static void send_response(srv_conn_t *c, const srv_http_request_t *r, int status,
                           const char *content_type, const char *body, size_t body_len,
                           const char *extra_headers)
 {
-    send_response_full(c, r, status, content_type, body, body_len, extra_headers, NULL, 1);
+    send_response_full(c, r, status, content_type, body, body_len, extra_headers, NULL, 1,
+                       ENC_AUTO);
 }
 
 static void send_response_buf(srv_conn_t *c, const srv_http_request_t *r, int status,
                               const char *content_type, const char *body, size_t body_len,
                               const char *extra_headers, artemisi_buf_t *owned)
 {
-    send_response_full(c, r, status, content_type, body, body_len, extra_headers, owned, 1);
+    send_response_full(c, r, status, content_type, body, body_len, extra_headers, owned, 1,
+                       ENC_AUTO);
 }
 
 static void send_response_full(srv_conn_t *c, const srv_http_request_t *r, int status,
                                const char *content_type, const char *body, size_t body_len,
-                               const char *extra_headers, artemisi_buf_t *owned, int cors)
+                               const char *extra_headers, artemisi_buf_t *owned, int cors, int enc)
 {
     srv_server_t *srv = c->srv;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     artemisi_buf_t gz = ARTEMISI_BUF_INIT;
     int head_only = r && r->method == SRV_HTTP_HEAD;
-    int use_gzip = r && srv->cfg.http_gzip_responses && !head_only &&
-                   body_len >= (size_t)srv->cfg.http_gzip_min_bytes && body_len > 0 &&
-                   accepts_gzip(r) && srv_gzip(body, body_len, &gz) == 0;
-    if (use_gzip) {
+    int use_gzip =
+        enc == ENC_GZIPPED || (enc == ENC_AUTO && r && srv->cfg.http_gzip_responses && !head_only &&
+                               body_len >= (size_t)srv->cfg.http_gzip_min_bytes && body_len > 0 &&
+                               accepts_gzip(r) && srv_gzip(body, body_len, &gz) == 0);
+    if (use_gzip && enc == ENC_AUTO) {
         body = gz.data;
         body_len = gz.len;
     }
@@ -359,7 +399,7 @@ static void send_response_full(srv_conn_t *c, const srv_http_request_t *r, int s
                              : "Connection: close\r\n",
                         extra_headers ? extra_headers : "");
     if (!head_only && body_len) {
-        if (use_gzip)
+        if (use_gzip && enc == ENC_AUTO)
             add_body(out, &gz);
         else if (owned && owned->data == body && owned->len == body_len)
             add_body(out, owned);
@@ -388,7 +428,7 @@ static void send_error_full(srv_conn_t *c, const srv_http_request_t *r, int stat
     }
     artemisi_buf_appendc(&b, '}');
     send_response_full(c, r, status, "application/json;charset=UTF-8", b.data, b.len, extra_headers,
-                       NULL, cors);
+                       NULL, cors, ENC_AUTO);
     artemisi_buf_free(&b);
 }
 
@@ -830,46 +870,74 @@ static int json_body(srv_conn_t *c, const srv_http_request_t *r, srv_req_t *req,
 
 /* Run the handler and send its answer -- never one whose buffer lost bytes: a static 503
  * body needs no allocation. */
-/* A large answer built whole (services.json of a big registry: 343 MB at 1,000,000
- * instances) is deflated in slices like a streamed one: compressing it in one go held the
- * loop for about a second. The answer is moved, not copied. */
-typedef struct whole_answer {
-    char *data;
-    size_t len, off;
-} whole_answer_t;
+static void answer_done(srv_conn_t *c);
 
-static int whole_next(void *ctx, artemisi_buf_t *out)
+static void gzjob_finish(gzjob_t *j, int gzipped)
 {
-    whole_answer_t *w = ctx;
-    size_t n = w->len - w->off < GZIP_SLICE ? w->len - w->off : GZIP_SLICE;
-    if (artemisi_buf_append(out, w->data + w->off, n) != 0)
-        return -1;
-    w->off += n;
-    return w->off < w->len;
+    srv_conn_t *c = j->c;
+    const srv_http_request_t *r = srv_http_parser_request(c->parser);
+    if (gzipped)
+        send_response_full(c, r, j->status, j->content_type, j->z.data, j->z.len, j->headers, &j->z,
+                           1, ENC_GZIPPED);
+    else
+        send_response_full(c, r, j->status, j->content_type, j->body.data, j->body.len, j->headers,
+                           &j->body, 1, ENC_IDENTITY);
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    srv_metrics_observe(c->srv, j->route, j->status,
+                        (double)(t1.tv_sec - j->t0.tv_sec) +
+                            (double)(t1.tv_nsec - j->t0.tv_nsec) / 1e9);
+    c->gzjob = NULL;
+    gzjob_free(j);
+    answer_done(c);
 }
 
-static void whole_free(void *ctx)
+static void gzjob_cb(evutil_socket_t fd, short what, void *arg)
 {
-    whole_answer_t *w = ctx;
-    free(w->data);
-    free(w);
-}
-
-/* Turn the handler's answer into slices when it is large and will be gzipped. Returns 1 when
- * it did (route() starts the stream). */
-static int slice_large_answer(srv_conn_t *c, const srv_http_request_t *r, srv_req_t *req)
-{
-    artemisi_buf_t *out = req->out;
-    whole_answer_t *w;
-    if (req->status != 200 || out->len < GZIP_SLICE_MIN || r->method == SRV_HTTP_HEAD ||
-        !c->srv->cfg.http_gzip_responses || !accepts_gzip(r) || !(w = calloc(1, sizeof(*w))))
-        return 0;
-    w->data = artemisi_buf_detach(out, &w->len);
-    if (!w->data) {
-        free(w);
-        return 0;
+    (void)fd;
+    (void)what;
+    gzjob_t *j = arg;
+    size_t n = j->body.len - j->off < GZIP_SLICE ? j->body.len - j->off : GZIP_SLICE;
+    int last = j->off + n == j->body.len;
+    if (srv_gz_write(j->gz, j->body.data + j->off, n, last, &j->z) != 0) {
+        gzjob_finish(j, 0);
+        return;
     }
-    srv_req_stream(req, whole_next, whole_free, w);
+    j->off += n;
+    if (last) {
+        gzjob_finish(j, 1);
+        return;
+    }
+    static const struct timeval now = {0, 0};
+    evtimer_add(j->ev, &now);
+}
+
+/* Deflate the handler's answer over loop turns when it is large and will be gzipped. Returns
+ * 1 when that began (route() fills in the route; gzjob_cb answers). */
+static int gzjob_start(srv_conn_t *c, const srv_http_request_t *r, srv_req_t *req)
+{
+    srv_server_t *srv = c->srv;
+    if (req->status != 200 || req->out->len < GZIP_SLICE_MIN || r->method == SRV_HTTP_HEAD ||
+        !srv->cfg.http_gzip_responses || !accepts_gzip(r))
+        return 0;
+    gzjob_t *j = calloc(1, sizeof(*j));
+    if (!j)
+        return 0;
+    j->c = c;
+    j->status = req->status;
+    j->content_type = req->content_type;
+    j->ev = evtimer_new(srv->base, gzjob_cb, j);
+    j->gz = srv_gz_new();
+    j->headers = req->headers ? strdup(req->headers) : NULL;
+    if (!j->ev || !j->gz || (req->headers && !j->headers)) {
+        gzjob_free(j);
+        return 0; /* sent at once, as before */
+    }
+    j->body = *req->out; /* moved, not copied */
+    artemisi_buf_init(req->out);
+    c->gzjob = j;
+    static const struct timeval now = {0, 0};
+    evtimer_add(j->ev, &now);
     return 1;
 }
 
@@ -895,7 +963,7 @@ static void run_handler(srv_conn_t *c, const srv_http_request_t *r, const route_
         c->srv->metrics.oom_answers++;
         req->status = 503;
         send_response(c, r, 503, "application/json;charset=UTF-8", oom, sizeof(oom) - 1, NULL);
-    } else if (!slice_large_answer(c, r, req)) {
+    } else if (!gzjob_start(c, r, req)) {
         send_response_buf(c, r, req->status, req->content_type, out->data ? out->data : "",
                           out->len, req->headers, out);
     }
@@ -972,6 +1040,13 @@ static int route(srv_conn_t *c, const srv_http_request_t *r, const char *normali
     }
     if (req.stream_next) {
         stream_start(c, r, &req, rt->id, &t0);
+        artemisi_buf_free(&inflated);
+        artemisi_buf_free(&out);
+        return 0;
+    }
+    if (c->gzjob) { /* answered once deflated (gzjob_cb) */
+        c->gzjob->route = rt->id;
+        c->gzjob->t0 = t0;
         artemisi_buf_free(&inflated);
         artemisi_buf_free(&out);
         return 0;
@@ -1179,7 +1254,8 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
     srv_conn_t *c = arg;
     srv_server_t *srv = c->srv;
     struct evbuffer *in = bufferevent_get_input(bev);
-    while (!c->closing && !c->paused && !c->pending && !c->stream && evbuffer_get_length(in) > 0) {
+    while (!c->closing && !c->paused && !c->pending && !c->stream && !c->gzjob &&
+           evbuffer_get_length(in) > 0) {
         struct evbuffer_iovec vec;
         if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1)
             break;
@@ -1214,7 +1290,7 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
         const srv_http_request_t *r = srv_http_parser_request(c->parser);
         if (dispatch(c, r))
             return; /* upgraded: c is gone */
-        if (c->pending || c->stream) {
+        if (c->pending || c->stream || c->gzjob) {
             bufferevent_disable(bev, EV_READ); /* one answer at a time, in order */
             return;
         }
