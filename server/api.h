@@ -32,7 +32,29 @@ typedef struct srv_req {
     int (*stream_next)(void *ctx, artemisi_buf_t *out);
     void (*stream_free)(void *ctx);
     void *stream_ctx;
+    struct srv_ref *ref; /* set by srv_req_append_ref */
 } srv_req_t;
+
+/* A block of the answer sent by reference (srv_req_append_ref): `len` bytes at `data`, placed
+ * after the first `at` bytes of req->out. release(ctx) runs once, when it is no longer
+ * needed. */
+typedef struct srv_ref {
+    const char *data;
+    size_t len, at;
+    void (*release)(void *ctx);
+    void *ctx;
+} srv_ref_t;
+
+/* Append `len` bytes at `data` to the answer without copying them (a 343 MB services list):
+ * they come after what req->out holds now and before what the handler appends next. The
+ * bytes must stay valid and unchanged until release(ctx), which the HTTP layer calls once
+ * they are written or dropped (HEAD, an error, a closed connection). One per answer. Returns
+ * 0, or -1 (nothing taken: copy them instead) when one is set already or memory runs out.
+ * Thread-safety: the loop thread only. */
+int srv_req_append_ref(srv_req_t *req, const char *data, size_t len, void (*release)(void *ctx),
+                       void *ctx);
+/* Run a reference's release and free it. NULL is a no-op. */
+void srv_ref_release(srv_ref_t *ref);
 
 /* Answering later, for work done off the event loop (the management store's writes and log
  * queries). The handler calls srv_req_defer and returns; the connection reads no further

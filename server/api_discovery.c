@@ -343,6 +343,11 @@ void srv_api_service(srv_req_t *req)
     free_params(&p);
 }
 
+static void blob_release(void *ctx)
+{
+    srv_blob_unref(ctx);
+}
+
 void srv_api_services(srv_req_t *req)
 {
     srv_server_t *srv = req->srv;
@@ -355,12 +360,14 @@ void srv_api_services(srv_req_t *req)
         free_params(&p);
         return;
     }
-    const artemisi_buf_t *all = srv_registry_services_json(srv->registry);
+    srv_blob_t *all = srv_registry_services_blob(srv->registry);
     artemisi_buf_appends(req->out, "{\"responseStatus\":" SUCCESS_STATUS ",\"services\":");
-    if (all)
-        artemisi_buf_append(req->out, all->data, all->len);
-    else
-        artemisi_buf_appends(req->out, "[]");
+    if (!all) {
+        req->out->failed = 1; /* out of memory: a 503, never an empty list */
+    } else if (srv_req_append_ref(req, all->buf.data, all->buf.len, blob_release, all) != 0) {
+        artemisi_buf_append(req->out, all->buf.data, all->buf.len);
+        srv_blob_unref(all);
+    }
     artemisi_buf_appends(req->out, ",\"version\":");
     artemisi_buf_append_i64(req->out, (int64_t)srv_registry_version(srv->registry));
     artemisi_buf_appendc(req->out, '}');

@@ -98,7 +98,8 @@ typedef struct gzjob {
     struct event *ev; /* a zero timer: the next slice runs after the loop has polled I/O */
     srv_gz_t *gz;
     artemisi_buf_t body, z; /* the answer, and its gzip so far */
-    size_t off;
+    srv_ref_t *ref;         /* a block of the answer by reference, inside body at ref->at */
+    size_t off;             /* of the whole answer, ref included */
     int status;
     const char *content_type; /* static, as handlers set it */
     char *headers;            /* the handler's extra header lines, copied */
@@ -196,6 +197,7 @@ static void gzjob_free(gzjob_t *j)
     if (j->ev)
         event_free(j->ev);
     srv_gz_free(j->gz);
+    srv_ref_release(j->ref);
     artemisi_buf_free(&j->body);
     artemisi_buf_free(&j->z);
     free(j->headers);
@@ -337,22 +339,32 @@ static void add_cors_headers(srv_server_t *srv, const srv_http_request_t *r, str
     }
 }
 
+static void ref_cleanup(const void *data, size_t len, void *extra)
+{
+    (void)data;
+    (void)len;
+    srv_ref_release(extra);
+}
+
 /* How send_response_full encodes the body: gzip when the client and the size call for it,
  * as given (already gzip), or as given (identity, whatever the client accepts). */
 enum { ENC_AUTO, ENC_GZIPPED, ENC_IDENTITY };
 
 /* `owned`, when given, holds `body` and may be taken over (zero-copy send). `cors` = 0 leaves
- * the CORS headers out (refusals of a browser origin or Host). */
+ * the CORS headers out (refusals of a browser origin or Host). `ref`, when given (never with
+ * ENC_AUTO), is a block sent by reference after the first ref->at bytes of `body`; it is
+ * taken over. */
 static void send_response_full(srv_conn_t *c, const srv_http_request_t *r, int status,
                                const char *content_type, const char *body, size_t body_len,
-                               const char *extra_headers, artemisi_buf_t *owned, int cors, int enc);
+                               const char *extra_headers, artemisi_buf_t *owned, int cors, int enc,
+                               srv_ref_t *ref);
 
 static void send_response(srv_conn_t *c, const srv_http_request_t *r, int status,
                           const char *content_type, const char *body, size_t body_len,
                           const char *extra_headers)
 {
-    send_response_full(c, r, status, content_type, body, body_len, extra_headers, NULL, 1,
-                       ENC_AUTO);
+    send_response_full(c, r, status, content_type, body, body_len, extra_headers, NULL, 1, ENC_AUTO,
+                       NULL);
 }
 
 static void send_response_buf(srv_conn_t *c, const srv_http_request_t *r, int status,
@@ -360,17 +372,20 @@ static void send_response_buf(srv_conn_t *c, const srv_http_request_t *r, int st
                               const char *extra_headers, artemisi_buf_t *owned)
 {
     send_response_full(c, r, status, content_type, body, body_len, extra_headers, owned, 1,
-                       ENC_AUTO);
+                       ENC_AUTO, NULL);
 }
 
 static void send_response_full(srv_conn_t *c, const srv_http_request_t *r, int status,
                                const char *content_type, const char *body, size_t body_len,
-                               const char *extra_headers, artemisi_buf_t *owned, int cors, int enc)
+                               const char *extra_headers, artemisi_buf_t *owned, int cors, int enc,
+                               srv_ref_t *ref)
 {
     srv_server_t *srv = c->srv;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     artemisi_buf_t gz = ARTEMISI_BUF_INIT;
     int head_only = r && r->method == SRV_HTTP_HEAD;
+    if (ref && ref->at > body_len)
+        ref->at = body_len;
     int use_gzip =
         enc == ENC_GZIPPED || (enc == ENC_AUTO && r && srv->cfg.http_gzip_responses && !head_only &&
                                body_len >= (size_t)srv->cfg.http_gzip_min_bytes && body_len > 0 &&
@@ -390,7 +405,8 @@ static void send_response_full(srv_conn_t *c, const srv_http_request_t *r, int s
                             "HTTP/1.1 %d %s\r\n"
                             "Content-Type: %s\r\n"
                             "Content-Length: %zu\r\n",
-                            status, reason_phrase(status), content_type, body_len);
+                            status, reason_phrase(status), content_type,
+                            body_len + (ref ? ref->len : 0));
     if (cors)
         add_cors_headers(srv, r, out);
     evbuffer_add_printf(out, "%s%s%s\r\n",
@@ -398,7 +414,16 @@ static void send_response_full(srv_conn_t *c, const srv_http_request_t *r, int s
                         keep ? (r->version_minor == 0 ? "Connection: keep-alive\r\n" : "")
                              : "Connection: close\r\n",
                         extra_headers ? extra_headers : "");
-    if (!head_only && body_len) {
+    if (!head_only && ref) {
+        /* the three pieces; a reference the buffer cannot take is copied */
+        evbuffer_add(out, body, ref->at);
+        if (evbuffer_add_reference(out, ref->data, ref->len, ref_cleanup, ref) != 0) {
+            evbuffer_add(out, ref->data, ref->len);
+            srv_ref_release(ref);
+        }
+        evbuffer_add(out, body + ref->at, body_len - ref->at);
+        ref = NULL;
+    } else if (!head_only && body_len) {
         if (use_gzip && enc == ENC_AUTO)
             add_body(out, &gz);
         else if (owned && owned->data == body && owned->len == body_len)
@@ -407,6 +432,7 @@ static void send_response_full(srv_conn_t *c, const srv_http_request_t *r, int s
             evbuffer_add(out, body, body_len);
     }
     artemisi_buf_free(&gz);
+    srv_ref_release(ref); /* not sent: HEAD */
     if (status >= 500)
         srv->metrics.status_5xx++;
     else if (status >= 400)
@@ -428,7 +454,7 @@ static void send_error_full(srv_conn_t *c, const srv_http_request_t *r, int stat
     }
     artemisi_buf_appendc(&b, '}');
     send_response_full(c, r, status, "application/json;charset=UTF-8", b.data, b.len, extra_headers,
-                       NULL, cors, ENC_AUTO);
+                       NULL, cors, ENC_AUTO, NULL);
     artemisi_buf_free(&b);
 }
 
@@ -872,16 +898,54 @@ static int json_body(srv_conn_t *c, const srv_http_request_t *r, srv_req_t *req,
  * body needs no allocation. */
 static void answer_done(srv_conn_t *c);
 
+int srv_req_append_ref(srv_req_t *req, const char *data, size_t len, void (*release)(void *ctx),
+                       void *ctx)
+{
+    if (req->ref || artemisi_buf_failed(req->out))
+        return -1;
+    srv_ref_t *ref = malloc(sizeof(*ref));
+    if (!ref)
+        return -1;
+    *ref = (srv_ref_t){data, len, req->out->len, release, ctx};
+    req->ref = ref;
+    return 0;
+}
+
+void srv_ref_release(srv_ref_t *ref)
+{
+    if (!ref)
+        return;
+    if (ref->release)
+        ref->release(ref->ctx);
+    free(ref);
+}
+
+/* Copy a reference's bytes into place in out: 0, or -1 when memory runs out. */
+static int insert_ref(artemisi_buf_t *out, const srv_ref_t *ref)
+{
+    size_t at = ref->at > out->len ? out->len : ref->at;
+    if (artemisi_buf_reserve(out, ref->len) != 0)
+        return -1;
+    memmove(out->data + at + ref->len, out->data + at, out->len - at);
+    memcpy(out->data + at, ref->data, ref->len);
+    out->len += ref->len;
+    out->data[out->len] = '\0';
+    return 0;
+}
+
 static void gzjob_finish(gzjob_t *j, int gzipped)
 {
     srv_conn_t *c = j->c;
     const srv_http_request_t *r = srv_http_parser_request(c->parser);
-    if (gzipped)
+    if (gzipped) {
         send_response_full(c, r, j->status, j->content_type, j->z.data, j->z.len, j->headers, &j->z,
-                           1, ENC_GZIPPED);
-    else
+                           1, ENC_GZIPPED, NULL);
+    } else {
+        srv_ref_t *ref = j->ref;
+        j->ref = NULL;
         send_response_full(c, r, j->status, j->content_type, j->body.data, j->body.len, j->headers,
-                           &j->body, 1, ENC_IDENTITY);
+                           &j->body, 1, ENC_IDENTITY, ref);
+    }
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     srv_metrics_observe(c->srv, j->route, j->status,
@@ -897,9 +961,24 @@ static void gzjob_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     gzjob_t *j = arg;
-    size_t n = j->body.len - j->off < GZIP_SLICE ? j->body.len - j->off : GZIP_SLICE;
-    int last = j->off + n == j->body.len;
-    if (srv_gz_write(j->gz, j->body.data + j->off, n, last, &j->z) != 0) {
+    /* the answer is body[0, at), the reference, body[at, len): a slice never spans two */
+    size_t at = j->ref ? j->ref->at : j->body.len, rlen = j->ref ? j->ref->len : 0;
+    size_t total = j->body.len + rlen;
+    const char *p;
+    size_t left;
+    if (j->off < at) {
+        p = j->body.data + j->off;
+        left = at - j->off;
+    } else if (j->off < at + rlen) {
+        p = j->ref->data + (j->off - at);
+        left = at + rlen - j->off;
+    } else {
+        p = j->body.data + (j->off - rlen);
+        left = total - j->off;
+    }
+    size_t n = left < GZIP_SLICE ? left : GZIP_SLICE;
+    int last = j->off + n == total;
+    if (srv_gz_write(j->gz, p, n, last, &j->z) != 0) {
         gzjob_finish(j, 0);
         return;
     }
@@ -917,7 +996,8 @@ static void gzjob_cb(evutil_socket_t fd, short what, void *arg)
 static int gzjob_start(srv_conn_t *c, const srv_http_request_t *r, srv_req_t *req)
 {
     srv_server_t *srv = c->srv;
-    if (req->status != 200 || req->out->len < GZIP_SLICE_MIN || r->method == SRV_HTTP_HEAD ||
+    size_t total = req->out->len + (req->ref ? req->ref->len : 0);
+    if (req->status != 200 || total < GZIP_SLICE_MIN || r->method == SRV_HTTP_HEAD ||
         !srv->cfg.http_gzip_responses || !accepts_gzip(r))
         return 0;
     gzjob_t *j = calloc(1, sizeof(*j));
@@ -935,6 +1015,8 @@ static int gzjob_start(srv_conn_t *c, const srv_http_request_t *r, srv_req_t *re
     }
     j->body = *req->out; /* moved, not copied */
     artemisi_buf_init(req->out);
+    j->ref = req->ref;
+    req->ref = NULL;
     c->gzjob = j;
     static const struct timeval now = {0, 0};
     evtimer_add(j->ev, &now);
@@ -948,6 +1030,10 @@ static void run_handler(srv_conn_t *c, const srv_http_request_t *r, const route_
                               "\"message\":\"out of memory while building the answer\"}";
     artemisi_buf_t *out = req->out;
     rt->fn(req);
+    if (req->ref && (req->deferred || req->stream_next || artemisi_buf_failed(out))) {
+        srv_ref_release(req->ref); /* not for those answers */
+        req->ref = NULL;
+    }
     if (req->deferred)
         return;
     if (req->stream_next && !artemisi_buf_failed(out))
@@ -963,7 +1049,26 @@ static void run_handler(srv_conn_t *c, const srv_http_request_t *r, const route_
         c->srv->metrics.oom_answers++;
         req->status = 503;
         send_response(c, r, 503, "application/json;charset=UTF-8", oom, sizeof(oom) - 1, NULL);
-    } else if (!gzjob_start(c, r, req)) {
+    } else if (gzjob_start(c, r, req)) {
+        /* answered once deflated */
+    } else if (req->ref && out->len + req->ref->len < GZIP_SLICE_MIN) {
+        /* small: one buffer, and the usual gzip */
+        if (insert_ref(out, req->ref) != 0) {
+            c->srv->metrics.oom_answers++;
+            req->status = 503;
+            send_response(c, r, 503, "application/json;charset=UTF-8", oom, sizeof(oom) - 1, NULL);
+        } else {
+            send_response_buf(c, r, req->status, req->content_type, out->data, out->len,
+                              req->headers, out);
+        }
+        srv_ref_release(req->ref);
+        req->ref = NULL;
+    } else if (req->ref) {
+        srv_ref_t *ref = req->ref;
+        req->ref = NULL;
+        send_response_full(c, r, req->status, req->content_type, out->data ? out->data : "",
+                           out->len, req->headers, out, 1, ENC_IDENTITY, ref);
+    } else {
         send_response_buf(c, r, req->status, req->content_type, out->data ? out->data : "",
                           out->len, req->headers, out);
     }

@@ -69,7 +69,7 @@ void srv_registry_free(srv_registry_t *r)
         service_free(e->value);
     artemisi_dict_free(&r->services);
     srv_changelog_free(&r->log);
-    artemisi_buf_free(&r->all_json);
+    srv_blob_unref(r->all);
     free(r);
 }
 
@@ -280,10 +280,25 @@ static srv_service_t *service_get_or_create(srv_registry_t *r, const char *id)
     return s;
 }
 
+void srv_blob_unref(srv_blob_t *b)
+{
+    if (b && --b->refs == 0) {
+        artemisi_buf_free(&b->buf);
+        free(b);
+    }
+}
+
+/* The services list no longer holds: answers still sending it keep their reference. */
+static void drop_all(srv_registry_t *r)
+{
+    srv_blob_unref(r->all);
+    r->all = NULL;
+}
+
 static void service_touch(srv_registry_t *r, srv_service_t *s)
 {
     s->json_valid = 0;
-    r->all_valid = 0;
+    drop_all(r);
 }
 
 static int service_add(srv_registry_t *r, srv_service_t *s, srv_lease_t *l)
@@ -353,7 +368,7 @@ void srv_registry_touch_all(srv_registry_t *r)
     artemisi_dict_entry_t *e;
     while ((e = artemisi_dict_next(&r->services, &it)))
         ((srv_service_t *)e->value)->json_valid = 0;
-    r->all_valid = 0;
+    drop_all(r);
 }
 
 static void emit(srv_registry_t *r, srv_change_type_t type, artemisi_instance_t *inst,
@@ -667,10 +682,14 @@ int srv_service_append(const srv_registry_t *r, artemisi_buf_t *out, srv_service
 
 const artemisi_buf_t *srv_registry_services_json(srv_registry_t *r)
 {
-    if (r->all_valid)
-        return &r->all_json;
-    artemisi_buf_reset(&r->all_json);
-    int rc = artemisi_buf_appendc(&r->all_json, '[');
+    if (r->all)
+        return &r->all->buf;
+    srv_blob_t *b = calloc(1, sizeof(*b));
+    if (!b)
+        return NULL;
+    b->refs = 1;
+    artemisi_buf_init(&b->buf);
+    int rc = artemisi_buf_appendc(&b->buf, '[');
     size_t it = 0, n = 0;
     artemisi_dict_entry_t *e;
     while ((e = artemisi_dict_next(&r->services, &it))) {
@@ -678,15 +697,25 @@ const artemisi_buf_t *srv_registry_services_json(srv_registry_t *r)
         if (s->n == 0)
             continue;
         if (n++)
-            rc |= artemisi_buf_appendc(&r->all_json, ',');
-        rc |= srv_service_append(r, &r->all_json, s, s->id);
+            rc |= artemisi_buf_appendc(&b->buf, ',');
+        rc |= srv_service_append(r, &b->buf, s, s->id);
     }
-    rc |= artemisi_buf_appendc(&r->all_json, ']');
-    if (rc)
+    rc |= artemisi_buf_appendc(&b->buf, ']');
+    if (rc) {
+        srv_blob_unref(b);
         return NULL;
+    }
     r->n_services_listed = n;
-    r->all_valid = 1;
-    return &r->all_json;
+    r->all = b;
+    return &b->buf;
+}
+
+srv_blob_t *srv_registry_services_blob(srv_registry_t *r)
+{
+    if (!srv_registry_services_json(r))
+        return NULL;
+    r->all->refs++;
+    return r->all;
 }
 
 uint64_t srv_registry_version(const srv_registry_t *r)
@@ -834,7 +863,7 @@ size_t srv_registry_service_count(const srv_registry_t *r)
 size_t srv_registry_memory(const srv_registry_t *r)
 {
     size_t total = sizeof(*r) + r->lease_cap * sizeof(*r->lease_slots) +
-                   r->services.cap * sizeof(artemisi_dict_entry_t) + r->all_json.cap;
+                   r->services.cap * sizeof(artemisi_dict_entry_t) + (r->all ? r->all->buf.cap : 0);
     /* Lease bytes are kept up to date on every change: /metrics must not walk every lease
      * (a scrape of 1M leases would stall the loop). Services are far fewer. */
     total += r->lease_bytes;

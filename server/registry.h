@@ -118,8 +118,7 @@ typedef struct srv_registry {
     size_t n_legacy;
     size_t lease_bytes; /* instance bodies with their leases, kept incrementally */
     uint64_t version_base;
-    artemisi_buf_t all_json; /* cached services list "[service,...]" */
-    uint8_t all_valid;
+    struct srv_blob *all; /* cached services list "[service,...]", or NULL until asked for */
     size_t n_services_listed;
     srv_registry_stats_t stats;
     srv_change_cb on_change;
@@ -181,6 +180,18 @@ int srv_service_append(const struct srv_registry *r, artemisi_buf_t *out, srv_se
                        const char *service_id);
 /* Cached "[service,...]" of every service with at least one instance. NULL on OOM. */
 const artemisi_buf_t *srv_registry_services_json(srv_registry_t *r);
+
+/* The same list, for sending by reference: the caller holds a reference (srv_blob_unref) and
+ * the bytes stay valid and unchanged until it lets go, whatever the registry does meanwhile
+ * (a change drops the registry's own reference; the next list is a new blob). At 1,000,000
+ * instances the list is 343 MB: copied into every answer, it cost a 343 MB allocation per
+ * request in flight and ~130 ms of the loop. NULL on OOM. */
+typedef struct srv_blob {
+    size_t refs;
+    artemisi_buf_t buf;
+} srv_blob_t;
+srv_blob_t *srv_registry_services_blob(srv_registry_t *r);
+void srv_blob_unref(srv_blob_t *b); /* NULL is a no-op */
 
 /* Version of the current state as the wire shows it (services.json). */
 uint64_t srv_registry_version(const srv_registry_t *r);

@@ -7,7 +7,9 @@ read as it arrives (docs/cluster.md "Bootstrap without a stall", issue 16):
   and a request pipelined behind it is answered after it;
 - a copy larger than the HTTP client's 64 MiB body limit bootstraps a restarted node (before:
   the copy failed and the node never had the instances);
-- any other answer of 1 MiB or more that is gzipped is deflated over loop turns, then sent whole.
+- any other answer of 1 MiB or more that is gzipped is deflated over loop turns, then sent whole;
+- services.json sends the cached services list by reference, so readers that stall on it share
+  one copy.
 
 Processes are started and stopped by PID."""
 
@@ -217,3 +219,39 @@ def test_large_gzip_answer_deflated_over_turns(ctx):
         check(len(gz.raw_body) < len(plain.body) // 4, "gzip answer of %d bytes" % len(gz.raw_body))
         eq(gz.body, plain.body, "the gzip answer, inflated, against the plain one")
     eq(c.conn.requests_on_socket, 3, "answers on one kept-alive connection")
+
+
+def test_services_list_sent_by_reference(ctx):
+    """services.json carries the cached services list by reference: eight clients that stall
+    on it hold one copy between them, not eight (before: a copy per answer in flight, 343 MB
+    each at 1,000,000 instances). A change meanwhile does not alter what they get."""
+    api = Api(http.Client(ctx.server.port))
+    _fill(api, "ref.svc", 100, 400)  # 40,000 instances more: a list of ~10 MB
+    c = http.Client(ctx.server.port, mode="plain", timeout=10)
+    ctx.defer(c.close)
+    want = c.get("/api/discovery/services.json")
+    size = len(want.body)
+    check(size > 8 << 20, "services.json is only %d bytes" % size)
+    rss0 = ctx.server.rss_kib()
+    socks = []
+    for _ in range(8):
+        s = socket.create_connection(("127.0.0.1", ctx.server.port))
+        ctx.defer(s.close)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        s.sendall(b"GET /api/discovery/services.json HTTP/1.1\r\nHost: x\r\n\r\n")
+        socks.append(s)
+    time.sleep(0.5)
+    grown = ctx.server.rss_kib() - rss0
+    print("    RSS growth with 8 stalled readers of a %d KiB list: %d KiB" % (size >> 10, grown))
+    check(grown < (size >> 10) * 2, "RSS grew by %d KiB for 8 readers of a %d KiB list" % (grown, size >> 10))
+    # a change now: the stalled answers still hold the list as it was
+    api.must_register(instance("ref.svc0", "late"))
+    for s in socks:
+        s.settimeout(10)
+        conn = http.Connection(ctx.server.port)
+        conn.sock = s
+        r = conn.read_response("GET")
+        eq(r.status, 200, "a stalled services.json")
+        eq(r.body, want.body, "a stalled services.json against the one before the change")
+    after = c.get("/api/discovery/services.json")
+    check(b'"late"' in after.body, "the next services.json has the new instance")

@@ -158,6 +158,20 @@ static int call_once(srv_server_t *srv, const call_t *c, long n, artemisi_buf_t 
             out->failed = 1;
         if (req.stream_free)
             req.stream_free(req.stream_ctx);
+        /* A block by reference (srv_req_append_ref) goes where the HTTP layer puts it. */
+        if (req.ref) {
+            if (!artemisi_buf_failed(out)) {
+                artemisi_buf_t tail = ARTEMISI_BUF_INIT;
+                artemisi_buf_append(&tail, out->data + req.ref->at, out->len - req.ref->at);
+                out->len = req.ref->at;
+                artemisi_buf_append(out, req.ref->data, req.ref->len);
+                artemisi_buf_append(out, tail.data ? tail.data : "", tail.len);
+                if (artemisi_buf_failed(&tail))
+                    out->failed = 1;
+                artemisi_buf_free(&tail);
+            }
+            srv_ref_release(req.ref);
+        }
     } else
         srv_registry_request(srv, NULL, c->op, 0, http.body, http.body_len, out, &req.status);
     oom_disarm();

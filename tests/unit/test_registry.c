@@ -844,6 +844,38 @@ static void test_unregister(void **state)
     fixture_free(f);
 }
 
+/* The list lent to an answer in flight stays as it was while the registry changes and builds
+ * a new one; it is freed when the last holder lets go (ASan's leak check and use-after-free
+ * detection watch the rest). */
+static void test_services_blob_outlives_changes(void **state)
+{
+    (void)state;
+    fixture_t *f = fixture_new(64);
+    reg(f, "a", "a1", 0);
+    srv_blob_t *b1 = srv_registry_services_blob(f->r);
+    assert_non_null(b1);
+    assert_int_equal(b1->refs, 2); /* the registry's and ours */
+    srv_blob_t *b1b = srv_registry_services_blob(f->r);
+    assert_ptr_equal(b1b, b1); /* no change: the same list */
+    srv_blob_unref(b1b);
+    char *copy = strdup(b1->buf.data);
+    reg(f, "a", "a2", 10); /* the registry lets go of it */
+    assert_int_equal(b1->refs, 1);
+    srv_blob_t *b2 = srv_registry_services_blob(f->r);
+    assert_ptr_not_equal(b2, b1);
+    assert_non_null(strstr(b2->buf.data, "\"a2\""));
+    assert_string_equal(b1->buf.data, copy); /* unchanged for its holder */
+    unreg(f, "a", "a1", 20);
+    unreg(f, "a", "a2", 20);
+    assert_string_equal(b1->buf.data, copy);
+    srv_blob_unref(b1);
+    fixture_free(f); /* b2 is still held: freeing the registry must not free it */
+    assert_non_null(strstr(b2->buf.data, "\"a2\""));
+    srv_blob_unref(b2);
+    srv_blob_unref(NULL);
+    free(copy);
+}
+
 static void test_services_json_cache(void **state)
 {
     (void)state;
@@ -862,13 +894,13 @@ static void test_services_json_cache(void **state)
     const artemisi_buf_t *first = srv_registry_services_json(f->r);
     char *copy = strdup(first->data);
     assert_string_equal(srv_registry_services_json(f->r)->data, copy);
-    assert_true(f->r->all_valid);
+    assert_non_null(f->r->all);
     /* A heartbeat is not a change. */
     assert_int_equal(hb(f, "a", "a1", 10), 0);
-    assert_true(f->r->all_valid);
+    assert_non_null(f->r->all);
 
     reg(f, "a", "a2", 20);
-    assert_false(f->r->all_valid);
+    assert_null(f->r->all);
     j = parse_buf(srv_registry_services_json(f->r));
     assert_int_equal(json_array_size(j), 2);
     size_t i;
@@ -1322,6 +1354,7 @@ int main(void)
         cmocka_unit_test(test_two_lease_managers),
         cmocka_unit_test(test_unregister),
         cmocka_unit_test(test_services_json_cache),
+        cmocka_unit_test(test_services_blob_outlives_changes),
         cmocka_unit_test(test_delta),
         cmocka_unit_test(test_delta_too_old),
         cmocka_unit_test(test_delta_escaping),
