@@ -10,6 +10,12 @@
  * Memory per connection is bounded: the parser enforces header and body limits, inflation
  * stops at the body limit (gzip bombs), and reading pauses while more than
  * OUT_HIGH_WATER bytes of responses wait to be written (pipelining floods).
+ *
+ * No answer holds the loop for long: the bootstrap copy is made and sent in slices as the
+ * connection drains (srv_req_stream), a large gzipped answer is deflated a slice per loop
+ * turn before it is sent whole (gzjob), and the services list goes out by reference
+ * (srv_req_append_ref). While one of these, or a deferred answer, is under way the connection
+ * reads no further request, so pipelined answers stay in order.
  */
 #include <arpa/inet.h>
 #include <errno.h>
