@@ -252,6 +252,23 @@ static void test_services(void **state)
     sweep(&c);
 }
 
+/* services.json with the cached list dropped first, so the list is built under the failing
+ * allocation. Regression: a list that could not be built went out as an empty list with a
+ * success status. */
+static void services_cold(srv_req_t *req)
+{
+    srv_registry_touch_all(req->srv->registry);
+    srv_api_services(req);
+}
+
+static void test_services_cold(void **state)
+{
+    (void)state;
+    call_t c = {
+        "services.json, list rebuilt", services_cold, SRV_HTTP_GET, "regionId=sha", NULL, 0, 1, 1};
+    sweep(&c);
+}
+
 static void test_service(void **state)
 {
     (void)state;
@@ -362,6 +379,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lookup),
         cmocka_unit_test(test_services),
+        cmocka_unit_test(test_services_cold),
         cmocka_unit_test(test_service),
         cmocka_unit_test(test_services_delta),
         cmocka_unit_test(test_repl_services),
