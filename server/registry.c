@@ -288,11 +288,16 @@ void srv_blob_unref(srv_blob_t *b)
     }
 }
 
-/* The services list no longer holds: answers still sending it keep their reference. */
+/* The services list no longer holds. Answers still sending it keep it (their reference); when
+ * none does, its buffer is kept for the next list, as a fresh 343 MB one costs its page faults
+ * again. */
 static void drop_all(srv_registry_t *r)
 {
-    srv_blob_unref(r->all);
-    r->all = NULL;
+    r->all_valid = 0;
+    if (r->all && r->all->refs > 1) {
+        srv_blob_unref(r->all);
+        r->all = NULL;
+    }
 }
 
 static void service_touch(srv_registry_t *r, srv_service_t *s)
@@ -682,13 +687,17 @@ int srv_service_append(const srv_registry_t *r, artemisi_buf_t *out, srv_service
 
 const artemisi_buf_t *srv_registry_services_json(srv_registry_t *r)
 {
-    if (r->all)
+    if (r->all_valid)
         return &r->all->buf;
-    srv_blob_t *b = calloc(1, sizeof(*b));
-    if (!b)
-        return NULL;
-    b->refs = 1;
-    artemisi_buf_init(&b->buf);
+    srv_blob_t *b = r->all; /* unshared: drop_all let go of shared ones */
+    if (!b) {
+        if (!(b = calloc(1, sizeof(*b))))
+            return NULL;
+        b->refs = 1;
+        artemisi_buf_init(&b->buf);
+        r->all = b;
+    }
+    artemisi_buf_reset(&b->buf);
     int rc = artemisi_buf_appendc(&b->buf, '[');
     size_t it = 0, n = 0;
     artemisi_dict_entry_t *e;
@@ -701,12 +710,10 @@ const artemisi_buf_t *srv_registry_services_json(srv_registry_t *r)
         rc |= srv_service_append(r, &b->buf, s, s->id);
     }
     rc |= artemisi_buf_appendc(&b->buf, ']');
-    if (rc) {
-        srv_blob_unref(b);
+    if (rc)
         return NULL;
-    }
     r->n_services_listed = n;
-    r->all = b;
+    r->all_valid = 1;
     return &b->buf;
 }
 

@@ -119,6 +119,7 @@ typedef struct srv_registry {
     size_t lease_bytes; /* instance bodies with their leases, kept incrementally */
     uint64_t version_base;
     struct srv_blob *all; /* cached services list "[service,...]", or NULL until asked for */
+    uint8_t all_valid;    /* `all` holds the current list (else, unshared, its buffer is reused) */
     size_t n_services_listed;
     srv_registry_stats_t stats;
     srv_change_cb on_change;

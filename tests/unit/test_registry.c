@@ -860,6 +860,7 @@ static void test_services_blob_outlives_changes(void **state)
     srv_blob_unref(b1b);
     char *copy = strdup(b1->buf.data);
     reg(f, "a", "a2", 10); /* the registry lets go of it */
+    assert_null(f->r->all);
     assert_int_equal(b1->refs, 1);
     srv_blob_t *b2 = srv_registry_services_blob(f->r);
     assert_ptr_not_equal(b2, b1);
@@ -869,8 +870,18 @@ static void test_services_blob_outlives_changes(void **state)
     unreg(f, "a", "a2", 20);
     assert_string_equal(b1->buf.data, copy);
     srv_blob_unref(b1);
+    /* unshared, a dropped list's blob (and buffer) is reused by the next list */
+    srv_blob_unref(b2);
+    assert_non_null(srv_registry_services_json(f->r));
+    srv_blob_t *unshared = f->r->all;
+    reg(f, "a", "a3", 30);
+    assert_false(f->r->all_valid);
+    assert_ptr_equal(f->r->all, unshared);
+    assert_non_null(strstr(srv_registry_services_json(f->r)->data, "\"a3\""));
+    assert_ptr_equal(f->r->all, unshared);
+    b2 = srv_registry_services_blob(f->r);
     fixture_free(f); /* b2 is still held: freeing the registry must not free it */
-    assert_non_null(strstr(b2->buf.data, "\"a2\""));
+    assert_non_null(strstr(b2->buf.data, "\"a3\""));
     srv_blob_unref(b2);
     srv_blob_unref(NULL);
     free(copy);
@@ -894,13 +905,13 @@ static void test_services_json_cache(void **state)
     const artemisi_buf_t *first = srv_registry_services_json(f->r);
     char *copy = strdup(first->data);
     assert_string_equal(srv_registry_services_json(f->r)->data, copy);
-    assert_non_null(f->r->all);
+    assert_true(f->r->all_valid);
     /* A heartbeat is not a change. */
     assert_int_equal(hb(f, "a", "a1", 10), 0);
-    assert_non_null(f->r->all);
+    assert_true(f->r->all_valid);
 
     reg(f, "a", "a2", 20);
-    assert_null(f->r->all);
+    assert_false(f->r->all_valid);
     j = parse_buf(srv_registry_services_json(f->r));
     assert_int_equal(json_array_size(j), 2);
     size_t i;
