@@ -904,6 +904,17 @@ static int json_body(srv_conn_t *c, const srv_http_request_t *r, srv_req_t *req,
  * body needs no allocation. */
 static void answer_done(srv_conn_t *c);
 
+/* Count an answer in the route's latency histogram, from t0 (the request's dispatch) to now. */
+static void observe_since(srv_server_t *srv, srv_route_id_t route, int status,
+                          const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    srv_metrics_observe(srv, route, status,
+                        (double)(t1.tv_sec - t0->tv_sec) +
+                            (double)(t1.tv_nsec - t0->tv_nsec) / 1e9);
+}
+
 int srv_req_append_ref(srv_req_t *req, const char *data, size_t len, void (*release)(void *ctx),
                        void *ctx)
 {
@@ -952,11 +963,7 @@ static void gzjob_finish(gzjob_t *j, int gzipped)
         send_response_full(c, r, j->status, j->content_type, j->body.data, j->body.len, j->headers,
                            &j->body, 1, ENC_IDENTITY, ref);
     }
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    srv_metrics_observe(c->srv, j->route, j->status,
-                        (double)(t1.tv_sec - j->t0.tv_sec) +
-                            (double)(t1.tv_nsec - j->t0.tv_nsec) / 1e9);
+    observe_since(c->srv, j->route, j->status, &j->t0);
     c->gzjob = NULL;
     gzjob_free(j);
     answer_done(c);
@@ -1123,7 +1130,7 @@ static int route(srv_conn_t *c, const srv_http_request_t *r, const char *normali
                                               : "Allow: GET, HEAD, POST\r\n");
         return 0;
     }
-    struct timespec t0, t1;
+    struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     artemisi_buf_t inflated = ARTEMISI_BUF_INIT;
     artemisi_buf_t out = ARTEMISI_BUF_INIT;
@@ -1162,9 +1169,7 @@ static int route(srv_conn_t *c, const srv_http_request_t *r, const char *normali
         artemisi_buf_free(&out);
         return 0;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    srv_metrics_observe(srv, rt->id, req.status,
-                        (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+    observe_since(srv, rt->id, req.status, &t0);
     artemisi_buf_free(&inflated);
     artemisi_buf_free(&out);
     return 0;
@@ -1209,11 +1214,7 @@ void srv_reply_send(srv_reply_t *rp, int status, artemisi_buf_t *body)
         send_response_buf(c, r, status, rp->content_type, body->data ? body->data : "", body->len,
                           NULL, body);
     }
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    srv_metrics_observe(srv, rp->route, status,
-                        (double)(t1.tv_sec - rp->t0.tv_sec) +
-                            (double)(t1.tv_nsec - rp->t0.tv_nsec) / 1e9);
+    observe_since(srv, rp->route, status, &rp->t0);
     c->pending = NULL;
     free(rp);
     answer_done(c);
@@ -1254,11 +1255,7 @@ static int stream_emit(srv_conn_t *c, const char *data, size_t len, int last)
 static void stream_end(srv_conn_t *c, int ok)
 {
     stream_t *st = c->stream;
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    srv_metrics_observe(c->srv, st->route, ok ? 200 : 503,
-                        (double)(t1.tv_sec - st->t0.tv_sec) +
-                            (double)(t1.tv_nsec - st->t0.tv_nsec) / 1e9);
+    observe_since(c->srv, st->route, ok ? 200 : 503, &st->t0);
     int close_at_end = st->close_at_end;
     c->stream = NULL;
     stream_free(st);
@@ -1312,19 +1309,21 @@ static void stream_start(srv_conn_t *c, const srv_http_request_t *r, srv_req_t *
                          srv_route_id_t route, const struct timespec *t0)
 {
     srv_server_t *srv = c->srv;
-    stream_t *st = calloc(1, sizeof(*st));
-    int head_only = r->method == SRV_HTTP_HEAD;
-    if (!st || head_only) {
+    int gzip = srv->cfg.http_gzip_responses && accepts_gzip(r);
+    stream_t *st = r->method == SRV_HTTP_HEAD ? NULL : calloc(1, sizeof(*st));
+    if (!st || (gzip && !(st->gz = srv_gz_new()))) {
+        /* HEAD, or out of memory: nothing is streamed */
         if (req->stream_free)
             req->stream_free(req->stream_ctx);
-        free(st);
-        if (!head_only) {
+        stream_free(st); /* its free_ctx is not set yet */
+        int status = r->method == SRV_HTTP_HEAD ? 200 : 503;
+        if (status == 200) {
+            send_response(c, r, 200, req->content_type, "", 0, NULL);
+        } else {
             srv->metrics.oom_answers++;
             send_error(c, r, 503, "out of memory", NULL);
-        } else {
-            send_response(c, r, 200, req->content_type, "", 0, NULL);
         }
-        srv_metrics_observe(srv, route, head_only ? 200 : 503, 0);
+        observe_since(srv, route, status, t0);
         return;
     }
     st->next = req->stream_next;
@@ -1334,17 +1333,6 @@ static void stream_start(srv_conn_t *c, const srv_http_request_t *r, srv_req_t *
     st->t0 = *t0;
     st->chunked = r->version_minor >= 1;
     st->close_at_end = !st->chunked || !r->keep_alive || c->closing || srv->draining;
-    int gzip = srv->cfg.http_gzip_responses && accepts_gzip(r);
-    if (gzip && !(st->gz = srv_gz_new())) {
-        st->free_ctx = NULL;
-        stream_free(st);
-        if (req->stream_free)
-            req->stream_free(req->stream_ctx);
-        srv->metrics.oom_answers++;
-        send_error(c, r, 503, "out of memory", NULL);
-        srv_metrics_observe(srv, route, 503, 0);
-        return;
-    }
     c->stream = st;
     struct evbuffer *out = bufferevent_get_output(c->bev);
     evbuffer_add_printf(out, "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n", req->content_type);
