@@ -66,7 +66,7 @@ static int take_service(srv_boot_answer_t *a)
         if (n && !(a->insts = malloc(n * sizeof(*a->insts))))
             return -1;
         for (uint32_t i = 0; i < n; i++)
-            a->insts[i] = artemisi_instance_ref(srv_service_lease(s, i)->inst);
+            a->insts[i] = artemisi_instance_ref(srv_lease_inst(srv_service_lease(s, i)));
         a->n_insts = n;
         a->pos = 0;
         return 1;
