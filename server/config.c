@@ -197,6 +197,9 @@ static const opt_t options[] = {
           "Most client connections at once (idle ones are closed to admit new ones)."),
     OPT_I("http.max-connections-per-address", NULL, http_max_connections_per_address, 1024, 0,
           1000000, F_RELOAD, "Most connections (HTTP and WebSocket) from one address; 0 = no cap."),
+    OPT_I("http.io-threads", "io-threads", http_io_threads, 0, 0, 64, 0,
+          "Threads that read, parse and write plain HTTP connections beside the loop; 0 = the "
+          "loop does it all (docs/design.md \"More than one core\")."),
     OPT_I("http.idle-timeout-ms", NULL, http_idle_timeout_ms, 60000, 1000, 3600000, 0,
           "Idle HTTP connections are closed after this, ms."),
     OPT_B("http.gzip-responses", NULL, http_gzip_responses, true, 0,

@@ -90,6 +90,7 @@ typedef struct srv_config {
     int64_t http_max_headers;
     int64_t http_max_connections;
     int64_t http_max_connections_per_address; /* 0 = only the global cap */
+    int64_t http_io_threads;                  /* 0 = the loop does all HTTP I/O (http_io.h) */
     int64_t http_idle_timeout_ms;
     bool http_gzip_responses;
     int64_t http_gzip_min_bytes;

@@ -35,6 +35,8 @@
 #include "log.h"
 #include "api.h"
 #include "http_conn.h"
+#include "http_conn_int.h"
+#include "http_io.h"
 #include "list.h"
 #include "server.h"
 #include "tls.h"
@@ -46,13 +48,11 @@
 #include "url.h"
 #include "ws_frame.h"
 
-#define OUT_HIGH_WATER   (4u << 20)
-#define MAX_SINGLE_WRITE (1 << 20)
+#define OUT_HIGH_WATER   SRV_HTTP_OUT_HIGH_WATER
+#define MAX_SINGLE_WRITE SRV_HTTP_MAX_SINGLE_WRITE
+#define REQUEST_DEADLINE SRV_HTTP_REQUEST_DEADLINE
 #define GZIP_SLICE_MIN   (1u << 20) /* answers from this size on are deflated over turns */
 #define GZIP_SLICE       (256u << 10)
-#define REQUEST_DEADLINE 30000 /* ms to receive one whole request once it has started */
-
-typedef struct srv_conn srv_conn_t;
 
 /* The layer's own state; the rest of the server sees only http_conn.h. */
 struct srv_http {
@@ -61,24 +61,15 @@ struct srv_http {
     srv_http_limits_t limits;
     srv_conn_t *conns; /* newest first */
     size_t n_conns;
+    srv_io_pool_t *pool; /* http.io-threads > 0 */
 };
 
-struct srv_conn {
-    srv_server_t *srv;
-    struct bufferevent *bev;
-    srv_http_parser_t *parser;
-    srv_conn_t *next, *prev;
-    srv_client_t client; /* fairness accounting (clients.h); moves to the WebSocket session */
-    int64_t req_start;   /* mono ms of the first byte of the pending request, 0 if idle */
-    int64_t last_active; /* mono ms of the last byte received (or of the accept) */
-    int closing;         /* close once the output has drained */
-    int paused;          /* reading paused for output backpressure */
-    int sent_continue;
-    int tls_handshaking;   /* a TLS connection whose handshake has not completed yet */
-    srv_reply_t *pending;  /* a deferred answer in flight: read nothing more until it is sent */
-    struct stream *stream; /* an answer sent in slices (srv_req_stream): likewise */
-    struct gzjob *gzjob;   /* a large answer being deflated over loop turns: likewise */
-};
+/* Where the answer to c's request goes: its socket's output, or for a threaded connection the
+ * buffer its thread takes over (http_io.h). */
+static struct evbuffer *conn_out(srv_conn_t *c)
+{
+    return c->io ? c->tx : bufferevent_get_output(c->bev);
+}
 
 /* An answer in slices (api.h srv_req_stream). */
 typedef struct stream {
@@ -222,25 +213,44 @@ static void stream_free(stream_t *st)
     free(st);
 }
 
-static void conn_free(srv_conn_t *c)
+/* The loop's part of closing c: it leaves the count and the limits at once. */
+static void conn_retire(srv_conn_t *c)
 {
     srv_server_t *srv = c->srv;
+    c->retired = 1;
     if (c->pending)
         c->pending->c = NULL;
+    c->pending = NULL;
     stream_free(c->stream);
+    c->stream = NULL;
     gzjob_free(c->gzjob);
+    c->gzjob = NULL;
     ARTEMISI_DLIST_UNLINK(srv->http->conns, c);
     srv->http->n_conns--;
     srv_clients_detach(srv->clients, &c->client);
     if (c->tls_handshaking)
         srv->metrics.tls_handshakes_failed++;
+}
+
+/* Close c. A threaded connection's socket and memory are its thread's: the thread closes it,
+ * tells the loop (SRV_IO_CLOSED), and frees it when the loop answers SRV_IO_RELEASE. */
+static void conn_free(srv_conn_t *c)
+{
+    conn_retire(c);
+    if (c->io) {
+        srv_io_post(c, SRV_IO_CLOSE);
+        return;
+    }
     if (c->bev)
         bufferevent_free(c->bev);
+    if (c->tx)
+        evbuffer_free(c->tx);
     srv_http_parser_free(c->parser);
     free(c);
 }
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
+static int request_done(srv_conn_t *c, const srv_http_request_t *r);
 static void stream_pump(srv_conn_t *c);
 
 static void conn_write_cb(struct bufferevent *bev, void *arg)
@@ -387,7 +397,7 @@ static void send_response_full(srv_conn_t *c, const srv_http_request_t *r, int s
                                srv_ref_t *ref)
 {
     srv_server_t *srv = c->srv;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
+    struct evbuffer *out = conn_out(c);
     artemisi_buf_t gz = ARTEMISI_BUF_INIT;
     int head_only = r && r->method == SRV_HTTP_HEAD;
     if (ref && ref->at > body_len)
@@ -445,7 +455,8 @@ static void send_response_full(srv_conn_t *c, const srv_http_request_t *r, int s
         srv->metrics.status_4xx++;
     if (!keep) {
         c->closing = 1;
-        bufferevent_disable(c->bev, EV_READ);
+        if (!c->io) /* a thread closes its own after the answer (SRV_IO_CLOSE_AFTER) */
+            bufferevent_disable(c->bev, EV_READ);
     }
 }
 
@@ -730,7 +741,7 @@ static int refuse_token(srv_conn_t *c, const srv_http_request_t *r, unsigned sco
      * peer is recognised by presenting this node's own certificate; without a tokens file that
      * is the only way in, with one a `replicate` token also passes. */
     if (scope == SRV_SCOPE_REPLICATE && srv_tls_verifies_clients(srv)) {
-        if (srv_tls_peer_is_node(c->bev))
+        if (!c->io && srv_tls_peer_is_node(c->bev)) /* threaded ones are never TLS */
             return 0;
         if (!srv->auth) {
             srv->metrics.auth_refused[SRV_AUTH_SCOPE - 1]++;
@@ -1099,7 +1110,16 @@ static int route(srv_conn_t *c, const srv_http_request_t *r, const char *normali
         (path[sizeof(CONSOLE_PREFIX) - 2] == '\0' || path[sizeof(CONSOLE_PREFIX) - 2] == '/'))
         rt = &routes[SRV_R_CONSOLE];
     int v1 = !rt && strncmp(path, V1_SUBSCRIBE_PREFIX, sizeof(V1_SUBSCRIBE_PREFIX) - 1) == 0;
-    if (v1 || (rt && (rt->methods & SRV_M_WS)))
+    int upgrade = v1 || (rt && (rt->methods & SRV_M_WS));
+    /* A WebSocket session and an answer in slices (the bootstrap copy, the one route that
+     * streams) need the socket on the loop: a threaded connection moves there first, and
+     * this request is dispatched again once it has (srv_hconn_from_io). */
+    if (c->io && (upgrade || (rt && rt->id == SRV_R_REPL_SERVICES))) {
+        c->migrating = 1;
+        srv_io_post(c, SRV_IO_MIGRATE);
+        return 1;
+    }
+    if (upgrade)
         return route_upgrade(c, r, rt, path);
     if (r->method == SRV_HTTP_OPTIONS) {
         answer_preflight(c, r, path);
@@ -1178,6 +1198,11 @@ static int route(srv_conn_t *c, const srv_http_request_t *r, const char *normali
 /* The answer to the current request is queued: read the next one. */
 static void answer_done(srv_conn_t *c)
 {
+    if (c->io) { /* the thread writes it and reads on */
+        c->in_loop = 0;
+        srv_io_post(c, SRV_IO_ANSWER | (c->closing ? SRV_IO_CLOSE_AFTER : 0));
+        return;
+    }
     srv_http_parser_reset(c->parser);
     c->req_start = 0;
     c->sent_continue = 0;
@@ -1386,20 +1411,108 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
             return;
         }
         /* SRV_HTTP_DONE */
-        const srv_http_request_t *r = srv_http_parser_request(c->parser);
-        if (dispatch(c, r))
-            return; /* upgraded: c is gone */
-        if (c->pending || c->stream || c->gzjob) {
-            bufferevent_disable(bev, EV_READ); /* one answer at a time, in order */
+        if (request_done(c, srv_http_parser_request(c->parser)))
             return;
-        }
-        srv_http_parser_reset(c->parser);
-        c->req_start = 0;
-        c->sent_continue = 0;
-        if (evbuffer_get_length(bufferevent_get_output(bev)) > OUT_HIGH_WATER) {
-            c->paused = 1;
-            bufferevent_disable(bev, EV_READ);
-        }
+    }
+}
+
+/* A whole request on a connection of the loop's own: answer it. Returns 1 when reading must
+ * stop (c upgraded and gone, or an answer still under way). */
+static int request_done(srv_conn_t *c, const srv_http_request_t *r)
+{
+    struct bufferevent *bev = c->bev;
+    if (dispatch(c, r))
+        return 1; /* upgraded: c is gone */
+    if (c->pending || c->stream || c->gzjob) {
+        bufferevent_disable(bev, EV_READ); /* one answer at a time, in order */
+        return 1;
+    }
+    srv_http_parser_reset(c->parser);
+    c->req_start = 0;
+    c->sent_continue = 0;
+    if (evbuffer_get_length(bufferevent_get_output(bev)) > OUT_HIGH_WATER) {
+        c->paused = 1;
+        bufferevent_disable(bev, EV_READ);
+    }
+    return 0;
+}
+
+/* ---- threaded connections (http_io.h): the loop's half ---------------------------------- */
+
+static void conn_setup_bev(srv_conn_t *c);
+
+/* A request a thread parsed (or could not): answered here, written there. */
+static void io_request(srv_conn_t *c)
+{
+    srv_server_t *srv = c->srv;
+    c->in_loop = 1;
+    if (c->io_status == 408) {
+        send_error(c, NULL, 408, "request not received in time", NULL);
+        answer_done(c);
+        return;
+    }
+    if (c->io_status) {
+        srv->metrics.requests[SRV_R_OTHER]++;
+        send_error(c, NULL, c->io_status, srv_http_parser_error_text(c->parser), NULL);
+        answer_done(c);
+        return;
+    }
+    if (dispatch(c, srv_http_parser_request(c->parser)))
+        return; /* moving to the loop */
+    if (c->pending || c->gzjob)
+        return; /* answer_done comes with the answer */
+    answer_done(c);
+}
+
+/* The socket has come over (SRV_IO_MIGRATED): c is the loop's own from now on, and the request
+ * that asked for the move is dispatched again. */
+static void io_migrated(srv_conn_t *c)
+{
+    srv_server_t *srv = c->srv;
+    struct evbuffer *rx = c->rx;
+    c->rx = NULL;
+    c->io = NULL;
+    c->migrating = 0;
+    c->in_loop = 0;
+    evbuffer_free(c->tx);
+    c->tx = NULL;
+    c->bev = bufferevent_socket_new(srv->base, c->fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!c->bev) {
+        evutil_closesocket(c->fd);
+        evbuffer_free(rx);
+        conn_free(c);
+        return;
+    }
+    /* The bytes the thread read past the request come first. A socket bufferevent freezes
+     * its input's end to all but its own reads: thawed for this one addition. */
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    evbuffer_unfreeze(in, 0);
+    int rc = evbuffer_add_buffer(in, rx);
+    evbuffer_freeze(in, 0);
+    evbuffer_free(rx);
+    if (rc != 0) {
+        conn_free(c);
+        return;
+    }
+    c->last_active = srv_now_mono();
+    conn_setup_bev(c);
+    bufferevent_disable(c->bev, EV_READ);
+    if (request_done(c, srv_http_parser_request(c->parser)) || c->closing || c->paused)
+        return;
+    bufferevent_enable(c->bev, EV_READ);
+    conn_read_cb(c->bev, c);
+}
+
+void srv_hconn_from_io(srv_conn_t *c, unsigned ops)
+{
+    if (ops & SRV_IO_CLOSED) {
+        if (!c->retired)
+            conn_retire(c);
+        srv_io_post(c, SRV_IO_RELEASE);
+    } else if (ops & SRV_IO_MIGRATED) {
+        io_migrated(c);
+    } else if ((ops & SRV_IO_REQUEST) && !c->retired) {
+        io_request(c);
     }
 }
 
@@ -1408,9 +1521,17 @@ static void conn_read_cb(struct bufferevent *bev, void *arg)
  * could not get in at all. */
 static int conn_idle(srv_conn_t *c)
 {
+    if (c->io) /* its thread says so (idle_since); the loop knows its own part */
+        return !c->closing && !c->in_loop && !c->migrating &&
+               atomic_load_explicit(&c->idle_since, memory_order_relaxed) != 0;
     return !c->closing && c->req_start == 0 &&
            evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
            evbuffer_get_length(bufferevent_get_input(c->bev)) == 0;
+}
+
+static int64_t conn_last_active(srv_conn_t *c)
+{
+    return c->io ? atomic_load_explicit(&c->idle_since, memory_order_relaxed) : c->last_active;
 }
 
 /* The idle connection to close for a newcomer: from `addr` only when given, else from the
@@ -1424,7 +1545,7 @@ static srv_conn_t *pick_idle(srv_server_t *srv, const srv_addr_t *addr)
         if (!conn_idle(c) || (addr && c->client.addr != addr))
             continue;
         size_t n = srv_clients_addr_conns(&c->client);
-        if (!best || n > best_n || (n == best_n && c->last_active < best->last_active)) {
+        if (!best || n > best_n || (n == best_n && conn_last_active(c) < conn_last_active(best))) {
             best = c;
             best_n = n;
         }
@@ -1498,18 +1619,35 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     c->srv = srv;
     c->client = cl;
     c->last_active = now;
+    c->fd = fd;
     c->parser = srv_http_parser_new(&srv->http->limits);
+    if (!c->parser)
+        srv_oom();
+    srv_http_parser_set_head_done(c->parser, 1);
+    ARTEMISI_DLIST_PUSH(srv->http->conns, c);
+    srv->http->n_conns++;
+    if (srv->http->pool && !tls) { /* TLS stays on the loop (docs/design.md) */
+        c->io = srv_io_pick(srv->http->pool);
+        if (!(c->tx = evbuffer_new()))
+            srv_oom();
+        atomic_init(&c->idle_since, now > 0 ? now : 1);
+        srv_io_post(c, SRV_IO_ADOPT);
+        return;
+    }
     c->bev = tls ? srv_tls_bev_new(srv, fd)
                  : bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
     c->tls_handshaking = tls;
-    if (!c->parser || !c->bev)
+    if (!c->bev)
         srv_oom();
-    srv_http_parser_set_head_done(c->parser, 1);
+    conn_setup_bev(c);
+}
+
+static void conn_setup_bev(srv_conn_t *c)
+{
+    srv_server_t *srv = c->srv;
     /* libevent writes at most 16 KB per write event by default: a 33 KB lookup answer then
      * took three loop turns, waiting behind every other connection's work in each. */
     bufferevent_set_max_single_write(c->bev, MAX_SINGLE_WRITE);
-    ARTEMISI_DLIST_PUSH(srv->http->conns, c);
-    srv->http->n_conns++;
     struct timeval tv = {srv->cfg.http_idle_timeout_ms / 1000,
                          (srv->cfg.http_idle_timeout_ms % 1000) * 1000};
     bufferevent_set_timeouts(c->bev, &tv, &tv);
@@ -1574,6 +1712,12 @@ int srv_http_listen(srv_server_t *srv, int fd)
     if (!srv->http->listener)
         return -1;
     evconnlistener_set_error_cb(srv->http->listener, accept_error_cb);
+    if (srv->cfg.http_io_threads > 0 &&
+        !(srv->http->pool = srv_io_pool_start(srv, (int)srv->cfg.http_io_threads,
+                                              (int)srv->cfg.http_idle_timeout_ms))) {
+        errno = 0; /* logged by srv_io_pool_start */
+        return -1;
+    }
     /* A TLS port beside the plain one (a migration); the same accept path serves both. */
     if (srv_tls_enabled(srv) && *srv->cfg.tls_listen) {
         srv->http->tls_listener = bind_listener(srv, srv->cfg.tls_listen, "tls.listen");
@@ -1601,7 +1745,12 @@ void srv_http_stop_listening(srv_server_t *srv)
 
 void srv_http_close_all(srv_server_t *srv)
 {
-    while (srv->http && srv->http->conns)
+    if (!srv->http)
+        return;
+    /* The threads stop first, so what they hold stays put while the loop lets go of its part;
+     * srv_http_free then frees their connections. */
+    srv_io_pool_stop(srv->http->pool);
+    while (srv->http->conns)
         conn_free(srv->http->conns);
 }
 
@@ -1611,6 +1760,7 @@ void srv_http_free(srv_server_t *srv)
         return;
     srv_http_close_all(srv);
     srv_http_stop_listening(srv);
+    srv_io_pool_free(srv->http->pool);
     free(srv->http);
     srv->http = NULL;
 }

@@ -282,7 +282,7 @@ static srv_service_t *service_get_or_create(srv_registry_t *r, const char *id)
 
 void srv_blob_unref(srv_blob_t *b)
 {
-    if (b && --b->refs == 0) {
+    if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1) {
         artemisi_buf_free(&b->buf);
         free(b);
     }
@@ -294,7 +294,8 @@ void srv_blob_unref(srv_blob_t *b)
 static void drop_all(srv_registry_t *r)
 {
     r->all_valid = 0;
-    if (r->all && r->all->refs > 1) {
+    /* refs == 1: only ours, and whoever held another is done with the bytes (acquire) */
+    if (r->all && atomic_load_explicit(&r->all->refs, memory_order_acquire) > 1) {
         srv_blob_unref(r->all);
         r->all = NULL;
     }
@@ -693,7 +694,7 @@ const artemisi_buf_t *srv_registry_services_json(srv_registry_t *r)
     if (!b) {
         if (!(b = calloc(1, sizeof(*b))))
             return NULL;
-        b->refs = 1;
+        atomic_init(&b->refs, 1);
         artemisi_buf_init(&b->buf);
         r->all = b;
     }
@@ -721,7 +722,7 @@ srv_blob_t *srv_registry_services_blob(srv_registry_t *r)
 {
     if (!srv_registry_services_json(r))
         return NULL;
-    r->all->refs++;
+    atomic_fetch_add_explicit(&r->all->refs, 1, memory_order_relaxed);
     return r->all;
 }
 

@@ -25,6 +25,7 @@
 #ifndef ARTEMIS_SERVER_REGISTRY_H
 #define ARTEMIS_SERVER_REGISTRY_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -188,7 +189,7 @@ const artemisi_buf_t *srv_registry_services_json(srv_registry_t *r);
  * instances the list is 343 MB: copied into every answer, it cost a 343 MB allocation per
  * request in flight and ~130 ms of the loop. NULL on OOM. */
 typedef struct srv_blob {
-    size_t refs;
+    _Atomic size_t refs; /* an I/O thread lets go of a sent answer's (http.io-threads) */
     artemisi_buf_t buf;
 } srv_blob_t;
 srv_blob_t *srv_registry_services_blob(srv_registry_t *r);

@@ -143,7 +143,9 @@ class Runner:
             if n.startswith("test_") and callable(getattr(mod, n)) and getattr(getattr(mod, n), "__module__", "") == modname
         ]
         fns.sort(key=lambda f: getattr(f, "order", f.__code__.co_firstlineno))
-        fns = [f for f in fns if not self.pattern or self.pattern in "%s::%s" % (modname, f.__name__)]
+        # "a|b": tests whose name contains any of them
+        pats = [p for p in self.pattern.split("|") if p]
+        fns = [f for f in fns if not pats or any(p in "%s::%s" % (modname, f.__name__) for p in pats)]
         return mod, fns
 
     def run_module(self, modname):

@@ -74,6 +74,9 @@ class Server:
             ]
             if self.log_level:
                 args.append("--log-level=%s" % self.log_level)
+            # The suites again with I/O threads (Makefile check-io-threads, test-tsan).
+            if os.environ.get("ARTEMIS_SERVER_IO_THREADS"):
+                args.append("--io-threads=%s" % os.environ["ARTEMIS_SERVER_IO_THREADS"])
         return args + self.extra_args
 
     def start(self, timeout=10.0):
