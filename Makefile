@@ -142,7 +142,7 @@ BINDINGS := $(if $(SANITIZER),,$(PY_EXT) $(GO_EXAMPLES))
 .PHONY: bindings
 bindings: $(BINDINGS)
 
-.PHONY: all deps run test check check-unit check-bindings check-exports check-integration test-asan test-tsan \
+.PHONY: all deps run test check check-unit check-bindings check-exports check-integration check-io-threads test-asan test-tsan \
         fuzz fuzz-smoke \
         bench soak \
         install uninstall format format-check clean
@@ -340,7 +340,16 @@ check-integration: $(SERVER) $(SIDECAR) $(CTL) $(EXAMPLES) $(SDK_TEST_BIN) $(PG_
 	    ARTEMIS_EXAMPLES=$(BUILD)/examples ARTEMIS_TEST_BIN_DIR=$(BUILD)/tests \
 	    ARTEMIS_BINDINGS=$(if $(SANITIZER),0,1) ARTEMIS_LIB_DIR=$(abspath $(BUILD)/lib) \
 	    $(PYTHON) tests/integration/run.py \
-	    $(INTEGRATION_FILTER)
+	    "$(INTEGRATION_FILTER)"
+
+# The integration suites again with I/O threads (http.io-threads, docs/design.md "More than one
+# core"): every suite plainly, and under the sanitizers the suites that drive the HTTP layer's
+# paths -- pipelining, deferred and streamed answers, WebSocket hand-over, limits, faults.
+IO_THREADS_SUITES := test_io_threads|test_registry|test_discovery|test_websocket|test_hostile::
+IO_THREADS_SUITES := $(IO_THREADS_SUITES)|test_cluster_bootstrap|test_compat_http|test_review_defects
+IO_THREADS_SUITES := $(IO_THREADS_SUITES)|test_leases|test_management::|test_auth::|test_ratelimit
+check-io-threads:
+	ARTEMIS_SERVER_IO_THREADS=2 $(MAKE) check-integration
 
 # The shared library exports only the public artemis_* API (opaque ABI, docs/sdk.md).
 check-exports: $(LIBSO)
@@ -379,11 +388,14 @@ check: check-unit check-exports check-integration $(if $(SANITIZER),,check-bindi
 test-asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=16 UBSAN_OPTIONS=print_stacktrace=1 \
 	    $(MAKE) BUILD=build/asan SANITIZER=address,undefined check
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:quarantine_size_mb=16 UBSAN_OPTIONS=print_stacktrace=1 \
+	    ARTEMIS_SERVER_IO_THREADS=2 $(MAKE) BUILD=build/asan SANITIZER=address,undefined \
+	    check-integration INTEGRATION_FILTER='$(IO_THREADS_SUITES)|test_faults'
 
 # ThreadSanitizer: the SDK's threaded mode (cache readers vs the SDK thread, the command
-# queue, registration states) through the unit tests and the SDK end-to-end tests, and the
+# queue, registration states) through the unit tests and the SDK end-to-end tests, the
 # server's management store thread (jobs, reloads, reconnects) through the management suites
-# on SQLite and PostgreSQL.
+# on SQLite and PostgreSQL, and the server's I/O threads through the HTTP suites.
 test-tsan:
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	    $(MAKE) BUILD=build/tsan SANITIZER=thread check-unit
@@ -391,10 +403,13 @@ test-tsan:
 	    INTEGRATION_FILTER=test_sdk
 	TSAN_OPTIONS=halt_on_error=1 $(MAKE) BUILD=build/tsan SANITIZER=thread check-integration \
 	    INTEGRATION_FILTER=test_management
+	TSAN_OPTIONS=halt_on_error=1 ARTEMIS_SERVER_IO_THREADS=2 $(MAKE) BUILD=build/tsan \
+	    SANITIZER=thread check-integration INTEGRATION_FILTER='$(IO_THREADS_SUITES)'
 
 test: deps
 	$(MAKE) all
 	$(MAKE) check
+	$(MAKE) check-io-threads
 	$(MAKE) test-asan
 	$(MAKE) test-tsan
 	$(MAKE) fuzz-smoke

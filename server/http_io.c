@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -431,6 +432,9 @@ srv_io_pool_t *srv_io_pool_start(srv_server_t *srv, int n, int idle_timeout_ms)
             break;
         }
         io->started = 1;
+        char name[16]; /* shown by top -H and ps -L */
+        snprintf(name, sizeof(name), "artemis-io%d", p->n);
+        pthread_setname_np(io->th, name);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err) {

@@ -187,6 +187,9 @@ void srv_api_metrics(srv_req_t *req)
             "Connections closed at accept (limit or draining).", m->http_connections_rejected);
     gauge(o, "artemis_http_connections", "Open HTTP connections.",
           (double)srv_http_conn_count(srv));
+    gauge(o, "artemis_http_io_threads",
+          "Threads doing plain HTTP connections' I/O beside the loop (http.io-threads).",
+          (double)srv->cfg.http_io_threads);
     counter(o, "artemis_rate_limited_total", "Requests refused by a rate limiter.",
             m->rate_limited);
     counter(o, "artemis_http_connections_rejected_address_total",
