@@ -1362,6 +1362,39 @@ class Bench:
             f"{lag['heartbeat_rps_sent']} hb/s; bootstrap of {d['bootstrap']['instances']} "
             f"{d['bootstrap']['restart_to_ready_s']} s")
 
+    # -- I/O threads: rate at --io-threads=0/1/2 and the split that predicts more cores
+    def io_threads(self):
+        cmd = [sys.executable, os.path.join(ROOT, "bench", "io_threads.py"),
+               "--server", self.opt.server]
+        if self.q:
+            cmd.append("--quick")
+        try:
+            # full: 3 N × 4 scenarios × 3 runs × 5 s plus starts, about 4 min
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+        except subprocess.TimeoutExpired:
+            self.res["io_threads"] = {"why": "bench/io_threads.py did not finish in 900 s"}
+            return
+        try:
+            # the table comes first on stdout; the JSON is the last line
+            d = json.loads(p.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            d = None
+        if p.returncode != 0 or not isinstance(d, dict) or "scenarios" not in d:
+            tail = (p.stderr or p.stdout).strip().splitlines()
+            self.res["io_threads"] = {"why": "bench/io_threads.py failed: " +
+                                      (tail[-1] if tail else f"exit {p.returncode}")[:300]}
+            return
+        self.res["io_threads"] = d
+        # its runs' other load counts in the report's noise figure like every other part's
+        OTHER.extend(r["other_cpu"] for s in d["scenarios"].values()
+                     for v in s["by_threads"].values() for r in v["runs"])
+        for sid, s in d["scenarios"].items():
+            by = s["by_threads"]
+            log(f"  io_threads {sid}: " + ", ".join(
+                f"N={n} {v['rate']:.0f}/s (×{v['ratio_to_0']})" for n, v in by.items()) +
+                (f"; predicted ×{s['predicted_bar']['4']} on 4 cores (split at N="
+                 f"{s['predicted_bar']['io_threads']})" if s.get("predicted_bar") else ""))
+
     def etcd_ref(self):
         exe = shutil.which("etcd")
         if not exe:
@@ -1623,6 +1656,42 @@ def build_report(b, info):
             "discards" + ("; both sides in renewals/s = requests/s × 100 (nginx "
                           f"{fmt(ref['nginx_rps']['median'])} req/s)"
                           if sid == "heartbeat_100" else ""))
+    # I/O threads (bench/io_threads.py): the throughput the measured loop / I/O-thread split
+    # predicts on 4 cores, with the rates at each --io-threads measured here beside it
+    s = R.get("io_threads") or {"why": "not run"}
+    bar = "prediction ≥ 2× on 4 cores"
+    first = True
+    for sid, what in (("register", "register, 1 instance/request, 64 conns"),
+                      ("heartbeat_1", "heartbeat, 1 instance/request, 32 conns"),
+                      ("heartbeat_100", "heartbeat, 100 instances/request, 8 conns"),
+                      ("lookup", "lookup of a 100-instance service, 32 conns")):
+        name = f"I/O threads: {what}, predicted on 4 cores (3 I/O threads) over one loop"
+        sc = (s.get("scenarios") or {}).get(sid)
+        if not sc or not sc.get("predicted_bar"):
+            row(f"io_threads_{sid}", name, "", None, bar, "not measured",
+                notes=s.get("why", "no run with --io-threads ≥ 1"))
+            continue
+        pb, by = sc["predicted_bar"], sc["by_threads"]
+        runs4 = [x for x in pb["runs_4"] if x is not None] or [pb["4"]]
+        o = {"median": pb["4"], "min": min(runs4), "max": max(runs4), "runs": runs4}
+        keep = ("rate", "rate_runs", "ratio_to_0", "ratio_to_0_runs", "p99_us", "errors",
+                "loop_us", "io_us", "total_us", "server_cpu", "loadgen_cpu", "other_cpu",
+                "io_threads_seen", "predicted")
+        row(f"io_threads_{sid}", name, "× one loop", o, bar,
+            "met" if pb["4"] is not None and pb["4"] >= 2 else "missed",
+            {"unit": sc["unit"], "one_loop_us": sc["one_loop_us"],
+             "split_from_io_threads": pb["io_threads"], "predicted_8": pb["8"],
+             "predicted_16": pb["16"],
+             "by_threads": {n: {k: v[k] for k in keep if k in v} for n, v in by.items()}},
+            ("bench/io_threads.py: one server per --io-threads value (0, 1, 2; quick: 0, 1), each "
+             "with 10,000 "
+             "instances, runs interleaved; per-thread CPU from /proc/PID/task: L = loop thread "
+             "(TID = PID), T = the other threads that gained ≥ 1 % of the run, per request; "
+             "S = the one-loop server's CPU per request; prediction S / max(L, T / (C − 1)) from "
+             "the more pessimistic N ≥ 1 split (medians; min–max from each run's split); the "
+             "load generator shares the 2 cores, so the rates measured here do not test the "
+             "prediction") if first else "")
+        first = False
     # delta
     d = R["delta"]
     big, small = med(d["ours_big"], "rps"), med(d["ours_small"], "rps")
@@ -1950,6 +2019,19 @@ def reference_text(r):
                      f" server CPU {fmt(ref['server_cpu_us_per_req']['median'])} vs "
                      f"{fmt(ref['plain_server_cpu_us_per_req']['median'])} µs/request; "
                      f"{ref['errors']} errors")
+    if r["id"].startswith("io_threads_") and ref:
+        by = ref["by_threads"]
+        parts.append("measured here: " + ", ".join(
+            f"{n} I/O thr {fmt(v['rate'])} {ref['unit']} (×{v['ratio_to_0']}, p99 "
+            f"{fmt(v['p99_us'])} µs, {v['errors']} err)" for n, v in by.items()))
+        parts.append(f"CPU µs/request: one loop {fmt(ref['one_loop_us'])}; " + ", ".join(
+            f"at {n}: loop {fmt(v['loop_us'])} + I/O {fmt(v['io_us'])}"
+            for n, v in by.items() if n != "0"))
+        parts.append(f"predicted ×{ref['predicted_8']} on 8 cores, ×{ref['predicted_16']} on 16 "
+                     f"(split at {ref['split_from_io_threads']} I/O thread(s)); cores used by "
+                     "server / load generator " + ", ".join(
+                         f"at {n}: {fmt(v['server_cpu'])} / {fmt(v['loadgen_cpu'])}"
+                         for n, v in by.items()))
     if r["id"] == "mgmt_rules" and ref:
         parts.append(f"without rules {fmt(ref['without_rules'])}/s (×{ref['ratio']}); p99 "
                      f"{fmt(ref['p99_us']['median'])} vs {fmt(ref['p99_us_without']['median'])} µs;"
@@ -2002,6 +2084,20 @@ def write_reports(rep):
                      f"config `{n['config']}`. Runs interleaved with ours and the ceiling.")
     else:
         lines.append(f"nginx reference: not measured — {n.get('why', 'unavailable')}.")
+    io = rep["raw"]["ours"].get("io_threads") or {"why": "not run"}
+    lines.append("")
+    if "scenarios" in io:
+        lines.append(f"I/O threads (bench/io_threads.py): servers at --io-threads="
+                     f"{'/'.join(map(str, io['threads']))} side by side, {io['instances']:,} "
+                     f"instances each, {io['runs']} interleaved run(s) of {io['seconds']} s "
+                     f"(+{io['warmup_s']} s warm-up) per value and scenario; load average at its "
+                     f"start {io['loadavg_at_start']}, other load median {io['other_cpu_median']},"
+                     f" max {io['other_cpu_max']}. The load generator shares the "
+                     f"{io['cpus']} cores, so the measured ×N/0 is what this machine leaves the "
+                     "server; the ×4/×8/×16-core figures come from the loop / I/O-thread CPU "
+                     "split per request. Whether one loop's throughput drops is measured apart.")
+    else:
+        lines.append(f"I/O threads: not measured — {io.get('why', 'unavailable')}.")
     pr = rep.get("profiles")
     if pr and pr.get("files"):
         lines.append("")
@@ -2061,7 +2157,8 @@ def main():
     info = machine_info()
     b = Bench(opt)
     t0 = time.monotonic()
-    parts = [("etcd", b.etcd_ref), ("http", b.http_rows), ("ws", b.ws_heartbeat),
+    parts = [("etcd", b.etcd_ref), ("http", b.http_rows), ("io_threads", b.io_threads),
+             ("ws", b.ws_heartbeat),
              ("capacity", b.capacity), ("push", b.push), ("expiry", b.expiry),
              ("sdk", b.sdk), ("bindings", b.bindings), ("mgmt", b.mgmt), ("tls", b.tls), ("dns", b.dns),
              ("replication", b.replication)]
