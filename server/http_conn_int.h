@@ -71,11 +71,13 @@ struct srv_conn {
     int in_loop;         /* loop: a request is being answered */
     int migrating;       /* loop: waiting for SRV_IO_MIGRATED */
     int retired;         /* loop: torn down, waiting for SRV_IO_CLOSED to release it */
-    unsigned ops_to_io, ops_to_loop;       /* under the respective queue's lock */
-    srv_conn_t *next_to_io, *next_to_loop; /* queue links, likewise */
-    srv_conn_t *work_next, *io_work_next;  /* a batch taken off a queue, its taker's */
-    unsigned work_ops, io_work_ops;        /* likewise */
-    srv_conn_t *io_next, *io_prev;         /* the I/O thread's list */
+    unsigned ops_to_io, ops_to_loop;            /* under the respective queue's lock */
+    srv_conn_t *next_to_io, *next_to_loop;      /* queue links, likewise */
+    unsigned ops_batched, io_ops_batched;       /* posts held for one flush per batch */
+    srv_conn_t *next_batched, *io_next_batched; /* likewise: the loop's, the thread's */
+    srv_conn_t *work_next, *io_work_next;       /* a batch taken off a queue, its taker's */
+    unsigned work_ops, io_work_ops;             /* likewise */
+    srv_conn_t *io_next, *io_prev;              /* the I/O thread's list */
     int io_waiting, io_closing, io_migrating, io_paused, io_dead; /* the thread's */
     _Atomic int64_t idle_since; /* mono ms it has been idle since; 0 busy (eviction reads it) */
 };

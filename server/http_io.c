@@ -8,8 +8,10 @@
  * A connection crosses by being put on a queue with a word of ops (SRV_IO_*): no allocation
  * per message, so no message can be lost to an allocation failure. A connection is queued at
  * most once per direction; more ops for a queued one are OR-ed into its word. The taker wakes
- * through an eventfd written only when the queue was empty, so a busy loop pays one wake-up
- * per batch, not per request.
+ * through an eventfd written only when the queue was empty. Both sides hold their posts and
+ * put them on the queue together: the loop at the end of each batch it took, a thread after
+ * each pass of its event loop. Posting each answer on its own cost the loop one eventfd write
+ * per request (strace: 37,776 writes to 1,230 epoll_waits).
  *
  * Lifetime: the thread posts SRV_IO_CLOSED exactly once, after which it posts nothing more
  * for that connection; the loop answers SRV_IO_RELEASE, after which it touches nothing; the
@@ -43,14 +45,19 @@ typedef struct srv_io {
     struct event *ev_wake;
     int efd;
     pthread_mutex_t mu;
-    srv_conn_t *head, *tail; /* loop -> thread, under mu */
-    int stop;                /* under mu */
-    srv_conn_t *conns;       /* the thread's connections */
+    srv_conn_t *head, *tail;  /* loop -> thread, under mu */
+    int stop;                 /* under mu */
+    srv_conn_t *conns;        /* the thread's connections */
+    srv_conn_t *batched;      /* the thread's posts to the loop, until the pass ends */
+    int n_batched;            /* how many: flushed early at FLUSH_EVERY */
+    srv_conn_t *loop_batched; /* the loop's posts to this thread, until its batch ends */
+    int loop_n_batched;
 } srv_io_t;
 
 struct srv_io_pool {
     srv_server_t *srv;
     int n, next, stopped;
+    int batching; /* the loop is inside loop_cb: its posts wait for the batch's end */
     struct timeval idle;
     srv_io_t *io;
     pthread_mutex_t mu;
@@ -58,6 +65,12 @@ struct srv_io_pool {
     int efd;
     struct event *ev;
 };
+
+/* Posts held before they are flushed early. Holding all of a batch made the two sides take
+ * turns: 32 lookups made on the loop while the thread waited, then written while the loop
+ * waited (one core busy of two, lookups at 0.59x one loop). Flushing each post woke the other
+ * side per request (register: 3.7 us of the loop's time, against 2.9 us with 8). */
+#define FLUSH_EVERY 8
 
 static void wake(int efd)
 {
@@ -76,23 +89,46 @@ static void unwake(int efd)
 
 /* ---- the thread's side --------------------------------------------------------------------- */
 
-/* Thread: tell the loop. */
+static void flush_to_loop(srv_io_t *io);
+
+/* Thread: tell the loop, once this pass of the thread's event loop ends (flush_to_loop). */
 static void to_loop(srv_conn_t *c, unsigned ops)
 {
-    srv_io_pool_t *p = c->io->pool;
-    int was_empty = 0;
-    pthread_mutex_lock(&p->mu);
-    if (!c->ops_to_loop) {
-        was_empty = p->head == NULL;
-        c->next_to_loop = NULL;
-        if (p->tail)
-            p->tail->next_to_loop = c;
-        else
-            p->head = c;
-        p->tail = c;
+    srv_io_t *io = c->io;
+    if (!c->io_ops_batched) {
+        c->io_next_batched = io->batched;
+        io->batched = c;
     }
-    c->ops_to_loop |= ops;
+    c->io_ops_batched |= ops;
+    if (++io->n_batched >= FLUSH_EVERY)
+        flush_to_loop(io);
+}
+
+/* Thread: the pass's posts onto the loop's queue, under one lock and at most one wake-up.
+ * After this the thread may not touch a connection it posted CLOSED or MIGRATED for. */
+static void flush_to_loop(srv_io_t *io)
+{
+    srv_io_pool_t *p = io->pool;
+    if (!io->batched)
+        return;
+    pthread_mutex_lock(&p->mu);
+    int was_empty = p->head == NULL;
+    for (srv_conn_t *c = io->batched, *next; c; c = next) {
+        next = c->io_next_batched;
+        if (!c->ops_to_loop) {
+            c->next_to_loop = NULL;
+            if (p->tail)
+                p->tail->next_to_loop = c;
+            else
+                p->head = c;
+            p->tail = c;
+        }
+        c->ops_to_loop |= c->io_ops_batched;
+        c->io_ops_batched = 0;
+    }
     pthread_mutex_unlock(&p->mu);
+    io->batched = NULL;
+    io->n_batched = 0;
     if (was_empty)
         wake(p->efd);
 }
@@ -325,35 +361,64 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* One pass at a time, so the pass's posts go to the loop together. */
 static void *io_main(void *arg)
 {
     srv_io_t *io = arg;
-    event_base_dispatch(io->base);
-    return NULL;
+    for (;;) {
+        event_base_loop(io->base, EVLOOP_ONCE);
+        flush_to_loop(io);
+        pthread_mutex_lock(&io->mu);
+        int stop = io->stop;
+        pthread_mutex_unlock(&io->mu);
+        if (stop)
+            return NULL;
+    }
 }
 
 /* ---- the loop's side ----------------------------------------------------------------------- */
+
+/* Loop: io's held posts onto its queue, under one lock and at most one wake-up. */
+static void flush_to_io(srv_io_t *io)
+{
+    if (!io->loop_batched)
+        return;
+    pthread_mutex_lock(&io->mu);
+    int was_empty = io->head == NULL;
+    for (srv_conn_t *c = io->loop_batched, *next; c; c = next) {
+        next = c->next_batched;
+        if (!c->ops_to_io) {
+            c->next_to_io = NULL;
+            if (io->tail)
+                io->tail->next_to_io = c;
+            else
+                io->head = c;
+            io->tail = c;
+        }
+        c->ops_to_io |= c->ops_batched;
+        c->ops_batched = 0;
+    }
+    pthread_mutex_unlock(&io->mu);
+    io->loop_batched = NULL;
+    io->loop_n_batched = 0;
+    if (was_empty)
+        wake(io->efd);
+}
 
 void srv_io_post(srv_conn_t *c, unsigned ops)
 {
     srv_io_t *io = c->io;
     if (io->pool->stopped)
         return;
-    int was_empty = 0;
-    pthread_mutex_lock(&io->mu);
-    if (!c->ops_to_io) {
-        was_empty = io->head == NULL;
-        c->next_to_io = NULL;
-        if (io->tail)
-            io->tail->next_to_io = c;
-        else
-            io->head = c;
-        io->tail = c;
+    if (!c->ops_batched) {
+        c->next_batched = io->loop_batched;
+        io->loop_batched = c;
     }
-    c->ops_to_io |= ops;
-    pthread_mutex_unlock(&io->mu);
-    if (was_empty)
-        wake(io->efd);
+    c->ops_batched |= ops;
+    /* Outside loop_cb (accept, a deferred answer) at once; inside, every FLUSH_EVERY, so the
+     * thread writes the first answers while the loop makes the rest. */
+    if (!io->pool->batching || ++io->loop_n_batched >= FLUSH_EVERY)
+        flush_to_io(io);
 }
 
 static void loop_cb(evutil_socket_t fd, short what, void *arg)
@@ -362,11 +427,15 @@ static void loop_cb(evutil_socket_t fd, short what, void *arg)
     (void)what;
     unwake((int)fd);
     srv_conn_t *c = take(&p->mu, &p->head, &p->tail, 0);
+    p->batching = 1;
     while (c) {
         srv_conn_t *next = c->work_next; /* c may be freed (a migrated one, upgraded) */
         srv_hconn_from_io(c, c->work_ops);
         c = next;
     }
+    p->batching = 0;
+    for (int i = 0; i < p->n; i++)
+        flush_to_io(&p->io[i]);
 }
 
 struct srv_io *srv_io_pick(srv_io_pool_t *p)

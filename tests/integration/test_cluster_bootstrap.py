@@ -193,8 +193,13 @@ def test_bootstrap_larger_than_64_mib(ctx):
                        what="restarted node1 ready\n" + cl.logs())
     eq(cl[1].health()[1]["instances"], n, "instances on node1 when ready")
     text = http.quick_get(cl[1].port, "/metrics").text()
-    boot = [ln for ln in text.splitlines() if ln.startswith("artemis_cluster_bootstrap_instances ")]
-    eq(boot, ["artemis_cluster_bootstrap_instances %d" % n], "instances imported by the bootstrap")
+    boot = [int(ln.split()[1]) for ln in text.splitlines()
+            if ln.startswith("artemis_cluster_bootstrap_instances ")]
+    # The copy brought them: all, or all but a replication batch or two that node0 sent again
+    # to the restarted node1 because node1 was killed before acknowledging them (an instance
+    # that arrived first is not counted as imported; seen under TSan: 19,800 of 20,000).
+    check(len(boot) == 1 and n - 1000 <= boot[0] <= n,
+          "instances imported by the bootstrap: %r of %d" % (boot, n))
 
 
 test_bootstrap_larger_than_64_mib.timeout = 180
