@@ -16,37 +16,8 @@ import json
 import os
 import shlex
 import statistics
-import subprocess
-import tempfile
-import time
-import urllib.request
 
 import io_threads as it
-
-
-def start(server, extra):
-    port, d = it.free_port(), tempfile.mkdtemp(prefix="artemis-ab-")
-    # io_threads.start's settings, without --io-threads (the older binary may not know it)
-    p = subprocess.Popen([server, "--listen=127.0.0.1:%d" % port, "--region=sha", "--zone=sha-z1",
-                          "--data-dir=" + d, "--log-level=warn",
-                          "--artemis.service.registry.rate-limiter.enabled=false",
-                          "--lease-ttl-ms=600000",
-                          "--artemis.service.registry.instance.lease-manager"
-                          ".lease-update-safe-checker.enabled=false",
-                          "--http.max-connections=30000", "--http.max-connections-per-address=0"]
-                         + extra, cwd=d, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    it.STARTED.append((p, d))
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if p.poll() is not None:
-            raise SystemExit("%s exited with %d" % (server, p.returncode))
-        try:
-            urllib.request.urlopen("http://127.0.0.1:%d/health" % port, timeout=1).read()
-            return p, port
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("%s not ready in 30 s" % server)
 
 
 def main():
@@ -71,7 +42,7 @@ def main():
     try:
         servers = {}
         for k, (binary, extra) in sides.items():
-            servers[k] = start(binary, extra)
+            servers[k] = it.start(binary, None, extra)
             it.preload(servers[k][1])
         for name, (args, key) in scen.items():
             runs = {"A": [], "B": []}

@@ -110,7 +110,9 @@ def children_cpu():
     return ru.ru_utime + ru.ru_stime
 
 
-def start(server, io_threads):
+def start(server, io_threads, extra=()):
+    """A server and its port. io_threads None: no --io-threads at all (a build from before it,
+    bench/ab.py); extra: more arguments."""
     port, d = free_port(), tempfile.mkdtemp(prefix="artemis-iothr-")
     # the same settings as run.py's artemis(): no rate limiter or lease safe-checker in the way
     # of a closed loop, leases that outlive the run, room for every connection
@@ -120,21 +122,22 @@ def start(server, io_threads):
                           "--lease-ttl-ms=600000",
                           "--artemis.service.registry.instance.lease-manager"
                           ".lease-update-safe-checker.enabled=false",
-                          "--http.max-connections=30000", "--http.max-connections-per-address=0",
-                          "--io-threads=%d" % io_threads],
+                          "--http.max-connections=30000", "--http.max-connections-per-address=0"]
+                         + ([] if io_threads is None else ["--io-threads=%d" % io_threads])
+                         + list(extra),
                          cwd=d, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
     STARTED.append((p, d))
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if p.poll() is not None:
-            raise SystemExit("server --io-threads=%d exited with %d" % (io_threads, p.returncode))
+            raise SystemExit("server --io-threads=%s exited with %d" % (io_threads, p.returncode))
         try:
             urllib.request.urlopen("http://127.0.0.1:%d/health" % port, timeout=1).read()
             return p, port
         except OSError:
             time.sleep(0.1)
-    raise SystemExit("server --io-threads=%d not ready in 30 s" % io_threads)
+    raise SystemExit("server --io-threads=%s not ready in 30 s" % io_threads)
 
 
 def stop(p, d):

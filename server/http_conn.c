@@ -1373,44 +1373,61 @@ static void stream_start(srv_conn_t *c, const srv_http_request_t *r, srv_req_t *
     bufferevent_setwatermark(c->bev, EV_WRITE, STREAM_LOW_WATER, 0);
 }
 
-static void conn_read_cb(struct bufferevent *bev, void *arg)
+int srv_hconn_feed(srv_conn_t *c, struct evbuffer *in, struct evbuffer *out)
 {
-    srv_conn_t *c = arg;
-    srv_server_t *srv = c->srv;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    while (!c->closing && !c->paused && !c->pending && !c->stream && !c->gzjob &&
-           evbuffer_get_length(in) > 0) {
+    while (evbuffer_get_length(in) > 0) {
         struct evbuffer_iovec vec;
         if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1)
             break;
-        c->last_active = srv_now_mono();
+        int64_t now = srv_now_mono();
+        c->last_active = now;
         if (c->req_start == 0)
-            c->req_start = c->last_active;
+            c->req_start = now;
         size_t used = 0;
         int rc = srv_http_parser_feed(c->parser, vec.iov_base, vec.iov_len, &used);
         evbuffer_drain(in, used);
         if (rc == SRV_HTTP_AGAIN) {
-            if (srv_now_mono() - c->req_start > REQUEST_DEADLINE) {
-                send_error(c, NULL, 408, "request not received in time", NULL);
-                return;
-            }
+            if (now - c->req_start > REQUEST_DEADLINE)
+                return 408;
             continue;
         }
         if (rc == SRV_HTTP_HEAD_DONE) {
             const srv_http_request_t *r = srv_http_parser_request(c->parser);
             if (r->expect_continue && !c->sent_continue) {
+                static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
                 c->sent_continue = 1;
-                evbuffer_add_printf(bufferevent_get_output(bev), "HTTP/1.1 100 Continue\r\n\r\n");
+                evbuffer_add(out, cont, sizeof(cont) - 1);
             }
             continue;
         }
-        if (rc == SRV_HTTP_ERROR) {
-            int st = srv_http_parser_error_status(c->parser);
-            srv->metrics.requests[SRV_R_OTHER]++;
-            send_error(c, NULL, st, srv_http_parser_error_text(c->parser), NULL);
+        return rc == SRV_HTTP_ERROR ? srv_http_parser_error_status(c->parser) : 0;
+    }
+    return -1;
+}
+
+/* The answer to what srv_hconn_feed could not make a request of. */
+static void answer_unparsed(srv_conn_t *c, int status)
+{
+    if (status == 408) {
+        send_error(c, NULL, 408, "request not received in time", NULL);
+        return;
+    }
+    c->srv->metrics.requests[SRV_R_OTHER]++;
+    send_error(c, NULL, status, srv_http_parser_error_text(c->parser), NULL);
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+    srv_conn_t *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    while (!c->closing && !c->paused && !c->pending && !c->stream && !c->gzjob) {
+        int st = srv_hconn_feed(c, in, bufferevent_get_output(bev));
+        if (st < 0)
+            return; /* the rest of the request is still to come */
+        if (st > 0) {
+            answer_unparsed(c, st);
             return;
         }
-        /* SRV_HTTP_DONE */
         if (request_done(c, srv_http_parser_request(c->parser)))
             return;
     }
@@ -1444,16 +1461,9 @@ static void conn_setup_bev(srv_conn_t *c);
 /* A request a thread parsed (or could not): answered here, written there. */
 static void io_request(srv_conn_t *c)
 {
-    srv_server_t *srv = c->srv;
     c->in_loop = 1;
-    if (c->io_status == 408) {
-        send_error(c, NULL, 408, "request not received in time", NULL);
-        answer_done(c);
-        return;
-    }
     if (c->io_status) {
-        srv->metrics.requests[SRV_R_OTHER]++;
-        send_error(c, NULL, c->io_status, srv_http_parser_error_text(c->parser), NULL);
+        answer_unparsed(c, c->io_status);
         answer_done(c);
         return;
     }

@@ -46,6 +46,14 @@ typedef struct srv_conn srv_conn_t;
 #define SRV_HTTP_MAX_SINGLE_WRITE (1 << 20)
 #define SRV_HTTP_REQUEST_DEADLINE 30000 /* ms to receive one whole request once it has started */
 
+/* A connection's place in one direction's hand-off (http_io.c). The poster holds ops in
+ * `held` until it flushes them onto the queue (`next`, `ops`, under the queue's lock); the
+ * taker moves them to `work_*` when it takes the queue. */
+typedef struct srv_io_link {
+    srv_conn_t *held_next, *next, *work_next;
+    unsigned held, ops, work_ops;
+} srv_io_link_t;
+
 struct srv_conn {
     srv_server_t *srv;
     struct bufferevent *bev; /* the owner thread's */
@@ -71,18 +79,19 @@ struct srv_conn {
     int in_loop;         /* loop: a request is being answered */
     int migrating;       /* loop: waiting for SRV_IO_MIGRATED */
     int retired;         /* loop: torn down, waiting for SRV_IO_CLOSED to release it */
-    unsigned ops_to_io, ops_to_loop;            /* under the respective queue's lock */
-    srv_conn_t *next_to_io, *next_to_loop;      /* queue links, likewise */
-    unsigned ops_batched, io_ops_batched;       /* posts held for one flush per batch */
-    srv_conn_t *next_batched, *io_next_batched; /* likewise: the loop's, the thread's */
-    srv_conn_t *work_next, *io_work_next;       /* a batch taken off a queue, its taker's */
-    unsigned work_ops, io_work_ops;             /* likewise */
-    srv_conn_t *io_next, *io_prev;              /* the I/O thread's list */
+    srv_io_link_t to_io, to_loop;  /* its place in each direction's queue (http_io.c) */
+    srv_conn_t *io_next, *io_prev; /* the I/O thread's list */
     int io_waiting, io_closing, io_migrating, io_paused, io_dead; /* the thread's */
     _Atomic int64_t idle_since; /* mono ms it has been idle since; 0 busy (eviction reads it) */
 };
 
 /* Loop side, called by http_io.c on the loop thread with what a thread posted (SRV_IO_*). */
 void srv_hconn_from_io(srv_conn_t *c, unsigned ops);
+
+/* Feed c's parser from `in` until a whole request (returns 0: it is parsed), an answer the
+ * connection must give at once (returns its status: 408 past the request deadline, or the
+ * parser's error), or the end of the bytes (returns -1). A request that asks for
+ * "100 Continue" gets it on `out`. Both halves read with it: conn_read_cb and the threads. */
+int srv_hconn_feed(srv_conn_t *c, struct evbuffer *in, struct evbuffer *out);
 
 #endif

@@ -37,21 +37,32 @@
 #include "list.h"
 #include "log.h"
 
+/* One direction's queue: connections with a word of ops each, under mu. The taker is woken
+ * through efd when the queue goes from empty to not. */
+typedef struct queue {
+    pthread_mutex_t mu;
+    srv_conn_t *head, *tail;
+    int efd;
+    int to_io; /* which of a connection's links it uses */
+} queue_t;
+
+/* A poster's held posts to one queue: its own, flushed under one lock. */
+typedef struct held {
+    srv_conn_t *first;
+    int n;
+} held_t;
+
 typedef struct srv_io {
     srv_io_pool_t *pool;
     pthread_t th;
     int started;
     struct event_base *base;
     struct event *ev_wake;
-    int efd;
-    pthread_mutex_t mu;
-    srv_conn_t *head, *tail;  /* loop -> thread, under mu */
-    int stop;                 /* under mu */
-    srv_conn_t *conns;        /* the thread's connections */
-    srv_conn_t *batched;      /* the thread's posts to the loop, until the pass ends */
-    int n_batched;            /* how many: flushed early at FLUSH_EVERY */
-    srv_conn_t *loop_batched; /* the loop's posts to this thread, until its batch ends */
-    int loop_n_batched;
+    queue_t in;        /* loop -> thread */
+    int stop;          /* under in.mu */
+    held_t loop_held;  /* the loop's posts to this thread */
+    held_t held;       /* this thread's posts to the loop */
+    srv_conn_t *conns; /* the thread's connections */
 } srv_io_t;
 
 struct srv_io_pool {
@@ -60,9 +71,7 @@ struct srv_io_pool {
     int batching; /* the loop is inside loop_cb: its posts wait for the batch's end */
     struct timeval idle;
     srv_io_t *io;
-    pthread_mutex_t mu;
-    srv_conn_t *head, *tail; /* threads -> loop, under mu */
-    int efd;
+    queue_t out; /* threads -> loop */
     struct event *ev;
 };
 
@@ -87,50 +96,95 @@ static void unwake(int efd)
     (void)r;
 }
 
+static srv_io_link_t *link_of(srv_conn_t *c, const queue_t *q)
+{
+    return q->to_io ? &c->to_io : &c->to_loop;
+}
+
+/* Poster: hold ops for c until flush(). */
+static void hold(const queue_t *q, held_t *h, srv_conn_t *c, unsigned ops)
+{
+    srv_io_link_t *l = link_of(c, q);
+    if (!l->held) {
+        l->held_next = h->first;
+        h->first = c;
+    }
+    l->held |= ops;
+    h->n++;
+}
+
+/* Poster: the held posts onto the queue, under one lock and with at most one wake-up. After
+ * this the poster may not touch a connection whose last word it posted (CLOSED, MIGRATED,
+ * RELEASE): the other side may free it. */
+static void flush(queue_t *q, held_t *h)
+{
+    if (!h->first)
+        return;
+    pthread_mutex_lock(&q->mu);
+    int was_empty = q->head == NULL;
+    for (srv_conn_t *c = h->first, *next; c; c = next) {
+        srv_io_link_t *l = link_of(c, q);
+        next = l->held_next;
+        if (!l->ops) {
+            l->next = NULL;
+            if (q->tail)
+                link_of(q->tail, q)->next = c;
+            else
+                q->head = c;
+            q->tail = c;
+        }
+        l->ops |= l->held;
+        l->held = 0;
+    }
+    pthread_mutex_unlock(&q->mu);
+    h->first = NULL;
+    h->n = 0;
+    if (was_empty)
+        wake(q->efd);
+}
+
+/* Taker: the whole queue. Each connection's ops move to its work word under the lock, and the
+ * batch is chained by work_next: the queue link may be reused the moment the lock is let go. */
+static srv_conn_t *take(queue_t *q)
+{
+    pthread_mutex_lock(&q->mu);
+    srv_conn_t *batch = q->head;
+    q->head = q->tail = NULL;
+    for (srv_conn_t *c = batch; c; c = link_of(c, q)->work_next) {
+        srv_io_link_t *l = link_of(c, q);
+        l->work_next = l->next;
+        l->work_ops = l->ops;
+        l->ops = 0;
+    }
+    pthread_mutex_unlock(&q->mu);
+    return batch;
+}
+
+static int queue_init(queue_t *q, int to_io)
+{
+    pthread_mutex_init(&q->mu, NULL);
+    q->to_io = to_io;
+    q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    return q->efd < 0 ? -1 : 0;
+}
+
+static void queue_destroy(queue_t *q)
+{
+    if (q->efd >= 0)
+        close(q->efd);
+    pthread_mutex_destroy(&q->mu);
+}
+
 /* ---- the thread's side --------------------------------------------------------------------- */
 
-static void flush_to_loop(srv_io_t *io);
-
-/* Thread: tell the loop, once this pass of the thread's event loop ends (flush_to_loop). */
+/* Thread: tell the loop, at the end of this pass of the thread's event loop or after
+ * FLUSH_EVERY posts. */
 static void to_loop(srv_conn_t *c, unsigned ops)
 {
     srv_io_t *io = c->io;
-    if (!c->io_ops_batched) {
-        c->io_next_batched = io->batched;
-        io->batched = c;
-    }
-    c->io_ops_batched |= ops;
-    if (++io->n_batched >= FLUSH_EVERY)
-        flush_to_loop(io);
-}
-
-/* Thread: the pass's posts onto the loop's queue, under one lock and at most one wake-up.
- * After this the thread may not touch a connection it posted CLOSED or MIGRATED for. */
-static void flush_to_loop(srv_io_t *io)
-{
-    srv_io_pool_t *p = io->pool;
-    if (!io->batched)
-        return;
-    pthread_mutex_lock(&p->mu);
-    int was_empty = p->head == NULL;
-    for (srv_conn_t *c = io->batched, *next; c; c = next) {
-        next = c->io_next_batched;
-        if (!c->ops_to_loop) {
-            c->next_to_loop = NULL;
-            if (p->tail)
-                p->tail->next_to_loop = c;
-            else
-                p->head = c;
-            p->tail = c;
-        }
-        c->ops_to_loop |= c->io_ops_batched;
-        c->io_ops_batched = 0;
-    }
-    pthread_mutex_unlock(&p->mu);
-    io->batched = NULL;
-    io->n_batched = 0;
-    if (was_empty)
-        wake(p->efd);
+    hold(&io->pool->out, &io->held, c, ops);
+    if (io->held.n >= FLUSH_EVERY)
+        flush(&io->pool->out, &io->held);
 }
 
 static void io_close(srv_conn_t *c)
@@ -157,43 +211,17 @@ static void hand_over(srv_conn_t *c, int status)
     to_loop(c, SRV_IO_REQUEST);
 }
 
-/* http_conn.c's conn_read_cb, with the dispatch replaced by the hand-over. */
 static void io_read_cb(struct bufferevent *bev, void *arg)
 {
     srv_conn_t *c = arg;
     struct evbuffer *in = bufferevent_get_input(bev);
-    while (!c->io_closing && !c->io_paused && !c->io_waiting && !c->io_migrating &&
-           evbuffer_get_length(in) > 0) {
-        struct evbuffer_iovec vec;
-        if (evbuffer_peek(in, -1, NULL, &vec, 1) < 1)
-            break;
-        int64_t now = srv_now_mono();
-        c->last_active = now;
-        atomic_store_explicit(&c->idle_since, 0, memory_order_relaxed);
-        if (c->req_start == 0)
-            c->req_start = now;
-        size_t used = 0;
-        int rc = srv_http_parser_feed(c->parser, vec.iov_base, vec.iov_len, &used);
-        evbuffer_drain(in, used);
-        if (rc == SRV_HTTP_AGAIN) {
-            if (now - c->req_start > SRV_HTTP_REQUEST_DEADLINE) {
-                hand_over(c, 408);
-                return;
-            }
-            continue;
-        }
-        if (rc == SRV_HTTP_HEAD_DONE) {
-            const srv_http_request_t *r = srv_http_parser_request(c->parser);
-            if (r->expect_continue && !c->sent_continue) {
-                c->sent_continue = 1;
-                static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-                evbuffer_add(bufferevent_get_output(bev), cont, sizeof(cont) - 1);
-            }
-            continue;
-        }
-        hand_over(c, rc == SRV_HTTP_ERROR ? srv_http_parser_error_status(c->parser) : 0);
+    if (c->io_closing || c->io_paused || c->io_waiting || c->io_migrating ||
+        evbuffer_get_length(in) == 0)
         return;
-    }
+    atomic_store_explicit(&c->idle_since, 0, memory_order_relaxed);
+    int st = srv_hconn_feed(c, in, bufferevent_get_output(bev));
+    if (st >= 0)
+        hand_over(c, st); /* a request, or an error the loop answers */
 }
 
 /* Migration: the socket and the bytes read past the request go to the loop. */
@@ -318,46 +346,19 @@ static void run_ops(srv_io_t *io, srv_conn_t *c, unsigned ops)
     }
 }
 
-/* Take the queue: each connection's ops word is read and cleared under the lock; the work
- * link chains the batch, as the queue link may be reused the moment the lock is let go. A
- * connection can be in both directions' batches at once, so each direction has its own. */
-static srv_conn_t *take(pthread_mutex_t *mu, srv_conn_t **head, srv_conn_t **tail, int to_io)
-{
-    pthread_mutex_lock(mu);
-    srv_conn_t *batch = *head;
-    *head = *tail = NULL;
-    for (srv_conn_t *c = batch; c; c = to_io ? c->io_work_next : c->work_next) {
-        if (to_io) {
-            c->io_work_next = c->next_to_io;
-            c->io_work_ops = c->ops_to_io;
-            c->ops_to_io = 0;
-        } else {
-            c->work_next = c->next_to_loop;
-            c->work_ops = c->ops_to_loop;
-            c->ops_to_loop = 0;
-        }
-    }
-    pthread_mutex_unlock(mu);
-    return batch;
-}
-
 static void wake_cb(evutil_socket_t fd, short what, void *arg)
 {
     srv_io_t *io = arg;
     (void)what;
     unwake((int)fd); /* before taking: a post after the take wakes us again */
-    pthread_mutex_lock(&io->mu);
+    pthread_mutex_lock(&io->in.mu);
     int stop = io->stop;
-    pthread_mutex_unlock(&io->mu);
-    if (stop) {
-        event_base_loopbreak(io->base);
-        return;
-    }
-    srv_conn_t *c = take(&io->mu, &io->head, &io->tail, 1);
-    while (c) {
-        srv_conn_t *next = c->io_work_next;
-        run_ops(io, c, c->io_work_ops);
-        c = next;
+    pthread_mutex_unlock(&io->in.mu);
+    if (stop)
+        return; /* io_main sees it at the end of this pass */
+    for (srv_conn_t *c = take(&io->in), *next; c; c = next) {
+        next = c->to_io.work_next; /* read first: run_ops may free c */
+        run_ops(io, c, c->to_io.work_ops);
     }
 }
 
@@ -367,10 +368,10 @@ static void *io_main(void *arg)
     srv_io_t *io = arg;
     for (;;) {
         event_base_loop(io->base, EVLOOP_ONCE);
-        flush_to_loop(io);
-        pthread_mutex_lock(&io->mu);
+        flush(&io->pool->out, &io->held);
+        pthread_mutex_lock(&io->in.mu);
         int stop = io->stop;
-        pthread_mutex_unlock(&io->mu);
+        pthread_mutex_unlock(&io->in.mu);
         if (stop)
             return NULL;
     }
@@ -378,47 +379,16 @@ static void *io_main(void *arg)
 
 /* ---- the loop's side ----------------------------------------------------------------------- */
 
-/* Loop: io's held posts onto its queue, under one lock and at most one wake-up. */
-static void flush_to_io(srv_io_t *io)
-{
-    if (!io->loop_batched)
-        return;
-    pthread_mutex_lock(&io->mu);
-    int was_empty = io->head == NULL;
-    for (srv_conn_t *c = io->loop_batched, *next; c; c = next) {
-        next = c->next_batched;
-        if (!c->ops_to_io) {
-            c->next_to_io = NULL;
-            if (io->tail)
-                io->tail->next_to_io = c;
-            else
-                io->head = c;
-            io->tail = c;
-        }
-        c->ops_to_io |= c->ops_batched;
-        c->ops_batched = 0;
-    }
-    pthread_mutex_unlock(&io->mu);
-    io->loop_batched = NULL;
-    io->loop_n_batched = 0;
-    if (was_empty)
-        wake(io->efd);
-}
-
 void srv_io_post(srv_conn_t *c, unsigned ops)
 {
     srv_io_t *io = c->io;
     if (io->pool->stopped)
         return;
-    if (!c->ops_batched) {
-        c->next_batched = io->loop_batched;
-        io->loop_batched = c;
-    }
-    c->ops_batched |= ops;
+    hold(&io->in, &io->loop_held, c, ops);
     /* Outside loop_cb (accept, a deferred answer) at once; inside, every FLUSH_EVERY, so the
      * thread writes the first answers while the loop makes the rest. */
-    if (!io->pool->batching || ++io->loop_n_batched >= FLUSH_EVERY)
-        flush_to_io(io);
+    if (!io->pool->batching || io->loop_held.n >= FLUSH_EVERY)
+        flush(&io->in, &io->loop_held);
 }
 
 static void loop_cb(evutil_socket_t fd, short what, void *arg)
@@ -426,16 +396,14 @@ static void loop_cb(evutil_socket_t fd, short what, void *arg)
     srv_io_pool_t *p = arg;
     (void)what;
     unwake((int)fd);
-    srv_conn_t *c = take(&p->mu, &p->head, &p->tail, 0);
     p->batching = 1;
-    while (c) {
-        srv_conn_t *next = c->work_next; /* c may be freed (a migrated one, upgraded) */
-        srv_hconn_from_io(c, c->work_ops);
-        c = next;
+    for (srv_conn_t *c = take(&p->out), *next; c; c = next) {
+        next = c->to_loop.work_next; /* read first: c may be freed (migrated, then upgraded) */
+        srv_hconn_from_io(c, c->to_loop.work_ops);
     }
     p->batching = 0;
     for (int i = 0; i < p->n; i++)
-        flush_to_io(&p->io[i]);
+        flush(&p->io[i].in, &p->io[i].loop_held);
 }
 
 struct srv_io *srv_io_pick(srv_io_pool_t *p)
@@ -449,15 +417,13 @@ static void io_destroy(srv_io_t *io)
 {
     if (io->ev_wake)
         event_free(io->ev_wake);
-    if (io->efd >= 0)
-        close(io->efd);
     if (io->base) {
         /* bufferevent_free queues the real free: run those finalizers */
         for (int i = 0; i < 4; i++)
             event_base_loop(io->base, EVLOOP_NONBLOCK);
         event_base_free(io->base);
     }
-    pthread_mutex_destroy(&io->mu);
+    queue_destroy(&io->in);
 }
 
 srv_io_pool_t *srv_io_pool_start(srv_server_t *srv, int n, int idle_timeout_ms)
@@ -470,12 +436,10 @@ srv_io_pool_t *srv_io_pool_start(srv_server_t *srv, int n, int idle_timeout_ms)
     }
     p->srv = srv;
     p->idle = (struct timeval){idle_timeout_ms / 1000, (idle_timeout_ms % 1000) * 1000};
-    pthread_mutex_init(&p->mu, NULL);
-    p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (p->efd < 0 || !(p->ev = event_new(srv->base, p->efd, EV_READ | EV_PERSIST, loop_cb, p)) ||
+    if (queue_init(&p->out, 0) != 0 ||
+        !(p->ev = event_new(srv->base, p->out.efd, EV_READ | EV_PERSIST, loop_cb, p)) ||
         event_add(p->ev, NULL) != 0) {
         srv_log(SRV_LOG_ERROR, "http.io-threads: %s", strerror(errno ? errno : ENOMEM));
-        p->n = 0;
         srv_io_pool_free(p);
         return NULL;
     }
@@ -487,10 +451,8 @@ srv_io_pool_t *srv_io_pool_start(srv_server_t *srv, int n, int idle_timeout_ms)
     for (p->n = 0; p->n < n; p->n++) {
         srv_io_t *io = &p->io[p->n];
         io->pool = p;
-        pthread_mutex_init(&io->mu, NULL);
-        io->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        if (io->efd < 0 || !(io->base = event_base_new()) ||
-            !(io->ev_wake = event_new(io->base, io->efd, EV_READ | EV_PERSIST, wake_cb, io)) ||
+        if (queue_init(&io->in, 1) != 0 || !(io->base = event_base_new()) ||
+            !(io->ev_wake = event_new(io->base, io->in.efd, EV_READ | EV_PERSIST, wake_cb, io)) ||
             event_add(io->ev_wake, NULL) != 0) {
             err = errno ? errno : ENOMEM;
             p->n++; /* destroyed with the others */
@@ -507,7 +469,8 @@ srv_io_pool_t *srv_io_pool_start(srv_server_t *srv, int n, int idle_timeout_ms)
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err) {
-        srv_log(SRV_LOG_ERROR, "http.io-threads: cannot start thread %d: %s", p->n, strerror(err));
+        srv_log(SRV_LOG_ERROR, "http.io-threads: cannot start thread %d: %s", p->n - 1,
+                strerror(err));
         srv_io_pool_stop(p);
         srv_io_pool_free(p);
         return NULL;
@@ -524,18 +487,18 @@ void srv_io_pool_stop(srv_io_pool_t *p)
         srv_io_t *io = &p->io[i];
         if (!io->started)
             continue;
-        pthread_mutex_lock(&io->mu);
+        pthread_mutex_lock(&io->in.mu);
         io->stop = 1;
-        pthread_mutex_unlock(&io->mu);
-        wake(io->efd);
+        pthread_mutex_unlock(&io->in.mu);
+        wake(io->in.efd);
         pthread_join(io->th, NULL);
         io->started = 0;
     }
     /* Alone now. A migrated socket no thread holds any more: close it, and let the loop free
      * the connection as its own. Requests and closes are moot at shutdown. */
-    srv_conn_t *c = take(&p->mu, &p->head, &p->tail, 0);
-    for (; c; c = c->work_next) {
-        if ((c->work_ops & SRV_IO_MIGRATED) && !(c->work_ops & SRV_IO_CLOSED)) {
+    for (srv_conn_t *c = take(&p->out); c; c = c->to_loop.work_next) {
+        unsigned ops = c->to_loop.work_ops;
+        if ((ops & SRV_IO_MIGRATED) && !(ops & SRV_IO_CLOSED)) {
             evutil_closesocket(c->fd);
             c->fd = -1;
             evbuffer_free(c->rx);
@@ -546,8 +509,8 @@ void srv_io_pool_stop(srv_io_pool_t *p)
     /* A connection posted to a thread that never adopted it is still that thread's. */
     for (int i = 0; i < p->n; i++) {
         srv_io_t *io = &p->io[i];
-        for (c = take(&io->mu, &io->head, &io->tail, 1); c; c = c->io_work_next)
-            if (c->io_work_ops & SRV_IO_ADOPT)
+        for (srv_conn_t *c = take(&io->in); c; c = c->to_io.work_next)
+            if (c->to_io.work_ops & SRV_IO_ADOPT)
                 ARTEMISI_DLIST_PUSH_AT(io->conns, c, io_next, io_prev);
     }
 }
@@ -567,9 +530,7 @@ void srv_io_pool_free(srv_io_pool_t *p)
     }
     if (p->ev)
         event_free(p->ev);
-    if (p->efd >= 0)
-        close(p->efd);
-    pthread_mutex_destroy(&p->mu);
+    queue_destroy(&p->out);
     free(p->io);
     free(p);
 }

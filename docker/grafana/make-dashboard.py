@@ -143,6 +143,7 @@ def build():
         ("artemis_http_connections%s" % S, "HTTP {{instance}}"),
         ("sum by (instance) (artemis_ws_sessions%s)" % S, "WebSocket {{instance}}"),
         ("artemis_client_addresses%s" % S, "source addresses {{instance}}"),
+        ("artemis_http_io_threads%s" % S, "I/O threads {{instance}}"),
     ])
     b.graph("Connections accepted / refused", [
         ("rate(artemis_http_connections_total%s%s)" % (S, RI), "accepted {{instance}}"),
